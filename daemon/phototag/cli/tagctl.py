@@ -1,0 +1,46 @@
+"""tagctl: ask phototag what it is doing, and tell it what to do.
+
+Each verb lives in its own module ``phototag.cli.cmd_<verb>`` exposing
+``register(subparsers)``; the parser it adds sets ``func(args) -> int``.
+
+Exit codes: 0 success, 1 the verb ran and found a problem (failed files, unhealthy
+backend), 2 usage or configuration error, 3 the daemon is not running (for verbs that
+need it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from pathlib import Path
+
+from phototag import __version__
+from phototag.errors import ConfigError
+
+VERBS = ("status",)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tagctl", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"tagctl {__version__}")
+    parser.add_argument("--config", type=Path, help="config file (default: XDG config path)")
+    sub = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+    for verb in VERBS:
+        importlib.import_module(f"phototag.cli.cmd_{verb}").register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:
+        print(f"tagctl: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,258 @@
+"""Settings: defaults < config file (TOML) < PHOTOTAG_* environment < command-line flags.
+
+One ``Settings`` object is built at start (and again on reload) by :func:`load_settings`;
+every other module receives the part it needs. Invalid values and unknown keys raise
+:class:`ConfigError` with one message naming the key and where it came from.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from phototag.errors import ConfigError
+
+ENV_PREFIX = "PHOTOTAG_"
+
+JPEG_EXTENSIONS = (".jpg", ".jpeg", ".jpe")
+IN_PLACE_EXTENSIONS = (*JPEG_EXTENSIONS, ".png", ".tif", ".tiff", ".webp")
+SIDECAR_EXTENSIONS = (
+    ".heic", ".heif", ".hif",
+    ".cr2", ".cr3", ".crw", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".dng", ".raf",
+    ".orf", ".rw2", ".pef", ".srw", ".x3f", ".3fr", ".iiq", ".erf", ".kdc", ".mrw",
+)
+DEFAULT_EXTENSIONS = (*IN_PLACE_EXTENSIONS, *SIDECAR_EXTENSIONS)
+
+
+def _xdg(var: str, fallback: str) -> Path:
+    value = os.environ.get(var)
+    return Path(value) if value else Path.home() / fallback
+
+
+def default_config_path() -> Path:
+    return _xdg("XDG_CONFIG_HOME", ".config") / "phototag" / "config.toml"
+
+
+def default_state_dir() -> Path:
+    return _xdg("XDG_STATE_HOME", ".local/state") / "phototag"
+
+
+def default_runtime_dir() -> Path:
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    if runtime:
+        return Path(runtime) / "phototag"
+    return default_state_dir() / "run"
+
+
+def default_inbox() -> Path:
+    return Path.home() / "Pictures" / "Inbox"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class VlmSettings(_Section):
+    """An OpenAI-compatible vision-language model server (vLLM, Ollama, llama.cpp, ...)."""
+
+    base_url: str = "http://127.0.0.1:8000/v1"
+    model: str = ""
+    api_key: SecretStr | None = None  # prefer api_key_env or api_key_file
+    api_key_env: str = "OPENAI_API_KEY"
+    api_key_file: Path | None = None
+    timeout_s: float = Field(default=120.0, gt=0)
+    connect_timeout_s: float = Field(default=10.0, gt=0)
+    max_inflight: int = Field(default=4, ge=1, le=256)
+    max_retries: int = Field(default=4, ge=0, le=20)
+    max_edge_px: int = Field(default=1024, ge=64, le=8192)
+    jpeg_quality: int = Field(default=85, ge=30, le=100)
+    profile: str = "default"
+    profiles: dict[str, str] = Field(default_factory=dict)  # user prompt profiles: name -> text
+    language: str = "English"
+    vocabulary_file: Path | None = None
+    preflight_interval_s: float = Field(default=300.0, gt=0)
+    temperature: float = Field(default=0.2, ge=0, le=2)
+    max_tokens: int = Field(default=1024, ge=64)
+
+
+class LocalSettings(_Section):
+    """The embedded offline tagger."""
+
+    classifier: bool = True
+    top_k: int = Field(default=3, ge=1, le=20)
+    min_confidence: float = Field(default=0.25, ge=0, le=1)
+    places: bool = True  # offline reverse geocoding of GPS; turn off for privacy
+    faces: bool = True
+    with_vlm: bool = True  # add facts and places to a VLM's answer
+    fallback: bool = False  # tag with the local model while the VLM is unhealthy
+
+
+class MetadataSettings(_Section):
+    write: bool = True  # false: JSONL-only operation, nothing written into photos
+    sidecar_naming: Literal["append", "replace"] = "append"  # IMG_1.CR3.xmp | IMG_1.xmp
+    keep_mtime: bool = True
+    overwrite: Literal["fill-empty", "replace"] = "fill-empty"  # a person's title/description
+    readonly_fallback: Literal["fail", "sidecar"] = "fail"
+
+
+class OutputSettings(_Section):
+    jsonl_max_bytes: int = Field(default=50_000_000, ge=10_000)
+    jsonl_retention_days: int = Field(default=90, ge=1)
+    summary_interval_s: float = Field(default=60.0, gt=0)
+    metrics_interval_s: float = Field(default=15.0, gt=0)
+    metrics_history: int = Field(default=240, ge=1, le=100_000)
+    recent_count: int = Field(default=20, ge=0, le=1000)
+    prometheus: bool = False
+
+
+class Settings(BaseSettings):
+    """Everything phototag can be told. Field names are the TOML keys."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_assignment=True,
+        case_sensitive=False,
+    )
+
+    roots: list[Path] = Field(default_factory=lambda: [default_inbox()])
+    recursive: bool = True
+    extensions: list[str] = Field(default_factory=lambda: list(DEFAULT_EXTENSIONS))
+    include: list[str] = Field(default_factory=list)  # globs; empty means everything
+    exclude: list[str] = Field(default_factory=list)
+    follow_symlinks: bool = False
+    debounce_s: float = Field(default=2.0, ge=0)
+    workers: int = Field(default=2, ge=1, le=64)
+    backend: Literal["local", "openai"] = "local"
+    max_keywords: int = Field(default=25, ge=1, le=200)
+    max_image_pixels: int = Field(default=200_000_000, ge=1_000_000)
+    max_edge_px: int = Field(default=1024, ge=64, le=8192)  # what the local tagger sees
+    max_attempts: int = Field(default=3, ge=1)
+    reconcile_interval_s: float = Field(default=600.0, gt=0)
+    watch_mode: Literal["auto", "inotify", "polling"] = "auto"
+    state_dir: Path = Field(default_factory=default_state_dir)
+    runtime_dir: Path = Field(default_factory=default_runtime_dir)
+    log_level: Literal["TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR"] = "INFO"
+    dry_run: bool = False
+
+    vlm: VlmSettings = Field(default_factory=VlmSettings)
+    local: LocalSettings = Field(default_factory=LocalSettings)
+    metadata: MetadataSettings = Field(default_factory=MetadataSettings)
+    outputs: OutputSettings = Field(default_factory=OutputSettings)
+
+    @field_validator("roots", "state_dir", "runtime_dir", mode="after")
+    @classmethod
+    def _expand(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [Path(os.path.abspath(p.expanduser())) for p in value]
+        return Path(os.path.abspath(value.expanduser()))
+
+    @field_validator("extensions", mode="after")
+    @classmethod
+    def _dotted_lower(cls, value: list[str]) -> list[str]:
+        return ["." + e.lower().lstrip(".") for e in value]
+
+    @field_validator("roots", mode="after")
+    @classmethod
+    def _non_empty(cls, value: list[Path]) -> list[Path]:
+        if not value:
+            raise ValueError("at least one root folder is needed")
+        return value
+
+    @property
+    def index_path(self) -> Path:
+        return self.state_dir / "index.sqlite3"
+
+    @property
+    def socket_path(self) -> Path:
+        return self.runtime_dir / "control.sock"
+
+    def redacted(self) -> dict[str, Any]:
+        """The effective configuration as JSON-able data, secrets replaced by '**********'."""
+        return json.loads(self.model_dump_json())
+
+
+class _DictSource(PydanticBaseSettingsSource):
+    """The parsed config file as a settings source (lowest precedence above defaults)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], data: Mapping[str, Any]) -> None:
+        super().__init__(settings_cls)
+        self._data = dict(data)
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self._data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self._data)
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config file: {exc.strerror}") from exc
+
+
+def _source_of(loc: tuple[Any, ...], *, file_data: Mapping[str, Any], path: Path,
+               cli: Mapping[str, Any]) -> str:
+    keys = [str(k) for k in loc if not isinstance(k, int)]
+    if keys and keys[0] in cli:
+        return "command line"
+    env_name = ENV_PREFIX + "__".join(keys).upper()
+    if any(name.upper() == env_name for name in os.environ):
+        return f"environment variable {env_name}"
+    if keys and keys[0] in file_data:
+        return str(path)
+    return "defaults"
+
+
+def load_settings(
+    *,
+    config_file: Path | None = None,
+    cli: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Build the effective settings. ``config_file`` None means the XDG path, if it exists.
+
+    ``cli`` holds command-line values (None means "not given"); ``PHOTOTAG_*`` variables
+    come from ``os.environ``.
+    """
+    cli = {k: v for k, v in (cli or {}).items() if v is not None}
+    path = config_file or default_config_path()
+    if config_file is not None and not path.exists():
+        raise ConfigError(f"{path}: config file not found")
+    file_data = read_config_file(path) if path.exists() else {}
+
+    class _Loaded(Settings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            return init_settings, env_settings, _DictSource(settings_cls, file_data)
+
+    try:
+        return _Loaded(**cli)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            key = ".".join(str(k) for k in loc) or "(top level)"
+            where = _source_of(loc, file_data=file_data, path=path, cli=cli)
+            msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+            problems.append(f"{key} ({where}): {msg}")
+        raise ConfigError("invalid configuration: " + "; ".join(problems)) from None

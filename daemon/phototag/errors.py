@@ -1,0 +1,61 @@
+"""Exceptions raised by phototag, translated at each boundary (``raise ... from exc``).
+
+    PhototagError
+    ├── ConfigError              invalid settings: one message naming key and source, exit 2
+    ├── JobError                 one job cannot finish now; never stops the pool
+    │   ├── FileGone             deleted or moved away mid-flight: recorded, not an error storm
+    │   ├── FileChanged          changed on disk since it was queued: queued again
+    │   ├── BadImage             cannot be decoded safely (corrupt, empty, bomb): failed
+    │   ├── MetadataWriteError   the write failed; the photo is left as it was: failed
+    │   └── BadAnswer            the backend answered garbage (after a repair try): failed
+    └── BackendUnavailable       backend down, misconfigured or overloaded: job re-queued,
+                                 circuit opens, workers pause
+"""
+
+from __future__ import annotations
+
+
+class PhototagError(Exception):
+    """Base of every error phototag raises on purpose."""
+
+
+class ConfigError(PhototagError):
+    """Settings are invalid; the message names the key and where it came from."""
+
+
+class JobError(PhototagError):
+    """One job cannot be completed; ``requeue`` says whether to try it again later."""
+
+    requeue: bool = False
+    status: str = "failed"
+
+
+class FileGone(JobError):
+    status = "deleted"
+
+
+class FileChanged(JobError):
+    requeue = True
+    status = "queued"
+
+
+class BadImage(JobError):
+    pass
+
+
+class MetadataWriteError(JobError):
+    pass
+
+
+class BadAnswer(JobError):
+    def __init__(self, message: str, *, raw: str = "") -> None:
+        super().__init__(message)
+        self.raw = raw
+
+
+class BackendUnavailable(PhototagError):
+    """The backend cannot answer now (down, 5xx, auth, missing model); nothing is failed."""
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent  # needs a person (wrong key, missing model), not a retry

@@ -1,0 +1,39 @@
+"""Tagging backends. Each implements :class:`Tagger`; :func:`make_tagger` picks one."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from phototag.config import Settings
+    from phototag.models import Health, PreparedImage, TagResult
+
+
+@runtime_checkable
+class Tagger(Protocol):
+    """A backend: turns one prepared image into tags. Must be safe to call from threads."""
+
+    name: str  # "local" or "openai"
+
+    @property
+    def model(self) -> str: ...
+
+    def tag(self, image: PreparedImage) -> TagResult:
+        """Tag one image. Raises BadAnswer (job fails) or BackendUnavailable (job waits)."""
+        ...
+
+    def preflight(self) -> Health:
+        """Check the backend can answer now. Never raises."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def make_tagger(settings: Settings) -> Tagger:
+    if settings.backend == "openai":
+        from phototag.taggers.openai import OpenAITagger
+
+        return OpenAITagger(settings=settings)
+    from phototag.taggers.local import LocalTagger
+
+    return LocalTagger(settings=settings)
