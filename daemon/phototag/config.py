@@ -24,9 +24,29 @@ ENV_PREFIX = "PHOTOTAG_"
 JPEG_EXTENSIONS = (".jpg", ".jpeg", ".jpe")
 IN_PLACE_EXTENSIONS = (*JPEG_EXTENSIONS, ".png", ".tif", ".tiff", ".webp")
 SIDECAR_EXTENSIONS = (
-    ".heic", ".heif", ".hif",
-    ".cr2", ".cr3", ".crw", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".dng", ".raf",
-    ".orf", ".rw2", ".pef", ".srw", ".x3f", ".3fr", ".iiq", ".erf", ".kdc", ".mrw",
+    ".heic",
+    ".heif",
+    ".hif",
+    ".cr2",
+    ".cr3",
+    ".crw",
+    ".nef",
+    ".nrw",
+    ".arw",
+    ".srf",
+    ".sr2",
+    ".dng",
+    ".raf",
+    ".orf",
+    ".rw2",
+    ".pef",
+    ".srw",
+    ".x3f",
+    ".3fr",
+    ".iiq",
+    ".erf",
+    ".kdc",
+    ".mrw",
 )
 DEFAULT_EXTENSIONS = (*IN_PLACE_EXTENSIONS, *SIDECAR_EXTENSIONS)
 
@@ -71,7 +91,10 @@ class VlmSettings(_Section):
     connect_timeout_s: float = Field(default=10.0, gt=0)
     max_inflight: int = Field(default=4, ge=1, le=256)
     max_retries: int = Field(default=4, ge=0, le=20)
+    retry_base_s: float = Field(default=1.0, gt=0)  # first backoff; doubles, with jitter
+    retry_max_s: float = Field(default=60.0, gt=0)  # longest wait; a longer Retry-After pauses
     max_edge_px: int = Field(default=1024, ge=64, le=8192)
+    max_image_bytes: int = Field(default=2_000_000, ge=20_000)  # JPEG sent; downscaled to fit
     jpeg_quality: int = Field(default=85, ge=30, le=100)
     profile: str = "default"
     profiles: dict[str, str] = Field(default_factory=dict)  # user prompt profiles: name -> text
@@ -204,8 +227,9 @@ def read_config_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: cannot read the config file: {exc.strerror}") from exc
 
 
-def _source_of(loc: tuple[Any, ...], *, file_data: Mapping[str, Any], path: Path,
-               cli: Mapping[str, Any]) -> str:
+def _source_of(
+    loc: tuple[Any, ...], *, file_data: Mapping[str, Any], path: Path, cli: Mapping[str, Any]
+) -> str:
     keys = [str(k) for k in loc if not isinstance(k, int)]
     if keys and keys[0] in cli:
         return "command line"

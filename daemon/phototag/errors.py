@@ -1,15 +1,15 @@
 """Exceptions raised by phototag, translated at each boundary (``raise ... from exc``).
 
-    PhototagError
-    ├── ConfigError              invalid settings: one message naming key and source, exit 2
-    ├── JobError                 one job cannot finish now; never stops the pool
-    │   ├── FileGone             deleted or moved away mid-flight: recorded, not an error storm
-    │   ├── FileChanged          changed on disk since it was queued: queued again
-    │   ├── BadImage             cannot be decoded safely (corrupt, empty, bomb): failed
-    │   ├── MetadataWriteError   the write failed; the photo is left as it was: failed
-    │   └── BadAnswer            the backend answered garbage (after a repair try): failed
-    └── BackendUnavailable       backend down, misconfigured or overloaded: job re-queued,
-                                 circuit opens, workers pause
+PhototagError
+├── ConfigError              invalid settings: one message naming key and source, exit 2
+├── JobError                 one job cannot finish now; never stops the pool
+│   ├── FileGone             deleted or moved away mid-flight: recorded, not an error storm
+│   ├── FileChanged          changed on disk since it was queued: queued again
+│   ├── BadImage             cannot be decoded safely (corrupt, empty, bomb): failed
+│   ├── MetadataWriteError   the write failed; the photo is left as it was: failed
+│   └── BadAnswer            the backend answered garbage (after a repair try): failed
+└── BackendUnavailable       backend down, misconfigured or overloaded: job re-queued,
+                             circuit opens, workers pause
 """
 
 from __future__ import annotations

@@ -7,11 +7,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
-from PIL.ExifTags import IFD, Base, GPS
+from PIL import Image, ImageFile, UnidentifiedImageError
+from PIL.ExifTags import GPS, IFD, Base
 
 from phototag.errors import BadImage, FileGone
 from phototag.models import ExifFacts, PreparedImage
+from phototag.raw import is_raw, open_preview
 
 ImageFile.LOAD_TRUNCATED_IMAGES = False  # a JPEG cut in half is an error, not a grey half
 
@@ -54,7 +55,9 @@ def prepare(path: Path, *, max_edge_px: int, max_pixels: int) -> PreparedImage:
     except Image.DecompressionBombError as exc:
         raise BadImage(f"decompression bomb guard: {exc}") from exc
     except UnidentifiedImageError as exc:
-        raise BadImage("not an image Pillow can decode (empty, corrupt or wrong extension)") from exc
+        raise BadImage(
+            "not an image Pillow can decode (empty, corrupt or wrong extension)"
+        ) from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise BadImage(f"cannot decode the image: {exc}") from exc
     small = _orient(small, orientation)
@@ -69,7 +72,7 @@ def _open(path: Path) -> Image.Image:
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            return Image.open(path)
+            return open_preview(path) if is_raw(path) else Image.open(path)
         except Image.DecompressionBombWarning as exc:
             raise BadImage(f"decompression bomb guard: {exc}") from exc
 

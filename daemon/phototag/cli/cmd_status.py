@@ -1,0 +1,33 @@
+"""tagctl status: what the daemon is doing, read from the index (works while it is down)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from phototag.config import load_settings
+from phototag.state import IndexReader
+from phototag.status import collect_status, render_status
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("status", help="daemon, backend, queue and recent errors")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = load_settings(config_file=args.config)
+    try:
+        reader = IndexReader.open(settings.index_path)
+    except FileNotFoundError:
+        status = {"running": False, "index": None, "message": "no index yet: phototagd never ran"}
+        print(json.dumps(status) if args.json else f"phototagd: never ran ({settings.index_path})")
+        return 3
+    try:
+        status = collect_status(reader)
+    finally:
+        reader.close()
+    print(json.dumps(status, indent=2, ensure_ascii=False) if args.json else render_status(status))
+    health = status.get("health") or {}
+    return 0 if not status["running"] or health.get("ok", True) else 1

@@ -1,0 +1,129 @@
+"""Which files phototag looks at: pure decisions on names, plus the stat-only tree walk."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+import stat
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from phototag.config import Settings
+from phototag.models import FileSig
+
+# names that are still arriving or are not the user's photos
+_PARTIAL_SUFFIXES = (".part", ".crdownload", ".filepart", ".tmp", ".partial", ".download", "~")
+_RSYNC_TEMP = re.compile(r"^\..+\.[A-Za-z0-9]{6}$")  # rsync writes ".name.XXXXXX"
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """The roots and name rules from the settings; answers "would we tag this path?"."""
+
+    roots: tuple[Path, ...]
+    extensions: frozenset[str]
+    include: tuple[str, ...]
+    exclude: tuple[str, ...]
+    recursive: bool
+    follow_symlinks: bool
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Selection:
+        return cls(
+            roots=tuple(settings.roots),
+            extensions=frozenset(settings.extensions),
+            include=tuple(settings.include),
+            exclude=tuple(settings.exclude),
+            recursive=settings.recursive,
+            follow_symlinks=settings.follow_symlinks,
+        )
+
+    def root_of(self, path: Path) -> Path | None:
+        for root in self.roots:
+            if path == root or path.is_relative_to(root):
+                return root
+        return None
+
+    def skip_reason(self, path: Path) -> str | None:
+        """Why ``path`` is not a photo to tag, from its name alone; None if it is one."""
+        root = self.root_of(path)
+        if root is None:
+            return "outside the roots"
+        relative = path.relative_to(root)
+        if not self.recursive and len(relative.parts) > 1:
+            return "in a subfolder (recursive is off)"
+        reason = name_skip_reason(relative)
+        if reason:
+            return reason
+        if path.suffix.lower() not in self.extensions:
+            return "extension not handled"
+        text = relative.as_posix()
+        if any(_glob_match(text, pattern) for pattern in self.exclude):
+            return "excluded by a glob"
+        if self.include and not any(_glob_match(text, pattern) for pattern in self.include):
+            return "not matched by the include globs"
+        return None
+
+    def walk(self, top: Path | None = None) -> Iterator[tuple[Path, FileSig]]:
+        """Every candidate under ``top`` (default: all roots) with its signature; stat only."""
+        for root in (top,) if top is not None else self.roots:
+            if root.is_dir():
+                yield from self._walk_dir(root, seen=set())
+
+    def _walk_dir(
+        self, folder: Path, *, seen: set[tuple[int, int]]
+    ) -> Iterator[tuple[Path, FileSig]]:
+        try:
+            st = folder.stat()
+            if (st.st_dev, st.st_ino) in seen:
+                return  # a symlink loop
+            seen.add((st.st_dev, st.st_ino))
+            entries = list(os.scandir(folder))
+        except OSError:
+            return
+        for entry in entries:
+            path = Path(entry.path)
+            try:
+                is_link = entry.is_symlink()
+                if is_link and not self.follow_symlinks:
+                    continue
+                if entry.is_dir(follow_symlinks=self.follow_symlinks):
+                    if self.recursive and not entry.name.startswith("."):
+                        yield from self._walk_dir(path, seen=seen)
+                    continue
+                if self.skip_reason(path) is not None:
+                    continue
+                est = entry.stat(follow_symlinks=self.follow_symlinks)
+            except OSError:
+                continue
+            if stat.S_ISREG(est.st_mode):
+                yield path, FileSig(size=est.st_size, mtime_ns=est.st_mtime_ns)
+
+
+def name_skip_reason(relative: Path) -> str | None:
+    """Hidden files and folders, and names that say "still being written"."""
+    for part in relative.parts[:-1]:
+        if part.startswith("."):
+            return "in a hidden folder"
+    name = relative.name
+    if name.startswith("._"):
+        return "AppleDouble resource file"
+    if _RSYNC_TEMP.match(name):
+        return "temporary name (rsync)"
+    if name.startswith("."):
+        return "hidden file"
+    if name.lower().endswith(_PARTIAL_SUFFIXES):
+        return "temporary name (download or copy in progress)"
+    return None
+
+
+def _glob_match(relative: str, pattern: str) -> bool:
+    """Match a glob against the path relative to its root, or against the name alone."""
+    name = relative.rsplit("/", 1)[-1]
+    return fnmatch.fnmatch(relative, pattern) or fnmatch.fnmatch(name, pattern)
+
+
+def is_inside(path: Path, roots: Sequence[Path]) -> bool:
+    return any(path == r or path.is_relative_to(r) for r in roots)

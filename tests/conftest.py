@@ -1,0 +1,59 @@
+"""Shared fixtures: real photographs, a private XDG environment, and exiftool as the reader."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).parent / "data"
+PHOTOS = ("astronaut.jpg", "chelsea.jpg", "coffee.jpg", "motorcycle.jpg", "rocket.jpg")
+
+
+@pytest.fixture
+def photo(tmp_path: Path) -> Path:
+    """A private copy of a real photograph (the cat), safe to modify."""
+    dest = tmp_path / "chelsea.jpg"
+    shutil.copyfile(DATA / "chelsea.jpg", dest)
+    return dest
+
+
+@pytest.fixture
+def xdg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Path]]:
+    """Point HOME and the XDG folders at temp folders; clear PHOTOTAG_* variables."""
+    import os
+
+    for name in list(os.environ):
+        if name.upper().startswith("PHOTOTAG_"):
+            monkeypatch.delenv(name)
+    dirs = {
+        "HOME": tmp_path / "home",
+        "XDG_CONFIG_HOME": tmp_path / "home/.config",
+        "XDG_STATE_HOME": tmp_path / "home/.local/state",
+        "XDG_RUNTIME_DIR": tmp_path / "run",
+    }
+    for name, path in dirs.items():
+        path.mkdir(parents=True, exist_ok=True)
+        monkeypatch.setenv(name, str(path))
+    dirs["XDG_RUNTIME_DIR"].chmod(0o700)
+    yield dirs
+
+
+def exiftool(*paths: Path, args: tuple[str, ...] = ("-G1", "-struct")) -> list[dict]:
+    """Read metadata back with exiftool, the independent reader."""
+    out = subprocess.run(
+        ["exiftool", "-j", *args, *map(str, paths)], capture_output=True, text=True, check=False
+    )
+    if not out.stdout.strip():
+        raise AssertionError(f"exiftool read nothing: {out.stderr}")
+    return json.loads(out.stdout)
+
+
+def as_list(value: object) -> list:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]

@@ -1,0 +1,108 @@
+"""Settings: precedence, errors naming key and source, --print-config redaction."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from phototag.config import load_settings
+from phototag.errors import ConfigError
+
+
+def write_config(xdg: dict[str, Path], text: str) -> Path:
+    path = xdg["XDG_CONFIG_HOME"] / "phototag" / "config.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_defaults_follow_xdg(xdg: dict[str, Path]) -> None:
+    s = load_settings()
+    assert s.roots == [xdg["HOME"] / "Pictures" / "Inbox"]
+    assert s.state_dir == xdg["XDG_STATE_HOME"] / "phototag"
+    assert s.socket_path == xdg["XDG_RUNTIME_DIR"] / "phototag" / "control.sock"
+    assert s.debounce_s == 2 and s.workers == 2 and s.backend == "local"
+
+
+def test_precedence_defaults_file_env_flags(
+    xdg: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_config(xdg, 'workers = 3\ndebounce_s = 5\n[vlm]\nmodel = "from-file"\nmax_inflight = 2\n')
+    s = load_settings()
+    assert (s.workers, s.debounce_s, s.vlm.model, s.vlm.max_inflight) == (3, 5, "from-file", 2)
+    monkeypatch.setenv("PHOTOTAG_WORKERS", "4")
+    monkeypatch.setenv("PHOTOTAG_VLM__MODEL", "from-env")
+    s = load_settings()
+    assert (s.workers, s.vlm.model, s.vlm.max_inflight) == (4, "from-env", 2)
+    s = load_settings(cli={"workers": 6, "debounce_s": None})
+    assert (s.workers, s.debounce_s) == (6, 5)
+
+
+@pytest.mark.parametrize(
+    ("text", "env", "expected"),
+    [
+        ("[vlm]\nmax_inflight = 0\n", {}, "vlm.max_inflight (CONFIG)"),
+        ("bogus_key = 1\n", {}, "bogus_key (CONFIG): unknown key"),
+        ("[vlm]\nnot_a_field = 1\n", {}, "vlm.not_a_field (CONFIG): unknown key"),
+        (
+            "",
+            {"PHOTOTAG_DEBOUNCE_S": "soon"},
+            "debounce_s (environment variable PHOTOTAG_DEBOUNCE_S)",
+        ),
+        ("workers = [\n", {}, "CONFIG: not valid TOML"),
+    ],
+)
+def test_errors_name_key_and_source(
+    xdg: dict[str, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    text: str,
+    env: dict[str, str],
+    expected: str,
+) -> None:
+    path = write_config(xdg, text)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(ConfigError) as info:
+        load_settings()
+    assert expected.replace("CONFIG", str(path)) in str(info.value)
+
+
+def test_phototagd_exits_2_on_bad_config_and_redacts_secrets(xdg: dict[str, Path]) -> None:
+    bad = write_config(xdg, "workers = 'many'\n")
+    run = subprocess.run(
+        [sys.executable, "-m", "phototag.cli.phototagd", "--config", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 2
+    assert "workers" in run.stderr and str(bad) in run.stderr
+    good = write_config(xdg, '[vlm]\napi_key = "sk-very-secret-123"\n')
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "phototag.cli.phototagd",
+            "--config",
+            str(good),
+            "--print-config",
+            "--workers",
+            "7",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert "sk-very-secret-123" not in run.stdout + run.stderr
+    shown = json.loads(run.stdout)
+    assert shown["workers"] == 7 and shown["vlm"]["api_key"] == "**********"
+
+
+def test_missing_explicit_config_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not found"):
+        load_settings(config_file=tmp_path / "nope.toml")
