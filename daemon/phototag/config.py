@@ -110,7 +110,7 @@ class LocalSettings(_Section):
 
     classifier: bool = True
     top_k: int = Field(default=3, ge=1, le=20)
-    min_confidence: float = Field(default=0.25, ge=0, le=1)
+    min_confidence: float = Field(default=0.35, ge=0, le=1)
     places: bool = True  # offline reverse geocoding of GPS; turn off for privacy
     faces: bool = True
     with_vlm: bool = True  # add facts and places to a VLM's answer
@@ -157,7 +157,7 @@ class Settings(BaseSettings):
     backend: Literal["local", "openai"] = "local"
     max_keywords: int = Field(default=25, ge=1, le=200)
     max_image_pixels: int = Field(default=200_000_000, ge=1_000_000)
-    max_edge_px: int = Field(default=1024, ge=64, le=8192)  # what the local tagger sees
+    max_edge_px: int = Field(default=384, ge=64, le=8192)  # what the embedded tagger sees
     max_attempts: int = Field(default=3, ge=1)
     reconcile_interval_s: float = Field(default=600.0, gt=0)
     watch_mode: Literal["auto", "inotify", "polling"] = "auto"

@@ -145,6 +145,8 @@ class Pipeline:
         self._fallback = fallback
         self._on_outcome = on_outcome
         self._supplement = _supplementer(settings, tagger)
+        # the VLM sees up to vlm.max_edge_px; the embedded tagger needs far less (faster decode)
+        self._edge_px = settings.vlm.max_edge_px if tagger.name != "local" else settings.max_edge_px
 
     def process(self, job: Job) -> Outcome:
         outcome = Outcome(job=job, status="failed")
@@ -182,7 +184,7 @@ class Pipeline:
         with _timed(outcome, "prepare"):
             image = prepare(
                 job.path,
-                max_edge_px=max(self._settings.max_edge_px, self._settings.vlm.max_edge_px),
+                max_edge_px=self._edge_px,
                 max_pixels=self._settings.max_image_pixels,
             )
         with _timed(outcome, "tag"):
