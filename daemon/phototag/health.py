@@ -14,7 +14,7 @@ from phototag.errors import BackendUnavailable
 from phototag.models import Health
 from phototag.taggers import Tagger
 
-RETRY_WHILE_OPEN_S = (5.0, 10.0, 30.0, 60.0)  # preflight again sooner while unhealthy
+RETRY_WHILE_OPEN_S = (2.0, 5.0, 10.0, 30.0)  # preflight again sooner while unhealthy
 
 
 class Circuit:
