@@ -41,8 +41,9 @@ def prepare(path: Path, *, max_edge_px: int, max_pixels: int) -> PreparedImage:
             fmt = im.format or path.suffix.lstrip(".").upper()
             exif = _facts(im.getexif())
             orientation = im.getexif().get(Base.Orientation, 1)
-            if fmt == "JPEG":
-                im.draft("RGB", (max_edge_px, max_edge_px))
+            if fmt == "JPEG":  # decode at the smallest 1/n scale still >= max_edge_px long
+                scale = max_edge_px / max(width, height)
+                im.draft("RGB", (int(width * scale) or 1, int(height * scale) or 1))
             im.seek(0)
             im.load()
             small = _to_rgb(im)

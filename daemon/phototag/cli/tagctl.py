@@ -18,7 +18,8 @@ from pathlib import Path
 from phototag import __version__
 from phototag.errors import ConfigError
 
-VERBS = ("status",)
+VERBS = ("status", "pause", "resume", "rescan", "retry", "retag", "preflight", "tag", "list",
+         "service", "show")
 
 
 def build_parser() -> argparse.ArgumentParser:

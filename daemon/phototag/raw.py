@@ -1,0 +1,49 @@
+"""A RAW photo is tagged from the preview its camera embedded; it is never decoded in full."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from PIL import Image, UnidentifiedImageError
+
+from phototag.config import SIDECAR_EXTENSIONS
+from phototag.errors import BadImage
+
+RAW_EXTENSIONS = tuple(e for e in SIDECAR_EXTENSIONS if e not in (".heic", ".heif", ".hif"))
+_ORIENTATION_OF_FLIP = {3: 3, 5: 8, 6: 6}  # LibRaw's sizes.flip -> EXIF Orientation
+
+
+def is_raw(path: Path) -> bool:
+    return path.suffix.lower() in RAW_EXTENSIONS
+
+
+def orientation_of_flip(flip: int) -> int:
+    """The EXIF orientation for LibRaw's ``flip`` (0 upright, 3 180°, 5 90° CCW, 6 90° CW)."""
+    return _ORIENTATION_OF_FLIP.get(flip, 1)
+
+
+def open_preview(path: Path) -> Image.Image:
+    """The RAW's embedded preview, lazily decoded when it is a JPEG (so ``draft`` works),
+    with the RAW's orientation set in its EXIF. BadImage if there is none or it is bad."""
+    import rawpy  # imported here: only RAW files need libraw
+
+    try:
+        with rawpy.imread(str(path)) as raw:
+            flip = raw.sizes.flip
+            thumb = raw.extract_thumb()
+    except rawpy.LibRawNoThumbnailError as exc:
+        raise BadImage("the RAW has no embedded preview (phototag never decodes a RAW "
+                       "in full)") from exc
+    except rawpy.LibRawError as exc:
+        raise BadImage(f"not a RAW file libraw can read: {exc}") from exc
+    try:
+        if thumb.format == rawpy.ThumbFormat.JPEG:
+            image = Image.open(io.BytesIO(thumb.data))
+        else:
+            image = Image.fromarray(thumb.data)
+    except (UnidentifiedImageError, OSError, ValueError, TypeError) as exc:
+        raise BadImage(f"the RAW's embedded preview cannot be decoded: {exc}") from exc
+    if flip:
+        image.getexif()[0x0112] = orientation_of_flip(flip)
+    return image

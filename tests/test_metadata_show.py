@@ -1,0 +1,49 @@
+"""tagctl show FILE: what phototag wrote, what was there, where and when."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from phototag.cli.tagctl import main
+from phototag.config import MetadataSettings
+from phototag.metadata import write_tags
+from phototag.models import FileSig, TagResult, Tags
+
+
+def test_show_prints_phototags_output_and_what_was_there(
+    photo: Path, xdg: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    subprocess.run(["exiftool", "-q", "-overwrite_original", "-XMP-dc:Subject=Grandma",
+                    "-XMP-dc:Title=Minou", str(photo)], check=True)
+    result = TagResult(tags=Tags(title="Cat", keywords=("cat", "sofa")), backend="openai",
+                       model="qwen2.5-vl", prompt_digest="ab12")
+    write_tags(photo, result, settings=MetadataSettings(), expected=FileSig.of(photo))
+
+    assert main(["show", str(photo)]) == 0
+    text = capsys.readouterr().out
+    assert "in the file" in text and "model qwen2.5-vl" in text
+    assert "keywords: cat; sofa" in text
+    assert "Xmp.dc.subject: Grandma" in text and "Minou" in text
+
+    assert main(["show", "--json", str(photo)]) == 0
+    shown = json.loads(capsys.readouterr().out)[0]
+    assert shown["phototag"]["keywords"] == ["cat", "sofa"]
+    assert shown["provenance"]["time"]
+
+
+def test_show_on_an_untagged_raw_says_so(tmp_path: Path, xdg: dict[str, Path],
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    raw = tmp_path / "IMG_1.NEF"
+    raw.write_bytes(b"raw")
+    assert main(["show", str(raw)]) == 0
+    assert "no sidecar yet" in capsys.readouterr().out
+
+
+def test_show_on_a_missing_file_fails(tmp_path: Path, xdg: dict[str, Path],
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["show", str(tmp_path / "gone.jpg")]) == 1
+    assert "gone.jpg" in capsys.readouterr().err
