@@ -79,6 +79,23 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
+class VlmPartSettings(_Section):
+    """``[vlm.description]`` / ``[vlm.keywords]``: that field from another model or server.
+    A key left unset follows ``[vlm]``."""
+
+    base_url: str | None = None
+    model: str | None = None
+    api_key: SecretStr | None = None
+    api_key_env: str | None = None
+    api_key_file: Path | None = None
+    timeout_s: float | None = Field(default=None, gt=0)
+    max_inflight: int | None = Field(default=None, ge=1, le=256)
+    max_edge_px: int | None = Field(default=None, ge=64, le=8192)
+    profile: str | None = None
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    max_tokens: int | None = Field(default=None, ge=64)
+
+
 class VlmSettings(_Section):
     """An OpenAI-compatible vision-language model server (vLLM, Ollama, llama.cpp, ...)."""
 
@@ -103,6 +120,8 @@ class VlmSettings(_Section):
     preflight_interval_s: float = Field(default=300.0, gt=0)
     temperature: float = Field(default=0.2, ge=0, le=2)
     max_tokens: int = Field(default=1024, ge=64)
+    description: VlmPartSettings | None = None  # the description from another model
+    keywords: VlmPartSettings | None = None  # the keywords from another model
 
 
 class LocalSettings(_Section):
@@ -158,9 +177,11 @@ class Settings(BaseSettings):
     max_keywords: int = Field(default=25, ge=1, le=200)
     max_image_pixels: int = Field(default=200_000_000, ge=1_000_000)
     max_edge_px: int = Field(default=384, ge=64, le=8192)  # what the embedded tagger sees
-    max_attempts: int = Field(default=3, ge=1)
     reconcile_interval_s: float = Field(default=600.0, gt=0)
-    watch_mode: Literal["auto", "inotify", "polling"] = "auto"
+    watch_mode: Literal["auto", "inotify", "polling"] = "auto"  # auto: polling on network/FUSE
+    poll_interval_s: float = Field(default=5.0, gt=0)  # how often a polled tree is stat'ed
+    max_file_bytes: int = Field(default=1_000_000_000, ge=1_000_000)  # larger: failed unread
+    min_free_state_bytes: int = Field(default=64_000_000, ge=0)  # less free: pause, resume
     state_dir: Path = Field(default_factory=default_state_dir)
     runtime_dir: Path = Field(default_factory=default_runtime_dir)
     log_level: Literal["TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR"] = "INFO"

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import threading
 import time
 from collections import deque
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -20,33 +22,56 @@ from loguru import logger
 
 from phototag import __version__
 from phototag.config import Settings
+from phototag.control import ControlSocketBusy
+from phototag.discovery import Discovery, queue_pending
 from phototag.health import Circuit
 from phototag.intake import Intake
 from phototag.metadata import remove_stale_temp_files
 from phototag.models import Health
+from phototag.mounts import SpaceGate
 from phototag.pipeline import Outcome, Pipeline
+from phototag.progress import Backlog, BacklogTracker, ProgressBar
+from phototag.prometheus import prom_metrics, write_prom
 from phototag.reports import JsonlLog, StageStats, metrics_snapshot, render_summary, write_atomic
 from phototag.selection import Selection
 from phototag.state import Index, display_path
 from phototag.status import collect_status
+from phototag.supervision import Supervision
 from phototag.taggers import Tagger, make_tagger
-from phototag.watch import start_observers, stop_observers
+from phototag.watch import Change, start_observers, stop_observers
 from phototag.workers import WorkerPool
 
 HEARTBEAT_S = 2.0
 
 
 class Daemon:
-    def __init__(self, settings: Settings, *, once: bool = False) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        once: bool = False,
+        scope: Sequence[Path] = (),
+        progress: ProgressBar | None = None,
+        reload: Callable[[], Settings] | None = None,
+    ) -> None:
         self.settings = settings
         self.once = once
+        self.scope = tuple(scope) or tuple(settings.roots)  # what --once looks at
+        self._progress = progress
+        self._backlog = BacklogTracker()
+        self.backlog = Backlog(finished=0, remaining=0, elapsed_s=0.0)
+        self.gave_up: str | None = None  # --once: why it stopped with work left
         self._stop = threading.Event()
+        self._reload_requested = threading.Event()
         self._paused = threading.Event()
         self.started_at = time.time()
         self.exit_code = 0
         for folder in (settings.state_dir, settings.runtime_dir):
             folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.index = Index(settings.index_path)
+        self.space = SpaceGate(
+            folder=settings.state_dir, min_free_bytes=settings.min_free_state_bytes
+        )
         self.selection = Selection.from_settings(settings)
         self.tagger: Tagger = make_tagger(settings)
         self.circuit = Circuit(
@@ -88,15 +113,27 @@ class Daemon:
             index=self.index, process=self.pipeline.process, threads=threads, may_run=self._may_run
         )
         self._observers: list[Any] = []
+        self.supervision = Supervision(self, reload=reload)
         self._failed_this_run = 0
         self._done_this_run = 0
 
     # -- lifecycle ----------------------------------------------------------------------
 
     def run(self) -> int:
+        if not self.once:
+            try:
+                self.supervision.open()
+            except ControlSocketBusy as exc:
+                logger.error("{}", exc)
+                self.index.close()
+                return 1
         requeued = self.index.requeue_processing()
         if requeued:
             logger.info("{} job(s) interrupted last time are queued again", requeued)
+        if not (self.settings.dry_run or not self.settings.metadata.write):
+            redo = self.index.requeue_done(dry_run_only=True)
+            if redo:
+                logger.info("{} file(s) tagged in a dry run are queued to be written", redo)
         for root in self.settings.roots:
             root.mkdir(parents=True, exist_ok=True)
             removed = remove_stale_temp_files(root)
@@ -116,15 +153,28 @@ class Daemon:
                 recursive=self.settings.recursive,
                 mode=self.settings.watch_mode,
                 sink=self.intake.changes,
+                poll_interval_s=self.settings.poll_interval_s,
             )
-        found = self.intake.scan()
+        found = self._scan_once() if self.once else self.intake.scan()
         logger.info("catch-up scan: {} new or changed file(s)", found)
         self.pool.start()
         self._heartbeat()
         self._install_signals()
+        if not self.once:
+            self.supervision.ready()
         self._loop()
         self._shutdown()
         return self.exit_code
+
+    def _scan_once(self) -> int:
+        """--once: files already complete on disk are queued at once; newer ones settle."""
+        return queue_pending(
+            Discovery.from_settings(self.settings, self.index.get).findings(self.scope),
+            now_ns=time.time_ns(),
+            debounce_s=self.settings.debounce_s,
+            enqueue=self.index.enqueue,
+            settle=lambda path: self.intake.changes.put(Change("touched", path)),
+        )
 
     def request_stop(self) -> None:
         self._stop.set()
@@ -134,6 +184,25 @@ class Daemon:
             return
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: self.request_stop())
+        signal.signal(signal.SIGHUP, lambda *_: self._reload_requested.set())
+
+    @property
+    def paused(self) -> bool:
+        return self._paused.is_set()
+
+    def pause(self) -> None:
+        self._paused.set()
+        logger.info("paused by request; nothing queued is lost")
+        self._heartbeat()
+
+    def resume(self) -> None:
+        self._paused.clear()
+        logger.info("resumed")
+        self.wake()
+
+    def wake(self) -> None:
+        """Look at the queue now (something was queued, or the backend came back)."""
+        self._wake_pool()
 
     def _loop(self) -> None:
         now = time.monotonic()
@@ -142,7 +211,11 @@ class Daemon:
         next_reconcile = now + self.settings.reconcile_interval_s
         while not self._stop.wait(HEARTBEAT_S if not self.once else 0.2):
             now = time.monotonic()
+            self._track_backlog(now)
             self._heartbeat()
+            if self._reload_requested.is_set():
+                self._reload_requested.clear()
+                self.supervision.reload()
             if now >= next_metrics:
                 self.write_metrics()
                 next_metrics = now + self.settings.outputs.metrics_interval_s
@@ -154,6 +227,21 @@ class Daemon:
                 next_reconcile = now + self.settings.reconcile_interval_s
             if self.once and self._idle():
                 break
+            if self.once and self.circuit.state.permanent and not self.circuit.healthy:
+                self.gave_up = f"backend unhealthy: {self.circuit.state.reason}"
+                break
+
+    def _track_backlog(self, now_s: float) -> None:
+        # queued or in flight; files still settling are not counted (that includes the
+        # echoes of phototag's own writes, which settle into "unchanged")
+        remaining = self.index.queue_depth() + self.pool.handed_out
+        self.backlog = self._backlog.observe(
+            now_s=now_s,
+            finished_total=self._done_this_run + self._failed_this_run,
+            remaining=remaining,
+        )
+        if self._progress is not None:
+            self._progress.update(self.backlog, failed=self._failed_this_run)
 
     def _idle(self) -> bool:
         return (
@@ -164,7 +252,17 @@ class Daemon:
         )
 
     def _shutdown(self) -> None:
+        if self._progress is not None:
+            self._track_backlog(time.monotonic())  # the last figures, complete
+            self._progress.close()
+        if self.gave_up:
+            logger.error(
+                "--once: giving up, {} file(s) left queued: {}",
+                self.index.queue_depth(),
+                self.gave_up,
+            )
         logger.info("stopping: finishing the photos in flight")
+        self.supervision.stopping()
         stop_observers(self._observers)
         self.intake.stop()
         self.pool.stop()
@@ -172,10 +270,11 @@ class Daemon:
         self.write_summary()
         self.write_metrics()
         self._heartbeat(stopped=True)
+        self.supervision.stop()
         self.jsonl.close()
         self.tagger.close()
         self.index.close()
-        if self.once and self._failed_this_run:
+        if self.once and (self._failed_this_run or self.gave_up):
             self.exit_code = 1
         logger.info(
             "stopped: {} tagged, {} failed this run", self._done_this_run, self._failed_this_run
@@ -184,7 +283,7 @@ class Daemon:
     # -- gates and callbacks ------------------------------------------------------------
 
     def _may_run(self, timeout_s: float) -> bool:
-        if self._paused.is_set():
+        if self._paused.is_set() or not self.space.ok():  # paused, or no room for the index
             time.sleep(timeout_s)
             return False
         if self.pipeline_has_fallback and not self.circuit.healthy:
@@ -229,6 +328,15 @@ class Daemon:
         elif outcome.status == "deleted":
             logger.info("gone before it could be tagged: {}", path)
 
+    def run_summary(self) -> dict[str, Any]:
+        """What this run did; for --once's closing line."""
+        return {
+            "tagged": self._done_this_run,
+            "failed": self._failed_this_run,
+            "elapsed_s": round(time.time() - self.started_at, 1),
+            "gave_up": self.gave_up,
+        }
+
     # -- outputs ------------------------------------------------------------------------
 
     def live_state(self) -> dict[str, Any]:
@@ -250,16 +358,28 @@ class Daemon:
             "paused": self._paused.is_set(),
             "in_flight": self.pool.in_flight,
             "pending": self.intake.pending,
+            "backlog": self.backlog.as_json() if self.backlog.remaining else None,
         }
 
     def _heartbeat(self, *, stopped: bool = False) -> None:
         state = self.live_state()
         if stopped:
             state["stopped_at"] = time.time()
-        self.index.set_meta("daemon", state)
+        try:
+            self.index.set_meta("daemon", state)
+        except sqlite3.OperationalError as exc:  # e.g. disk full: the next beat tries again
+            logger.debug("heartbeat not recorded: {}", exc)
 
     def status(self) -> dict[str, Any]:
-        return collect_status(self.index.reader())
+        """The index's view (as tagctl computes it with the daemon down) plus live figures."""
+        status = collect_status(self.index.reader())
+        live = self.live_state()
+        status.update(
+            running=True, pid=live["pid"], uptime_s=round(time.time() - self.started_at, 1),
+            health=live["health"], paused=live["paused"], in_flight=live["in_flight"],
+            waiting_to_settle=live["pending"], backend=live["backend"], model=live["model"],
+        )
+        return status
 
     def write_summary(self) -> None:
         reader = self.index.reader()
@@ -304,6 +424,13 @@ class Daemon:
             history=self.metrics_history,
         )
         _safe_write(self.settings.state_dir / "metrics.json", json.dumps(snapshot, indent=2))
+        if self.settings.outputs.prometheus:
+            try:
+                write_prom(self.settings.state_dir / "phototag.prom", prom_metrics(
+                    counts=counts, queue_depth=counts["queued"], in_flight=self.pool.in_flight,
+                    healthy=self.circuit.healthy, paused=self.paused))
+            except OSError as exc:
+                logger.error("cannot write phototag.prom: {}", exc)
 
 
 def _safe_write(path: Path, text: str) -> None:

@@ -42,8 +42,9 @@ def prepare(path: Path, *, max_edge_px: int, max_pixels: int) -> PreparedImage:
             exif = _facts(im.getexif())
             orientation = im.getexif().get(Base.Orientation, 1)
             if fmt == "JPEG":  # decode at the smallest 1/n scale still >= max_edge_px long
-                scale = max_edge_px / max(width, height)
-                im.draft("RGB", (int(width * scale) or 1, int(height * scale) or 1))
+                longest = max(width, height)  # (a square request kept the short edge large)
+                want = (-(-width * max_edge_px // longest), -(-height * max_edge_px // longest))
+                im.draft("RGB", want)
             im.seek(0)
             im.load()
             small = _to_rgb(im)

@@ -7,17 +7,20 @@ and queued if it is new or changed. Moves and deletions update the index directl
 
 from __future__ import annotations
 
+import os
 import queue
+import sqlite3
+import stat
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from loguru import logger
 
 from phototag.models import FileSig
-from phototag.selection import Selection
+from phototag.selection import Selection, entry_skip_reason
 from phototag.stability import StabilityTracker
-from phototag.state import Index, decide, display_path, encode_path
+from phototag.state import Index, decide, decode_path, display_path, encode_path
 from phototag.watch import Change
 
 
@@ -33,7 +36,8 @@ class Intake:
         self.changes: queue.SimpleQueue[Change] = queue.SimpleQueue()
         self._index = index
         self._selection = selection
-        self._tracker = StabilityTracker(debounce_s=debounce_s)
+        self._tracker = StabilityTracker(debounce_s=debounce_s, stat=self._entry_sig)
+        self._index_failing = False  # the index refused a write (e.g. its disk is full)
         self._on_queued = on_queued
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="intake", daemon=True)
@@ -57,21 +61,58 @@ class Intake:
         Runs on the caller's thread; returns how many files it found new or changed."""
         found = 0
         for root in (top,) if top is not None else self._selection.roots:
+            if not root.is_dir():
+                continue
             known = self._index.known_under(root)
-            for path, sig in self._selection.walk(root):
-                seen = known.get(encode_path(path))
-                if (
-                    seen is not None
-                    and seen[2] != "deleted"
-                    and (
-                        seen[2] in ("queued", "processing")
-                        or (seen[0], seen[1]) == (sig.size, sig.mtime_ns)
-                    )
-                ):
-                    continue
+            for path in self._changed(encode_path(root), known, seen=set()):
                 self.changes.put(Change("touched", path))
                 found += 1
         return found
+
+    def _changed(
+        self, folder: bytes, known: dict[bytes, tuple[int, int, str]], *, seen: set[tuple[int, int]]
+    ) -> Iterator[Path]:
+        """``Selection.walk`` restricted to files the index does not know as they are now.
+
+        Same walk (symlinks, hidden folders, loops) on bytes paths, but a file the index
+        holds as in flight or with the same size and mtime is passed over before any
+        ``Path`` or name rule is built: a catch-up of an unchanged library costs a stat.
+        """
+        selection = self._selection
+        follow = selection.follow_symlinks
+        try:
+            st = os.stat(folder)
+            if (st.st_dev, st.st_ino) in seen:
+                return  # a symlink loop
+            seen.add((st.st_dev, st.st_ino))
+            entries = list(os.scandir(folder))
+        except OSError:
+            return
+        for entry in entries:
+            try:
+                if not follow and entry.is_symlink():
+                    continue
+                if entry.is_dir(follow_symlinks=follow):
+                    if selection.recursive and not entry.name.startswith(b"."):
+                        yield from self._changed(entry.path, known, seen=seen)
+                    continue
+                record = known.get(entry.path)
+                if record is not None and record[2] in ("queued", "processing"):
+                    continue
+                est = entry.stat(follow_symlinks=follow)
+            except OSError:
+                continue
+            if not stat.S_ISREG(est.st_mode):
+                continue
+            if (
+                record is not None
+                and record[2] != "deleted"
+                and (record[0], record[1]) == (est.st_size, est.st_mtime_ns)
+            ):
+                continue
+            path = decode_path(entry.path)
+            if selection.skip_reason(path) is None:
+                yield path
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -96,6 +137,13 @@ class Intake:
                 logger.exception("intake: unexpected error")
 
     def _apply(self, change: Change) -> None:
+        if change.kind in ("deleted", "moved") and os.path.lexists(change.path):
+            # still there: polling reports an atomic replace (phototag's own write included)
+            # as deleted + created, and a reused inode as a move; trust the disk, not the event
+            self._apply(Change("touched", change.path))
+            if change.dest is not None:
+                self._apply(Change("touched", change.dest))
+            return
         if change.kind == "touched":
             if self._selection.skip_reason(change.path) is None:
                 self._tracker.touch(change.path)
@@ -123,6 +171,9 @@ class Intake:
             self._touch_tree(change.dest)
         elif change.kind == "dir-added":
             self._touch_tree(change.path)
+        elif change.kind == "rescan":
+            logger.warning("inotify queue overflowed: events were lost, reconciling the roots")
+            self.scan()
 
     def _touch_tree(self, folder: Path) -> None:
         if self._selection.skip_reason(folder / "x.jpg") == "outside the roots":
@@ -130,12 +181,42 @@ class Intake:
         for path, _sig in self._selection.walk(folder):
             self._tracker.touch(path)
 
-    def _admit(self, path: Path) -> None:
+    def _entry_sig(self, path: Path) -> FileSig | None:
+        """The signature of the entry itself: a link not followed is never stat'ed through
+        (it may loop, or point outside the roots); None if it cannot be stat'ed at all."""
         try:
-            sig = FileSig.of(path)
+            if not self._selection.follow_symlinks and os.path.islink(path):
+                st = path.lstat()
+                return FileSig(size=st.st_size, mtime_ns=st.st_mtime_ns)
+            return FileSig.of(path)
         except OSError:
+            return None
+
+    def _admit(self, path: Path) -> None:
+        sig = self._entry_sig(path)
+        if sig is None:
             return
-        verdict = decide(self._index.get(path), sig)
-        if verdict == "queue" and self._index.enqueue(path, sig):
+        try:
+            self._record(path, sig)
+        except sqlite3.OperationalError as exc:  # e.g. the state folder's disk is full
+            if not self._index_failing:
+                logger.error("cannot record new files in the index ({}); retrying", exc)
+            self._index_failing = True
+            self._tracker.touch(path)  # try again after the next quiet period
+            return
+        if self._index_failing:
+            logger.info("the index accepts writes again")
+            self._index_failing = False
+
+    def _record(self, path: Path, sig: FileSig) -> None:
+        record = self._index.get(path)
+        reason = entry_skip_reason(path, follow_symlinks=self._selection.follow_symlinks)
+        if reason is not None:
+            if (record is None or record.status != "skipped" or record.sig != sig) and (
+                self._index.skip(path, sig, reason=reason)
+            ):
+                logger.info("skipped {}: {}", display_path(path), reason)
+            return
+        if decide(record, sig) == "queue" and self._index.enqueue(path, sig):
             logger.debug("queued: {}", display_path(path))
             self._on_queued()

@@ -17,11 +17,19 @@ from loguru import logger
 
 from phototag import __version__
 from phototag.config import Settings
-from phototag.errors import BackendUnavailable, BadAnswer, FileChanged, FileGone, JobError
+from phototag.errors import (
+    BackendUnavailable,
+    BadAnswer,
+    BadImage,
+    FileChanged,
+    FileGone,
+    JobError,
+)
 from phototag.health import Circuit
 from phototag.imaging import prepare
 from phototag.metadata import WriteOutcome, write_tags
 from phototag.models import FileSig, TagResult, Tags
+from phototag.selection import entry_skip_reason, size_skip_reason
 from phototag.state import FileRecord, Index, Job, display_path
 from phototag.taggers import Tagger
 
@@ -43,6 +51,7 @@ class Outcome:
     notes: list[str] = field(default_factory=list)
     durations_s: dict[str, float] = field(default_factory=dict)
     raw: str | None = None
+    profile: str | None = None  # the prompt profile(s), when a VLM tagged it in this job
 
     def record(self, *, dry_run: bool) -> dict[str, Any]:
         tags = self.result.tags if self.result else Tags()
@@ -57,6 +66,7 @@ class Outcome:
             "backend": self.result.backend if self.result else None,
             "model": self.result.model if self.result else None,
             "prompt_digest": self.result.prompt_digest if self.result else None,
+            "profile": self.profile,
             "fallback": bool(self.result and self.result.fallback),
             "title": tags.title,
             "caption": tags.caption,
@@ -168,8 +178,10 @@ class Pipeline:
             logger.opt(exception=True).error("internal error on {}", display_path(job.path))
             outcome.status, outcome.error = "failed", f"internal error: {type(exc).__name__}: {exc}"
         outcome.durations_s["total"] = time.perf_counter() - started
-        self._record(outcome)
-        self._on_outcome(outcome)
+        try:  # the JSONL line before the index: a crash between them redoes the job (a
+            self._on_outcome(outcome)  # second line), never leaves a done job without one
+        finally:
+            self._record(outcome)
         return outcome
 
     # -- stages ---------------------------------------------------------------------------
@@ -177,6 +189,12 @@ class Pipeline:
     def _run(self, job: Job, outcome: Outcome) -> None:
         with _timed(outcome, "check"):
             sig = _current_sig(job)
+            follow = self._settings.follow_symlinks
+            max_bytes = self._settings.max_file_bytes
+            if reason := entry_skip_reason(job.path, follow_symlinks=follow) or size_skip_reason(
+                sig.size, max_file_bytes=max_bytes
+            ):
+                raise BadImage(reason)  # never opened: swapped for a link, or far too large
         with _timed(outcome, "hash"):
             outcome.sha256 = sha256_file(job.path)
         if self._reuse(job, outcome, sig):
@@ -189,6 +207,10 @@ class Pipeline:
             )
         with _timed(outcome, "tag"):
             outcome.result = self._tag(image)
+        if outcome.result.backend == "openai":
+            from phototag.taggers.split import profile_label  # loaded with the VLM tagger
+
+            outcome.profile = profile_label(self._settings.vlm)
         with _timed(outcome, "write"):
             outcome.write = self._write(job.path, outcome.result, sig)
         outcome.status = "done"

@@ -102,6 +102,33 @@ class Selection:
                 yield path, FileSig(size=est.st_size, mtime_ns=est.st_mtime_ns)
 
 
+def entry_skip_reason(path: Path, *, follow_symlinks: bool) -> str | None:
+    """Why the directory entry at ``path`` must not be opened (lstat only); None if it may.
+
+    A symbolic link is not followed unless configured, so a link can never make phototag
+    read or write outside the roots; anything but a regular file (a FIFO would block a
+    reader forever, a device or a folder named like a photo) is never opened.
+    """
+    try:
+        st = path.lstat()
+        if stat.S_ISLNK(st.st_mode):
+            if not follow_symlinks:
+                return "symbolic link, not followed (follow_symlinks is off)"
+            st = path.stat()
+    except OSError as exc:
+        return f"cannot stat: {exc.strerror or exc}"
+    if not stat.S_ISREG(st.st_mode):
+        return "not a regular file"
+    return None
+
+
+def size_skip_reason(size_bytes: int, *, max_file_bytes: int) -> str | None:
+    """A file too large to rewrite safely in memory (a 2 GB "photo" is not one)."""
+    if size_bytes <= max_file_bytes:
+        return None
+    return f"file is {size_bytes / 1e9:.1f} GB, over max_file_bytes ({max_file_bytes / 1e9:.1f} GB)"
+
+
 def name_skip_reason(relative: Path) -> str | None:
     """Hidden files and folders, and names that say "still being written"."""
     for part in relative.parts[:-1]:

@@ -55,6 +55,12 @@ CREATE TABLE IF NOT EXISTS keyword_counts (keyword TEXT PRIMARY KEY, n INTEGER N
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
+# added after schema 1 shipped, so created on open: records(status=...) newest first
+# reads the last few rows of this index instead of sorting every row with that status
+_LATER_INDEXES = """
+CREATE INDEX IF NOT EXISTS files_status_when ON files(status, coalesce(finished_at, updated_at));
+"""
+
 _COLUMNS = (
     "id, path, size, mtime_ns, sha256, out_sha256, status, attempts, last_error, result, "
     "backend, model, prompt_digest, fallback, dry_run, queued_at, started_at, finished_at, "
@@ -178,6 +184,7 @@ class Index:
             if version < 1:
                 self._db.executescript(_SCHEMA)
                 self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            self._db.executescript(_LATER_INDEXES)
 
     def close(self) -> None:
         with self._lock:
@@ -239,6 +246,20 @@ class Index:
                 "status='queued', attempts=0, last_error=NULL, queued_at=excluded.queued_at, "
                 "updated_at=excluded.updated_at WHERE files.status NOT IN ('queued','processing')",
                 (encode_path(path), sig.size, sig.mtime_ns, now, now),
+            )
+            return cur.rowcount > 0
+
+    def skip(self, path: Path, sig: FileSig, *, reason: str) -> bool:
+        """Record a file phototag will not open (a symbolic link, a FIFO), with the reason."""
+        now = time.time()
+        with self._lock:
+            cur = self._db.execute(
+                "INSERT INTO files (path, size, mtime_ns, status, last_error, finished_at, "
+                "updated_at) VALUES (?, ?, ?, 'skipped', ?, ?, ?) ON CONFLICT(path) DO UPDATE SET "
+                "size=excluded.size, mtime_ns=excluded.mtime_ns, status='skipped', "
+                "last_error=excluded.last_error, finished_at=excluded.finished_at, "
+                "updated_at=excluded.updated_at WHERE files.status NOT IN ('queued','processing')",
+                (encode_path(path), sig.size, sig.mtime_ns, reason, now, now),
             )
             return cur.rowcount > 0
 
@@ -307,6 +328,32 @@ class Index:
             params += list(_prefix_range(under))
         with self._lock:
             return self._db.execute(sql, params).rowcount
+
+    def requeue_done(self, *, under: Path | None = None, dry_run_only: bool = False) -> int:
+        """Queue finished records again: every one at or under ``under`` (a file or folder),
+        or only those tagged in a dry run (nothing was written into them)."""
+        sql = "UPDATE files SET status='queued', attempts=0, queued_at=?, updated_at=? "
+        sql += "WHERE status='done'"
+        now = time.time()
+        params: list[Any] = [now, now]
+        if dry_run_only:
+            sql += " AND dry_run=1"
+        if under is not None:
+            sql += " AND (path = ? OR (path >= ? AND path < ?))"
+            params += [encode_path(under), *_prefix_range(under)]
+        with self._lock:
+            return self._db.execute(sql, params).rowcount
+
+    def requeue_stale(self, *, backend: str, model: str, prompt_digest: str) -> int:
+        """Queue again what another backend, model or prompt produced, or a fallback did."""
+        now = time.time()
+        with self._lock:
+            return self._db.execute(
+                "UPDATE files SET status='queued', attempts=0, queued_at=?, updated_at=? "
+                "WHERE status='done' AND (fallback=1 OR backend IS NOT ? OR model IS NOT ? "
+                "OR coalesce(prompt_digest, '') IS NOT ?)",
+                (now, now, backend, model, prompt_digest),
+            ).rowcount
 
     def finish(
         self,
@@ -496,7 +543,8 @@ class IndexReader:
 
     def done_since(self, since: float) -> int:
         return self._all(
-            "SELECT count(*) FROM files WHERE finished_at >= ? AND status='done'", (since,)
+            # "+status": not the status index (most rows are done), the finished_at one
+            "SELECT count(*) FROM files WHERE finished_at >= ? AND +status='done'", (since,)
         )[0][0]
 
     def records(

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from phototag.progress import render_backlog
 from phototag.state import IndexReader, display_path
 
 HEARTBEAT_STALE_S = 30.0
@@ -52,6 +53,7 @@ def collect_status(reader: IndexReader, *, now: float | None = None) -> dict[str
         "queue_depth": counts["queued"],
         "in_flight": daemon.get("in_flight", 0) if running else 0,
         "waiting_to_settle": daemon.get("pending", 0) if running else 0,
+        "backlog": daemon.get("backlog") if running else None,
         "counts": counts,
         "images_per_min_last_hour": round(reader.done_since(now - 3600) / 60, 2),
         "last_errors": [
@@ -82,6 +84,8 @@ def render_status(status: dict[str, Any]) -> str:
         f"queue:     {status['queue_depth']} queued, {status['in_flight']} in flight, "
         f"{status['waiting_to_settle']} settling"
     )
+    if status.get("backlog"):
+        lines.append(f"backlog:   {render_backlog(status['backlog'])}")
     lines.append(
         "files:     "
         + ", ".join(f"{counts[k]} {k}" for k in ("done", "failed", "skipped", "deleted"))

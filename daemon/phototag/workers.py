@@ -39,6 +39,7 @@ class WorkerPool:
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._in_flight: dict[int, Job] = {}
+        self._unrecorded: list[Job] = []  # failed to record (index unwritable): re-queue later
         self._workers = [
             threading.Thread(target=self._work, name=f"worker-{i}", daemon=True)
             for i in range(threads)
@@ -95,6 +96,7 @@ class WorkerPool:
 
     def _feed(self) -> None:
         while not self._stopping.is_set():
+            self._requeue_unrecorded()
             if not self._may_run(0.5):
                 continue
             room = self._jobs.maxsize - self._jobs.qsize()
@@ -104,6 +106,19 @@ class WorkerPool:
             if not jobs:  # nothing queued, or no room: until a job is queued or finishes
                 self._wake.wait(0.5)
                 self._wake.clear()
+
+    def _requeue_unrecorded(self) -> None:
+        """A job whose end could not be recorded (e.g. the index's disk was full) would stay
+        "processing" until a restart: put it back in the queue once the index takes it."""
+        with self._lock:
+            jobs, self._unrecorded = self._unrecorded, []
+        for i, job in enumerate(jobs):
+            try:
+                self._index.requeue(job.id)
+            except Exception:
+                with self._lock:
+                    self._unrecorded += jobs[i:]
+                return
 
     def _work(self) -> None:
         while True:
@@ -117,6 +132,8 @@ class WorkerPool:
                 self._process(item)
             except Exception:  # process() records its own errors; this is a last resort
                 logger.exception("worker: unexpected error on job {}", item.id)
+                with self._lock:
+                    self._unrecorded.append(item)
             finally:
                 with self._lock:
                     self._in_flight.pop(item.id, None)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from loguru import logger
 from phototag import __version__
 from phototag.config import Settings, load_settings
 from phototag.errors import ConfigError
+from phototag.logsetup import setup_logging
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,7 +49,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="tag and record, but write nothing into any photo or sidecar",
     )
     p.add_argument(
-        "--once", action="store_true", help="process everything pending under the roots, then exit"
+        "--overwrite",
+        action="store_true",
+        help="for this run, replace a title or description a person wrote "
+        '([metadata] overwrite = "replace")',
+    )
+    p.add_argument(
+        "--once",
+        action="store_true",
+        help="process everything pending under the roots, print a summary and exit "
+        "(exit code 1 if anything failed)",
     )
     p.add_argument(
         "--print-config",
@@ -74,36 +85,79 @@ def cli_overrides(args: argparse.Namespace) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        settings = load_settings(config_file=args.config, cli=cli_overrides(args))
+        settings = settings_from(args)
     except ConfigError as exc:
         print(f"phototagd: {exc}", file=sys.stderr)
         return 2
     if args.print_config:
         print(json.dumps(settings.redacted(), indent=2, ensure_ascii=False))
         return 0
-    return run(settings, once=args.once)
+    if args.once:
+        return run_once(settings)
+    return run(settings, reload=lambda: settings_from(args))
 
 
-def run(settings: Settings, *, once: bool) -> int:
+def settings_from(args: argparse.Namespace) -> Settings:
+    """The effective settings for these arguments (again on SIGHUP: the file may change)."""
+    settings = load_settings(config_file=args.config, cli=cli_overrides(args))
+    if args.overwrite:
+        settings.metadata.overwrite = "replace"
+    return settings
+
+
+def run(settings: Settings, *, reload: Callable[[], Settings] | None = None) -> int:
     from phototag.daemon import Daemon
 
-    _setup_logging(settings.log_level)
+    setup_logging(level=settings.log_level)
     try:
-        daemon = Daemon(settings, once=once)
+        daemon = Daemon(settings, reload=reload)
     except ConfigError as exc:
         logger.error("{}", exc)
         return 2
     return daemon.run()
 
 
-def _setup_logging(level: str) -> None:
+def run_once(settings: Settings, *, scope: Sequence[Path] = ()) -> int:
+    """Process everything pending (under ``scope``, default the roots) and exit: a progress
+    bar on a terminal, a summary line at the end; 1 if anything failed."""
+    from phototag.daemon import Daemon
+    from phototag.progress import ProgressBar, summary_line
+
+    pid = running_pid(settings)
+    if pid is not None:
+        print(
+            f"phototagd: phototagd is running (pid {pid}) and tags these photos itself; "
+            "follow it with tagctl status, or stop it to run once",
+            file=sys.stderr,
+        )
+        return 1
+    bar = ProgressBar(sys.stderr)
+    quiet = sys.stderr.isatty() and settings.log_level == "INFO"  # let the bar be read
+    setup_logging(level="WARNING" if quiet else settings.log_level)
     try:
-        from phototag.logsetup import setup_logging
-    except ImportError:
-        logger.remove()
-        logger.add(sys.stderr, level=level)
-        return
-    setup_logging(level=level)
+        daemon = Daemon(settings, once=True, scope=scope, progress=bar)
+    except ConfigError as exc:
+        logger.error("{}", exc)
+        return 2
+    code = daemon.run()
+    print(summary_line(daemon.run_summary()), flush=True)
+    return code
+
+
+def running_pid(settings: Settings) -> int | None:
+    """The pid of a phototagd working on this index now, from its heartbeat; else None."""
+    from phototag.state import IndexReader
+    from phototag.status import collect_status
+
+    try:
+        reader = IndexReader.open(settings.index_path)
+    except FileNotFoundError:
+        return None
+    try:
+        status = collect_status(reader)
+    finally:
+        reader.close()
+    return status["pid"] if status["running"] else None
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from phototag import __version__
 from phototag.errors import ConfigError
 
 VERBS = ("status", "pause", "resume", "rescan", "retry", "retag", "preflight", "tag", "list",
-         "service", "show")
+         "service", "show", "scan", "backfill")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -30,6 +30,10 @@ class Tagger(Protocol):
 
 
 def make_tagger(settings: Settings) -> Tagger:
+    if settings.backend == "openai" and (settings.vlm.description or settings.vlm.keywords):
+        from phototag.taggers.split import SplitTagger
+
+        return SplitTagger(settings=settings)
     if settings.backend == "openai":
         from phototag.taggers.openai import OpenAITagger
 

@@ -1,0 +1,76 @@
+"""Resident size of the real daemon with 100,000 photos queued (target: under 200 MB).
+
+    .venv/bin/python bench/bench_memory.py [--quick] [--json FILE]
+
+Builds 100,000 small files, queues them all in a fresh index (one transaction), and
+starts the real ``phototagd`` with backend openai pointed at a closed port: the preflight
+fails, the circuit stays open and every photo stays queued. Once the catch-up scan is
+over and the heartbeat is running, reads VmRSS (now) and VmHWM (peak) from /proc, and
+does the same for a daemon watching an empty folder as the reference.
+"""
+
+from __future__ import annotations
+
+import socket
+import tempfile
+import time
+from pathlib import Path
+
+from common import Daemon, Report, build_tree, fill_index, parser, proc_status_kb
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def measure(home: Path, root: Path, *, settle_s: float) -> tuple[float, float, int]:
+    """(VmRSS MB, VmHWM MB, queued rows) of a daemon paused on an unreachable backend."""
+    daemon = Daemon(home, [root], env={
+        "PHOTOTAG_BACKEND": "openai",
+        "PHOTOTAG_VLM__BASE_URL": f"http://127.0.0.1:{closed_port()}/v1",
+        "PHOTOTAG_VLM__MODEL": "fake-vlm",
+        "PHOTOTAG_VLM__CONNECT_TIMEOUT_S": "1",
+    })
+    daemon.start(timeout_s=300)
+    try:
+        daemon.wait_for(lambda: "catch-up scan" in daemon.log_path.read_text(),
+                        timeout_s=300, what="catch-up scan")
+        time.sleep(settle_s)  # a few heartbeats, health checks and intake rounds
+        assert daemon.proc is not None
+        rss = proc_status_kb(daemon.proc.pid, "VmRSS") / 1024
+        peak = proc_status_kb(daemon.proc.pid, "VmHWM") / 1024
+        queued = daemon.query("SELECT count(*) FROM files WHERE status='queued'")[0][0]
+    finally:
+        daemon.stop()
+    return rss, peak, queued
+
+
+def main() -> None:
+    args = parser(__doc__).parse_args()
+    count = 10_000 if args.quick else 100_000
+    settle_s = 5.0 if args.quick else 10.0
+    report = Report(f"5. Memory with {count:,} photos queued")
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        empty = tmp / "empty"
+        empty.mkdir()
+        base_rss, base_peak, _ = measure(tmp / "home-empty", empty, settle_s=settle_s)
+        root = tmp / "photos"
+        home = tmp / "home"
+        fill_index(home / "state" / "index.sqlite3", build_tree(root, count, content=b"x"),
+                   status="queued")
+        rss, peak, queued = measure(home, root, settle_s=settle_s)
+        report.row("reference: daemon on an empty folder", f"RSS {base_rss:.0f} MB, "
+                                                          f"peak {base_peak:.0f} MB")
+        report.row(f"daemon with {queued:,} queued", f"RSS {rss:.0f} MB, peak {peak:.0f} MB")
+        report.row("cost of the queue (RSS - reference)", f"{rss - base_rss:.0f} MB "
+                                                          f"(peak {peak - base_peak:.0f} MB)")
+        report.target(f"RSS with {count:,} queued", rss, 200, unit=" MB")
+        report.target(f"peak RSS (VmHWM) with {count:,} queued", peak, 200, unit=" MB")
+    report.save(args.json)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+"""tagctl backfill [PATH...]: tag everything pending under PATH now, in one go, then exit.
+
+The one-shot form of the daemon (``phototagd --once`` limited to PATH) for a first run over
+an existing library or a cron job: a progress bar on a terminal, a summary line, exit code
+0 when nothing failed, 1 when something did (or the daemon already runs: it tags PATH
+itself), 2 for a PATH outside the watched roots.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from phototag.config import load_settings
+from phototag.selection import is_inside
+from phototag.state import Index, display_path
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "backfill", help="tag everything pending under PATH now and exit (daemon stopped)"
+    )
+    parser.add_argument(
+        "paths",
+        nargs="*",
+        type=Path,
+        metavar="PATH",
+        help="folders or files inside a watched root (default: all roots)",
+    )
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="tag and record, but write nothing into any photo or sidecar",
+    )
+    parser.add_argument(
+        "--retag",
+        action="store_true",
+        help="tag again the photos already done (phototag's own output is replaced)",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="for this run, replace a title or description a person wrote",
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from phototag.cli.phototagd import run_once, running_pid
+
+    settings = load_settings(
+        config_file=args.config, cli={"dry_run": True if args.dry_run else None}
+    )
+    if args.overwrite:
+        settings.metadata.overwrite = "replace"
+    scope = [Path(os.path.abspath(p)) for p in args.paths] or list(settings.roots)
+    outside = [p for p in scope if not is_inside(p, settings.roots)]
+    if outside:
+        roots = ", ".join(map(display_path, settings.roots))
+        print(
+            f"tagctl: not inside a watched root ({roots}): "
+            + ", ".join(map(display_path, outside)),
+            file=sys.stderr,
+        )
+        return 2
+    if running_pid(settings) is None and args.retag:
+        index = Index(settings.index_path)
+        try:
+            again = sum(index.requeue_done(under=path) for path in scope)
+        finally:
+            index.close()
+        print(f"tagctl: {again} photo(s) already done will be tagged again", file=sys.stderr)
+    return run_once(settings, scope=scope)

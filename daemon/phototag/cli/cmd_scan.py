@@ -1,0 +1,80 @@
+"""tagctl scan [PATH...]: what phototag would tag now, and why it passes over the rest.
+
+Tags nothing and changes nothing: it walks the folders (stat only) and reads the index
+read-only, so it answers the same whether the daemon runs or not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from phototag.config import Settings, load_settings
+from phototag.discovery import Discovery, Finding, totals
+from phototag.state import FileRecord, IndexReader, display_path
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "scan", help="list what would be tagged and what is skipped and why, without tagging"
+    )
+    parser.add_argument(
+        "paths",
+        nargs="*",
+        type=Path,
+        metavar="PATH",
+        help="files or folders to look at (default: the watched roots)",
+    )
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.set_defaults(func=run)
+
+
+def scan(settings: Settings, tops: list[Path]) -> list[Finding]:
+    reader = _open_reader(settings)
+    lookup = reader.get if reader is not None else _unknown
+    try:
+        return list(Discovery.from_settings(settings, lookup).findings(tops))
+    finally:
+        if reader is not None:
+            reader.close()
+
+
+def render(findings: list[Finding], summary: dict[str, Any]) -> str:
+    lines = [f"{f.action:<8} {display_path(f.path)}  ({f.reason})" for f in findings]
+    lines.append(f"{summary['process']} to process, {summary['skip']} skipped")
+    for action, label in (("process", "to process"), ("skip", "skipped")):
+        reasons = summary["reasons"][action]
+        if reasons:
+            lines.append(f"  {label}: " + ", ".join(f"{n} {why}" for why, n in reasons.items()))
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = load_settings(config_file=args.config)
+    tops = [Path(os.path.abspath(p)) for p in args.paths] or list(settings.roots)
+    findings = scan(settings, tops)
+    summary = totals(findings)
+    if args.json:
+        report = {
+            "roots": [display_path(r) for r in settings.roots],
+            "files": [f.as_json() for f in findings],
+            "totals": summary,
+        }
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+    else:
+        print(render(findings, summary))
+    return 0
+
+
+def _open_reader(settings: Settings) -> IndexReader | None:
+    try:
+        return IndexReader.open(settings.index_path)
+    except FileNotFoundError:
+        return None  # phototagd never ran: everything is new
+
+
+def _unknown(_path: Path) -> FileRecord | None:
+    return None
