@@ -144,3 +144,27 @@ def test_missing_model_pauses_with_one_clear_message(tmp_path: Path) -> None:
             assert daemon.tagctl("status").returncode == 1
         finally:
             assert daemon.stop() == 0
+
+
+def test_local_fallback_while_the_vlm_is_down_then_retag_by_the_vlm(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    fake = FakeVLM().start()
+    fake.stop()  # down from the start: the embedded tagger stands in
+    env = vlm_env(fake, PHOTOTAG_LOCAL__FALLBACK="true")
+    daemon = DaemonProcess(home=tmp_path / "home", roots=[inbox], env=env).start()
+    try:
+        shutil.copyfile(DATA / "chelsea.jpg", inbox / "cat.jpg")
+        daemon.wait_done(1)
+        (first,) = daemon.jsonl()
+        assert first["fallback"] is True and first["backend"] == "local"
+        fake.start()  # same port: the next preflight passes and the photo is redone
+        wait_for(lambda: len(daemon.jsonl()) == 2, timeout_s=60, what="the VLM re-tag",
+                 log=daemon.log_path)
+        second = daemon.jsonl()[-1]
+        assert second["backend"] == "openai" and second["fallback"] is False
+        (meta,) = exiftool(inbox / "cat.jpg", args=("-XMP-dc:Subject",))
+        assert "tabby" in meta["Subject"] and len(meta["Subject"]) == len(set(meta["Subject"]))
+    finally:
+        assert daemon.stop() == 0
+        fake.stop()

@@ -300,6 +300,11 @@ class Daemon:
             pool.notify()
 
     def _on_health(self, health: Health) -> None:
+        if health.ok and self.pipeline_has_fallback:
+            redo = self.index.requeue_fallback()
+            if redo:
+                logger.info("backend is back: {} fallback-tagged photo(s) queued again", redo)
+                self.wake()
         self._heartbeat()
 
     def _on_outcome(self, outcome: Outcome) -> None:

@@ -344,6 +344,16 @@ class Index:
         with self._lock:
             return self._db.execute(sql, params).rowcount
 
+    def requeue_fallback(self) -> int:
+        """Queue again what the embedded fallback tagged while the VLM was down."""
+        now = time.time()
+        with self._lock:
+            return self._db.execute(
+                "UPDATE files SET status='queued', attempts=0, queued_at=?, updated_at=? "
+                "WHERE status='done' AND fallback=1",
+                (now, now),
+            ).rowcount
+
     def requeue_stale(self, *, backend: str, model: str, prompt_digest: str) -> int:
         """Queue again what another backend, model or prompt produced, or a fallback did."""
         now = time.time()
