@@ -11,23 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from daemon_harness import DaemonProcess
+from daemon_harness import vlm_env as harness_vlm_env
 from fakevlm import FakeVLM
 
 
 def vlm_env(fake: FakeVLM, **extra: str) -> dict[str, str]:
     """The daemon against the fake server, without the embedded models (fast start)."""
-    return {
-        "PHOTOTAG_BACKEND": "openai",
-        "PHOTOTAG_VLM__BASE_URL": fake.url,
-        "PHOTOTAG_VLM__MODEL": "fake-vlm",
-        "PHOTOTAG_VLM__MAX_INFLIGHT": "4",
-        "PHOTOTAG_VLM__MAX_RETRIES": "1",
-        "PHOTOTAG_VLM__RETRY_BASE_S": "0.2",
-        "PHOTOTAG_VLM__TIMEOUT_S": "10",
-        "PHOTOTAG_LOCAL__WITH_VLM": "false",
-        "PHOTOTAG_LOG_LEVEL": "INFO",
-        **extra,
-    }
+    return harness_vlm_env(fake, PHOTOTAG_LOCAL__WITH_VLM="false", PHOTOTAG_LOG_LEVEL="INFO",
+                           **extra)
 
 
 class Batch(DaemonProcess):

@@ -23,6 +23,25 @@ def photo(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
+def inbox(tmp_path: Path) -> Path:
+    """An empty folder to watch."""
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
+def daemon(tmp_path: Path, inbox: Path) -> Iterator[object]:
+    """The real phototagd watching ``inbox``, with the embedded backend."""
+    from daemon_harness import DaemonProcess
+
+    proc = DaemonProcess(home=tmp_path / "home", roots=[inbox]).start()
+    yield proc
+    if proc.proc and proc.proc.poll() is None:
+        assert proc.stop() == 0
+
+
+@pytest.fixture
 def xdg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Path]]:
     """Point HOME and the XDG folders at temp folders; clear PHOTOTAG_* variables."""
     import os

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from conftest import exiftool
+from fakevlm import FakeVLM
 
 
 class DaemonProcess:
@@ -149,3 +150,17 @@ def write_slowly(src: Path, dest: Path, *, chunks: int, interval_s: float) -> No
             fh.write(data[start : start + step])
             fh.flush()
             time.sleep(interval_s)
+
+
+def vlm_env(fake: FakeVLM, **extra: str) -> dict[str, str]:
+    """Settings for a daemon that talks to the fake OpenAI-compatible server."""
+    return {
+        "PHOTOTAG_BACKEND": "openai",
+        "PHOTOTAG_VLM__BASE_URL": fake.url,
+        "PHOTOTAG_VLM__MODEL": "fake-vlm",
+        "PHOTOTAG_VLM__MAX_INFLIGHT": "4",
+        "PHOTOTAG_VLM__MAX_RETRIES": "1",
+        "PHOTOTAG_VLM__RETRY_BASE_S": "0.2",
+        "PHOTOTAG_VLM__TIMEOUT_S": "10",
+        **extra,
+    }

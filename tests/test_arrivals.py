@@ -11,29 +11,11 @@ import threading
 from collections import Counter
 from pathlib import Path
 
-import pytest
-
 from conftest import DATA, PHOTOS
-from daemon_harness import DaemonProcess, keywords_of, wait_for, write_slowly
+from daemon_harness import DaemonProcess, keywords_of, vlm_env, wait_for, write_slowly
 from fakevlm import FakeVLM
 from phototag.state import IndexReader
 from test_crash import small_photos
-from test_daemon_vlm import vlm_env
-
-
-@pytest.fixture
-def inbox(tmp_path: Path) -> Path:
-    folder = tmp_path / "inbox"
-    folder.mkdir()
-    return folder
-
-
-@pytest.fixture
-def daemon(tmp_path: Path, inbox: Path):
-    proc = DaemonProcess(home=tmp_path / "home", roots=[inbox]).start()
-    yield proc
-    if proc.proc and proc.proc.poll() is None:
-        assert proc.stop() == 0
 
 
 def _other_filesystem(near: Path) -> Path | None:

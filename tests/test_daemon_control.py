@@ -9,27 +9,9 @@ import signal
 import time
 from pathlib import Path
 
-import pytest
-
 from conftest import DATA, exiftool
-from daemon_harness import DaemonProcess, wait_for
+from daemon_harness import DaemonProcess, vlm_env, wait_for
 from fakevlm import FakeVLM
-from test_daemon_vlm import vlm_env
-
-
-@pytest.fixture
-def inbox(tmp_path: Path) -> Path:
-    folder = tmp_path / "inbox"
-    folder.mkdir()
-    return folder
-
-
-@pytest.fixture
-def daemon(tmp_path: Path, inbox: Path):
-    proc = DaemonProcess(home=tmp_path / "home", roots=[inbox]).start()
-    yield proc
-    if proc.proc and proc.proc.poll() is None:
-        proc.stop()
 
 
 def tagctl_json(daemon: DaemonProcess, *args: str) -> tuple[int, object]:

@@ -14,21 +14,6 @@ from daemon_harness import DaemonProcess, keywords_of, wait_for, write_slowly
 from phototag.state import IndexReader
 
 
-@pytest.fixture
-def inbox(tmp_path: Path) -> Path:
-    folder = tmp_path / "inbox"
-    folder.mkdir()
-    return folder
-
-
-@pytest.fixture
-def daemon(tmp_path: Path, inbox: Path):
-    proc = DaemonProcess(home=tmp_path / "home", roots=[inbox]).start()
-    yield proc
-    if proc.proc and proc.proc.poll() is None:
-        proc.stop()
-
-
 def test_photos_come_out_tagged_once(daemon: DaemonProcess, inbox: Path) -> None:
     (inbox / "2024" / "trip").mkdir(parents=True)
     slow = threading.Thread(

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from conftest import DATA, exiftool
-from daemon_harness import DaemonProcess, wait_for
+from daemon_harness import DaemonProcess, vlm_env, wait_for
 from fakevlm import FakeVLM
 
 
@@ -29,19 +29,6 @@ def make_photos(folder: Path, count: int, *, seed: int = 7) -> list[Path]:
         image.save(path, quality=85)
         paths.append(path)
     return paths
-
-
-def vlm_env(fake: FakeVLM, **extra: str) -> dict[str, str]:
-    return {
-        "PHOTOTAG_BACKEND": "openai",
-        "PHOTOTAG_VLM__BASE_URL": fake.url,
-        "PHOTOTAG_VLM__MODEL": "fake-vlm",
-        "PHOTOTAG_VLM__MAX_INFLIGHT": "4",
-        "PHOTOTAG_VLM__MAX_RETRIES": "1",
-        "PHOTOTAG_VLM__RETRY_BASE_S": "0.2",
-        "PHOTOTAG_VLM__TIMEOUT_S": "10",
-        **extra,
-    }
 
 
 @pytest.fixture

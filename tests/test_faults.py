@@ -14,11 +14,10 @@ from pathlib import Path
 import pytest
 
 from conftest import DATA
-from daemon_harness import DaemonProcess, keywords_of, wait_for
+from daemon_harness import DaemonProcess, keywords_of, vlm_env, wait_for
 from fakevlm import FakeVLM, error
 from phototag.state import IndexReader
 from test_crash import small_photos
-from test_daemon_vlm import vlm_env
 
 
 def _fill(folder: Path) -> Path:

@@ -22,7 +22,8 @@ def test_other_suffixes_are_not_raw(name: str) -> None:
     assert not is_raw(Path(name))
 
 
-@pytest.mark.parametrize(("flip", "orientation"), [(0, 1), (3, 3), (5, 8), (6, 6), (7, 1)])
+@pytest.mark.parametrize(("flip", "orientation"), [(0, 1), (1, 2), (2, 4), (3, 3), (4, 5),
+                                                   (5, 8), (6, 6), (7, 7), (9, 1)])
 def test_libraw_flip_maps_to_exif_orientation(flip: int, orientation: int) -> None:
     assert orientation_of_flip(flip) == orientation
 
