@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
@@ -11,7 +12,10 @@ from phototag.config import SIDECAR_EXTENSIONS
 from phototag.errors import BadImage
 
 RAW_EXTENSIONS = tuple(e for e in SIDECAR_EXTENSIONS if e not in (".heic", ".heif", ".hif"))
-_ORIENTATION_OF_FLIP = {3: 3, 5: 8, 6: 6}  # LibRaw's sizes.flip -> EXIF Orientation
+# LibRaw's sizes.flip -> EXIF Orientation: dcraw's "12435867"[flip], which LibRaw also writes
+# into a JPEG preview's EXIF. TIFF-based RAWs (DNG, NEF, ...) give mirrored flips 1, 2, 4, 7 too.
+_ORIENTATION_OF_FLIP = {1: 2, 2: 4, 3: 3, 4: 5, 5: 8, 6: 6, 7: 7}
+_DATE_TIME, _EXIF_IFD, _DATE_TIME_ORIGINAL = 0x0132, 0x8769, 0x9003
 
 
 def is_raw(path: Path) -> bool:
@@ -19,7 +23,8 @@ def is_raw(path: Path) -> bool:
 
 
 def orientation_of_flip(flip: int) -> int:
-    """The EXIF orientation for LibRaw's ``flip`` (0 upright, 3 180°, 5 90° CCW, 6 90° CW)."""
+    """The EXIF orientation for LibRaw's ``flip`` (0 upright, 3 180°, 5 90° CCW, 6 90° CW;
+    1, 2, 4 and 7 are the mirrored ones)."""
     return _ORIENTATION_OF_FLIP.get(flip, 1)
 
 
@@ -44,6 +49,13 @@ def open_preview(path: Path) -> Image.Image:
             image = Image.fromarray(thumb.data)
     except (UnidentifiedImageError, OSError, ValueError, TypeError) as exc:
         raise BadImage(f"the RAW's embedded preview cannot be decoded: {exc}") from exc
+    exif = image.getexif()
     if flip:
-        image.getexif()[0x0112] = orientation_of_flip(flip)
+        exif[0x0112] = orientation_of_flip(flip)
+    # LibRaw heads a JPEG preview with EXIF made from what it read; a RAW without a date gets
+    # the Unix epoch there (in local time), which must not become a "1970" keyword.
+    epoch = time.strftime("%Y:%m:%d %H:%M:%S", time.localtime(0))
+    if exif.get(_DATE_TIME) == epoch:
+        del exif[_DATE_TIME]
+        exif.get_ifd(_EXIF_IFD).pop(_DATE_TIME_ORIGINAL, None)
     return image
