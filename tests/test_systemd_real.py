@@ -210,20 +210,8 @@ def test_tagctl_service_install_status_uninstall(manager: UserManager) -> None:
     assert status.returncode == 3
 
 
-def _daemon_speaks_sd_notify() -> bool:
-    """Whether the daemon imports phototag.service (asked in a fresh interpreter)."""
-    probe = subprocess.run(
-        [sys.executable, "-c",
-         "import sys, phototag.daemon; sys.exit('phototag.service' not in sys.modules)"],
-        capture_output=True, check=False, timeout=60,
-    )
-    return probe.returncode == 0
-
-
 @pytest.fixture
 def phototag_home(manager: UserManager, tmp_path: Path) -> Path:
-    if not _daemon_speaks_sd_notify():
-        pytest.skip("phototagd does not send sd_notify yet (phototag.service not wired in)")
     photos = tmp_path / "photos"
     photos.mkdir()
     config = manager.home / ".config" / "phototag" / "config.toml"
