@@ -2,21 +2,29 @@
 
     .venv/bin/python bench/bench_memory.py [--quick] [--json FILE]
 
-Builds 100,000 small files, queues them all in a fresh index (one transaction), and
-starts the real ``phototagd`` with backend openai pointed at a closed port: the preflight
-fails, the circuit stays open and every photo stays queued. Once the catch-up scan is
-over and the heartbeat is running, reads VmRSS (now) and VmHWM (peak) from /proc, and
-does the same for a daemon watching an empty folder as the reference.
+Builds 100,000 distinct small JPEGs (160x120), queues them all in a fresh index (one
+transaction) and starts the real ``phototagd`` twice:
+
+- backend openai pointed at a closed port: the preflight fails, the circuit stays open
+  and every photo stays queued;
+- backend local (the embedded default, its models loaded): it works through the queue
+  two photos at a time, so nearly all of it is still queued when measured.
+
+Once the catch-up scan is over and some heartbeats have passed, reads VmRSS (now) and
+VmHWM (peak) from /proc; a daemon of each kind on an empty folder is the reference.
 """
 
 from __future__ import annotations
 
+import io
 import socket
 import tempfile
 import time
 from pathlib import Path
 
-from common import Daemon, Report, build_tree, fill_index, parser, proc_status_kb
+from PIL import Image
+
+from common import DATA, Daemon, Report, build_tree, fill_index, parser, proc_status_kb
 
 
 def closed_port() -> int:
@@ -25,14 +33,20 @@ def closed_port() -> int:
         return s.getsockname()[1]
 
 
-def measure(home: Path, root: Path, *, settle_s: float) -> tuple[float, float, int]:
-    """(VmRSS MB, VmHWM MB, queued rows) of a daemon paused on an unreachable backend."""
-    daemon = Daemon(home, [root], env={
-        "PHOTOTAG_BACKEND": "openai",
-        "PHOTOTAG_VLM__BASE_URL": f"http://127.0.0.1:{closed_port()}/v1",
-        "PHOTOTAG_VLM__MODEL": "fake-vlm",
-        "PHOTOTAG_VLM__CONNECT_TIMEOUT_S": "1",
-    })
+def tiny_jpeg() -> bytes:
+    buf = io.BytesIO()
+    Image.open(DATA / "chelsea.jpg").convert("RGB").resize((160, 120)).save(buf, "JPEG")
+    return buf.getvalue()
+
+
+def measure(home: Path, root: Path, *, backend: str,
+            settle_s: float) -> tuple[float, float, int]:
+    """(VmRSS MB, VmHWM MB, rows still queued) of a daemon on ``root``."""
+    env = {"PHOTOTAG_BACKEND": backend}
+    if backend == "openai":
+        env |= {"PHOTOTAG_VLM__BASE_URL": f"http://127.0.0.1:{closed_port()}/v1",
+                "PHOTOTAG_VLM__MODEL": "fake-vlm", "PHOTOTAG_VLM__CONNECT_TIMEOUT_S": "1"}
+    daemon = Daemon(home, [root], env=env)
     daemon.start(timeout_s=300)
     try:
         daemon.wait_for(lambda: "catch-up scan" in daemon.log_path.read_text(),
@@ -56,19 +70,25 @@ def main() -> None:
         tmp = Path(tmp_name)
         empty = tmp / "empty"
         empty.mkdir()
-        base_rss, base_peak, _ = measure(tmp / "home-empty", empty, settle_s=settle_s)
         root = tmp / "photos"
-        home = tmp / "home"
-        fill_index(home / "state" / "index.sqlite3", build_tree(root, count, content=b"x"),
-                   status="queued")
-        rss, peak, queued = measure(home, root, settle_s=settle_s)
-        report.row("reference: daemon on an empty folder", f"RSS {base_rss:.0f} MB, "
-                                                          f"peak {base_peak:.0f} MB")
-        report.row(f"daemon with {queued:,} queued", f"RSS {rss:.0f} MB, peak {peak:.0f} MB")
-        report.row("cost of the queue (RSS - reference)", f"{rss - base_rss:.0f} MB "
-                                                          f"(peak {peak - base_peak:.0f} MB)")
-        report.target(f"RSS with {count:,} queued", rss, 200, unit=" MB")
-        report.target(f"peak RSS (VmHWM) with {count:,} queued", peak, 200, unit=" MB")
+        build_tree(root, count, content=tiny_jpeg(), unique=True)
+        for backend, what in (("openai", "openai, backend unreachable (all stay queued)"),
+                              ("local", "local (embedded default, models loaded, tagging)")):
+            base_rss, base_peak, _ = measure(tmp / f"empty-{backend}", empty, backend=backend,
+                                             settle_s=settle_s)
+            home = tmp / f"home-{backend}"
+            fill_index(home / "state" / "index.sqlite3", sorted(root.rglob("*.jpg")),
+                       status="queued")
+            rss, peak, queued = measure(home, root, backend=backend, settle_s=settle_s)
+            report.row(f"{what}: empty folder", f"RSS {base_rss:.0f} MB, "
+                                                f"peak {base_peak:.0f} MB")
+            report.row(f"{what}: {queued:,} still queued", f"RSS {rss:.0f} MB, "
+                                                          f"peak {peak:.0f} MB")
+            report.row(f"{what}: cost of the queue", f"{rss - base_rss:.0f} MB "
+                                                     f"(peak {peak - base_peak:.0f} MB)")
+            report.target(f"{backend}: RSS with {count:,} queued", rss, 200, unit=" MB")
+            report.target(f"{backend}: peak RSS (VmHWM) with {count:,} queued", peak, 200,
+                          unit=" MB")
     report.save(args.json)
 
 

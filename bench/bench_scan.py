@@ -14,12 +14,11 @@ from __future__ import annotations
 import json
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from common import PYTHON, Report, build_tree, fill_index, parser, proc_status_kb
+from common import PYTHON, Report, build_tree, fill_index, parser
 
 CHILD = """
 import json, os, sys, time
@@ -87,9 +86,7 @@ def main() -> None:
                                                             f"(process was {base:.0f} MB)")
         report.target("scan / find", scan_s / find_s, 3.0)
     report.save(args.json)
-    sys.stdout.flush()
 
 
 if __name__ == "__main__":
-    _ = proc_status_kb
     main()

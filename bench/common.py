@@ -111,15 +111,17 @@ def make_photos(folder: Path, count: int, *, size: tuple[int, int] = MP24) -> li
     ]
 
 
-def build_tree(root: Path, count: int, *, per_dir: int = 500, content: bytes = b"") -> list[Path]:
-    """``count`` tiny files named like photos, ``per_dir`` to a folder."""
+def build_tree(root: Path, count: int, *, per_dir: int = 500, content: bytes = b"",
+               unique: bool = False) -> list[Path]:
+    """``count`` tiny files named like photos, ``per_dir`` to a folder; ``unique`` appends
+    the file's number to ``content`` (after a JPEG's end, so it still decodes)."""
     paths = []
     for i in range(count):
         folder = root / f"{i // per_dir // 20:03d}" / f"{i // per_dir:04d}"
         if i % per_dir == 0:
             folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"IMG_{i:06d}.jpg"
-        path.write_bytes(content)
+        path.write_bytes(content + (str(i).encode() if unique else b""))
         paths.append(path)
     return paths
 

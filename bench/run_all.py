@@ -39,6 +39,7 @@ BENCHES = (
 OTHERS = (
     ("local", "bench_local.py", ("--images", "60"), ("--images", "12")),
     ("metadata", "bench_metadata.py", ("--count", "100"), ("--count", "20")),
+    ("watch-scale", "bench_watch_scale.py", (), ("--folders", "200", "--files", "2000")),
 )
 
 
@@ -138,8 +139,8 @@ def render(*, quick: bool, results: list[dict[str, Any]], others: list[dict[str,
         lines += table([tuple(r) for r in res["rows"]], ("measure", "figure"))
         lines += [""] + [f"- {n}" for n in res.get("notes", [])]
     for other in others:
-        lines += ["", f"## {other['name']} (`bench/{other['script']} {other['args']}`, "
-                      "output verbatim)", "",
+        command = f"bench/{other['script']} {other['args']}".strip()
+        lines += ["", f"## {other['name']} (`{command}`, output verbatim)", "",
                   f"{other['spent_s']:.0f} s · load {other['load_before']} -> "
                   f"{other['load_after']}", "", "```", other["output"].rstrip(), "```"]
     return "\n".join(lines) + "\n"
