@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from phototag.models import FileSig
-from phototag.state import Index, IndexReader, decide
+from phototag.state import MIGRATIONS, SCHEMA_VERSION, Index, IndexReader, decide
 
 
 @pytest.fixture
@@ -22,7 +22,7 @@ def index(tmp_path: Path) -> Index:
 def test_wal_and_schema(index: Index) -> None:
     db = sqlite3.connect(index.path)
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
 def test_queue_claim_finish_and_no_double_queue(index: Index, tmp_path: Path) -> None:
@@ -101,3 +101,39 @@ def test_delayed_requeue_is_not_claimed_early(index: Index, tmp_path: Path) -> N
     index.requeue(job.id, sig=FileSig(2, 2), delay_s=60)
     assert index.claim(1) == []
     assert index.reader().counts()["queued"] == 1
+
+
+def _grouped(path: Path) -> dict[str, int]:
+    db = sqlite3.connect(path)
+    return dict(db.execute("SELECT status, count(*) FROM files GROUP BY status").fetchall())
+
+
+def test_counts_by_status_stay_exact_through_every_change(index: Index, tmp_path: Path) -> None:
+    for i in range(6):
+        index.enqueue(tmp_path / f"{i}.jpg", FileSig(i, i))
+    jobs = index.claim(4)
+    index.finish(jobs[0].id, status="done", result={"keywords": ["a"]})
+    index.finish(jobs[1].id, status="failed", error="x")
+    index.requeue(jobs[2].id)
+    index.mark_deleted(tmp_path / "0.jpg")
+    index.move(tmp_path / "5.jpg", tmp_path / "moved.jpg")
+    index.requeue_where(status="failed")
+    index.requeue_processing()
+    expected = _grouped(index.path)
+    counts = index.reader().counts()
+    assert {k: v for k, v in counts.items() if v} == expected
+
+
+def test_a_version_1_index_is_migrated_with_its_counts(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    db = sqlite3.connect(path, isolation_level=None)
+    db.executescript(MIGRATIONS[0])
+    db.execute("PRAGMA user_version=1")
+    for i, status in enumerate(["done", "done", "failed", "queued"]):
+        db.execute("INSERT INTO files (path, size, mtime_ns, status, updated_at) "
+                   "VALUES (?, 1, 1, ?, 0)", (f"/p/{i}.jpg".encode(), status))
+    db.close()
+    index = Index(path)
+    assert index.reader().counts()["done"] == 2 and index.reader().counts()["failed"] == 1
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    index.close()

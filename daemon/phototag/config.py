@@ -18,6 +18,13 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from phototag.errors import ConfigError
+from phototag.paths import (
+    INDEX_NAME,
+    default_config_path,
+    default_inbox,
+    default_runtime_dir,
+    default_state_dir,
+)
 
 ENV_PREFIX = "PHOTOTAG_"
 
@@ -49,30 +56,6 @@ SIDECAR_EXTENSIONS = (
     ".mrw",
 )
 DEFAULT_EXTENSIONS = (*IN_PLACE_EXTENSIONS, *SIDECAR_EXTENSIONS)
-
-
-def _xdg(var: str, fallback: str) -> Path:
-    value = os.environ.get(var)
-    return Path(value) if value else Path.home() / fallback
-
-
-def default_config_path() -> Path:
-    return _xdg("XDG_CONFIG_HOME", ".config") / "phototag" / "config.toml"
-
-
-def default_state_dir() -> Path:
-    return _xdg("XDG_STATE_HOME", ".local/state") / "phototag"
-
-
-def default_runtime_dir() -> Path:
-    runtime = os.environ.get("XDG_RUNTIME_DIR")
-    if runtime:
-        return Path(runtime) / "phototag"
-    return default_state_dir() / "run"
-
-
-def default_inbox() -> Path:
-    return Path.home() / "Pictures" / "Inbox"
 
 
 class _Section(BaseModel):
@@ -213,7 +196,7 @@ class Settings(BaseSettings):
 
     @property
     def index_path(self) -> Path:
-        return self.state_dir / "index.sqlite3"
+        return self.state_dir / INDEX_NAME
 
     @property
     def socket_path(self) -> Path:

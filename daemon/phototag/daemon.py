@@ -107,8 +107,10 @@ class Daemon:
             on_queued=self._wake_pool,
         )
         threads = settings.workers
-        if settings.backend == "openai":  # requests wait on the network: keep every slot busy
-            threads = max(threads, settings.vlm.max_inflight)
+        if settings.backend == "openai":
+            # a worker holds its request slot only while it waits on the network: with
+            # `workers` more threads, photos are hashed and decoded meanwhile
+            threads += settings.vlm.max_inflight
         self.pool = WorkerPool(
             index=self.index, process=self.pipeline.process, threads=threads, may_run=self._may_run
         )

@@ -22,7 +22,7 @@ from typing import Any
 
 from phototag.models import FileSig
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 STATUSES = ("queued", "processing", "done", "failed", "skipped", "deleted")
 
 _SCHEMA = """
@@ -57,9 +57,28 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 
 # added after schema 1 shipped, so created on open: records(status=...) newest first
 # reads the last few rows of this index instead of sorting every row with that status
-_LATER_INDEXES = """
+# Version 2: the newest records of a status come from an index, and counts by status from
+# a table kept by triggers (tagctl status answers in O(1) on a million rows).
+_V2 = """
 CREATE INDEX IF NOT EXISTS files_status_when ON files(status, coalesce(finished_at, updated_at));
+CREATE TABLE IF NOT EXISTS status_counts (status TEXT PRIMARY KEY, n INTEGER NOT NULL);
+INSERT OR REPLACE INTO status_counts (status, n) SELECT status, count(*) FROM files GROUP BY status;
+CREATE TRIGGER IF NOT EXISTS files_counted_insert AFTER INSERT ON files BEGIN
+    INSERT INTO status_counts (status, n) VALUES (NEW.status, 1)
+        ON CONFLICT(status) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER IF NOT EXISTS files_counted_delete AFTER DELETE ON files BEGIN
+    UPDATE status_counts SET n = n - 1 WHERE status = OLD.status;
+END;
+CREATE TRIGGER IF NOT EXISTS files_counted_update AFTER UPDATE OF status ON files
+WHEN OLD.status IS NOT NEW.status BEGIN
+    UPDATE status_counts SET n = n - 1 WHERE status = OLD.status;
+    INSERT INTO status_counts (status, n) VALUES (NEW.status, 1)
+        ON CONFLICT(status) DO UPDATE SET n = n + 1;
+END;
 """
+
+MIGRATIONS = (_SCHEMA, _V2)  # MIGRATIONS[n] takes an index from version n to n + 1
 
 _COLUMNS = (
     "id, path, size, mtime_ns, sha256, out_sha256, status, attempts, last_error, result, "
@@ -181,10 +200,9 @@ class Index:
                 raise RuntimeError(
                     f"{self.path} was written by a newer phototag (schema {version}); upgrade"
                 )
-            if version < 1:
-                self._db.executescript(_SCHEMA)
-                self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-            self._db.executescript(_LATER_INDEXES)
+            for step in range(version, SCHEMA_VERSION):
+                self._db.executescript(f"BEGIN;\n{MIGRATIONS[step]}\nCOMMIT;")
+                self._db.execute(f"PRAGMA user_version={step + 1}")
 
     def close(self) -> None:
         with self._lock:
@@ -548,7 +566,7 @@ class IndexReader:
         return json.loads(rows[0][0]) if rows else None
 
     def counts(self) -> dict[str, int]:
-        found = dict(self._all("SELECT status, count(*) FROM files GROUP BY status"))
+        found = dict(self._all("SELECT status, n FROM status_counts"))
         return {status: found.get(status, 0) for status in STATUSES}
 
     def done_since(self, since: float) -> int:

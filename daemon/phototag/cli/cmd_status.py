@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from phototag.config import load_settings
+from phototag.paths import index_path_fast
 from phototag.state import IndexReader
 from phototag.status import collect_status, render_status
 
@@ -17,12 +17,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = load_settings(config_file=args.config)
+    index_path = index_path_fast(args.config)
+    if index_path is None:  # only the full settings can say (and explain what is wrong)
+        from phototag.config import load_settings
+
+        index_path = load_settings(config_file=args.config).index_path
     try:
-        reader = IndexReader.open(settings.index_path)
+        reader = IndexReader.open(index_path)
     except FileNotFoundError:
         status = {"running": False, "index": None, "message": "no index yet: phototagd never ran"}
-        print(json.dumps(status) if args.json else f"phototagd: never ran ({settings.index_path})")
+        print(json.dumps(status) if args.json else f"phototagd: never ran ({index_path})")
         return 3
     try:
         status = collect_status(reader)

@@ -22,18 +22,32 @@ VERBS = ("status", "pause", "resume", "rescan", "retry", "retag", "preflight", "
          "service", "show", "scan", "backfill")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(verbs: tuple[str, ...] = VERBS) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tagctl", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"tagctl {__version__}")
     parser.add_argument("--config", type=Path, help="config file (default: XDG config path)")
     sub = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
-    for verb in VERBS:
+    for verb in verbs:
         importlib.import_module(f"phototag.cli.cmd_{verb}").register(sub)
     return parser
 
 
+def verbs_needed(argv: list[str]) -> tuple[str, ...]:
+    """Only the verb being run is imported (tagctl status stays fast); all for help."""
+    words = iter(argv)
+    for word in words:
+        if word == "--config":
+            next(words, None)
+        elif word in VERBS:
+            return (word,)
+        elif not word.startswith("--config="):
+            break
+    return VERBS
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(verbs_needed(argv)).parse_args(argv)
     try:
         return int(args.func(args))
     except ConfigError as exc:
