@@ -16,6 +16,7 @@ from daemon_harness import DaemonProcess, keywords_of, vlm_env, wait_for, write_
 from fakevlm import FakeVLM
 from phototag.state import IndexReader
 from test_crash import small_photos
+from test_daemon_vlm import make_photos
 
 
 def _other_filesystem(near: Path) -> Path | None:
@@ -130,8 +131,10 @@ def test_truncated_and_rewritten_while_queued_is_tagged_once_with_the_new_conten
         env = vlm_env(fake, PHOTOTAG_VLM__MAX_INFLIGHT="1", PHOTOTAG_WORKERS="1")
         daemon = DaemonProcess(home=tmp_path / "home", roots=[inbox], env=env).start()
         try:
-            for name in ("coffee.jpg", "astronaut.jpg"):  # one in flight, one claimed next
-                shutil.copyfile(DATA / name, inbox / name)
+            staging = tmp_path / "staging"
+            staging.mkdir()
+            for photo in make_photos(staging, 6):  # ahead of it: some in flight, some claimed
+                photo.rename(inbox / photo.name)
             target = inbox / "queued.jpg"
             shutil.copyfile(DATA / "chelsea.jpg", target)
             reader = IndexReader.open(daemon.state / "index.sqlite3")
@@ -143,7 +146,7 @@ def test_truncated_and_rewritten_while_queued_is_tagged_once_with_the_new_conten
             with target.open("r+b") as fh:
                 fh.truncate(0)
             write_slowly(DATA / "rocket.jpg", target, chunks=4, interval_s=0.1)
-            daemon.wait_done(3, timeout_s=60)
+            daemon.wait_done(7, timeout_s=90)
             records = [r for r in daemon.jsonl() if r["path"] == str(target)]
             assert len(records) == 1 and records[0]["status"] == "done"
             new_content = hashlib.sha256((DATA / "rocket.jpg").read_bytes()).hexdigest()

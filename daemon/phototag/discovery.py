@@ -17,6 +17,7 @@ from typing import Any, Literal
 from phototag.config import Settings
 from phototag.models import FileSig
 from phototag.selection import Selection, entry_skip_reason, size_skip_reason
+from phototag.stability import is_settled
 from phototag.state import FileRecord, decide, display_path
 
 Action = Literal["process", "skip"]
@@ -148,11 +149,6 @@ def totals(findings: Iterable[Finding]) -> dict[str, Any]:
         "skip": by_action["skip"],
         "reasons": {action: dict(counts.most_common()) for action, counts in by_reason.items()},
     }
-
-
-def is_settled(sig: FileSig, *, now_ns: int, debounce_s: float) -> bool:
-    """Was the file already quiet for ``debounce_s`` (complete on disk)?"""
-    return now_ns - sig.mtime_ns >= debounce_s * 1e9
 
 
 def queue_pending(

@@ -12,6 +12,7 @@ import queue
 import sqlite3
 import stat
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from loguru import logger
 
 from phototag.models import FileSig
 from phototag.selection import Selection, entry_skip_reason
-from phototag.stability import StabilityTracker
+from phototag.stability import StabilityTracker, is_settled
 from phototag.state import Index, decide, decode_path, display_path, encode_path
 from phototag.watch import Change
 
@@ -36,6 +37,7 @@ class Intake:
         self.changes: queue.SimpleQueue[Change] = queue.SimpleQueue()
         self._index = index
         self._selection = selection
+        self._debounce_s = debounce_s
         self._tracker = StabilityTracker(debounce_s=debounce_s, stat=self._entry_sig)
         self._index_failing = False  # the index refused a write (e.g. its disk is full)
         self._on_queued = on_queued
@@ -56,22 +58,32 @@ class Intake:
         return len(self._tracker)
 
     def scan(self, top: Path | None = None) -> int:
-        """Catch-up: hand new and changed files under ``top`` (default all roots) to the
-        stability tracker. Stat only: unchanged files are skipped without being read.
-        Runs on the caller's thread; returns how many files it found new or changed."""
-        found = 0
+        """Catch-up: queue new and changed files under ``top`` (default all roots). Stat
+        only: unchanged files are skipped without being read. A file already quiet for
+        ``debounce_s`` (complete on disk) is queued at once; a recent one goes through the
+        stability tracker. Runs on the caller's thread; returns how many it found."""
+        found = queued = 0
+        now_ns = time.time_ns()
         for root in (top,) if top is not None else self._selection.roots:
             if not root.is_dir():
                 continue
             known = self._index.known_under(root)
-            for path in self._changed(encode_path(root), known, seen=set()):
-                self.changes.put(Change("touched", path))
+            for path, sig in self._changed(encode_path(root), known, seen=set()):
                 found += 1
+                if is_settled(sig, now_ns=now_ns, debounce_s=self._debounce_s):
+                    try:
+                        queued += self._index.enqueue(path, sig)
+                        continue
+                    except sqlite3.OperationalError:
+                        pass  # e.g. the state disk is full: let the tracker retry it
+                self.changes.put(Change("touched", path))
+        if queued:
+            self._on_queued()
         return found
 
     def _changed(
         self, folder: bytes, known: dict[bytes, tuple[int, int, str]], *, seen: set[tuple[int, int]]
-    ) -> Iterator[Path]:
+    ) -> Iterator[tuple[Path, FileSig]]:
         """``Selection.walk`` restricted to files the index does not know as they are now.
 
         Same walk (symlinks, hidden folders, loops) on bytes paths, but a file the index
@@ -112,7 +124,7 @@ class Intake:
                 continue
             path = decode_path(entry.path)
             if selection.skip_reason(path) is None:
-                yield path
+                yield path, FileSig(size=est.st_size, mtime_ns=est.st_mtime_ns)
 
     def _run(self) -> None:
         while not self._stop.is_set():
