@@ -10,10 +10,9 @@ from __future__ import annotations
 import os
 import queue
 import sqlite3
-import stat
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 from loguru import logger
@@ -21,7 +20,7 @@ from loguru import logger
 from phototag.models import FileSig
 from phototag.selection import Selection, entry_skip_reason
 from phototag.stability import StabilityTracker, is_settled
-from phototag.state import Index, decide, decode_path, display_path, encode_path
+from phototag.state import Index, decide, display_path
 from phototag.watch import Change
 
 
@@ -68,7 +67,7 @@ class Intake:
             if not root.is_dir():
                 continue
             known = self._index.known_under(root)
-            for path, sig in self._changed(encode_path(root), known, seen=set()):
+            for path, sig in self._selection.walk(root, known=known):
                 found += 1
                 if is_settled(sig, now_ns=now_ns, debounce_s=self._debounce_s):
                     try:
@@ -80,51 +79,6 @@ class Intake:
         if queued:
             self._on_queued()
         return found
-
-    def _changed(
-        self, folder: bytes, known: dict[bytes, tuple[int, int, str]], *, seen: set[tuple[int, int]]
-    ) -> Iterator[tuple[Path, FileSig]]:
-        """``Selection.walk`` restricted to files the index does not know as they are now.
-
-        Same walk (symlinks, hidden folders, loops) on bytes paths, but a file the index
-        holds as in flight or with the same size and mtime is passed over before any
-        ``Path`` or name rule is built: a catch-up of an unchanged library costs a stat.
-        """
-        selection = self._selection
-        follow = selection.follow_symlinks
-        try:
-            st = os.stat(folder)
-            if (st.st_dev, st.st_ino) in seen:
-                return  # a symlink loop
-            seen.add((st.st_dev, st.st_ino))
-            entries = list(os.scandir(folder))
-        except OSError:
-            return
-        for entry in entries:
-            try:
-                if not follow and entry.is_symlink():
-                    continue
-                if entry.is_dir(follow_symlinks=follow):
-                    if selection.recursive and not entry.name.startswith(b"."):
-                        yield from self._changed(entry.path, known, seen=seen)
-                    continue
-                record = known.get(entry.path)
-                if record is not None and record[2] in ("queued", "processing"):
-                    continue
-                est = entry.stat(follow_symlinks=follow)
-            except OSError:
-                continue
-            if not stat.S_ISREG(est.st_mode):
-                continue
-            if (
-                record is not None
-                and record[2] != "deleted"
-                and (record[0], record[1]) == (est.st_size, est.st_mtime_ns)
-            ):
-                continue
-            path = decode_path(entry.path)
-            if selection.skip_reason(path) is None:
-                yield path, FileSig(size=est.st_size, mtime_ns=est.st_mtime_ns)
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -6,12 +6,13 @@ import fnmatch
 import os
 import re
 import stat
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from phototag.config import Settings
 from phototag.models import FileSig
+from phototag.state import decode_path, encode_path
 
 # names that are still arriving or are not the user's photos
 _PARTIAL_SUFFIXES = (".part", ".crdownload", ".filepart", ".tmp", ".partial", ".download", "~")
@@ -66,17 +67,27 @@ class Selection:
             return "not matched by the include globs"
         return None
 
-    def walk(self, top: Path | None = None) -> Iterator[tuple[Path, FileSig]]:
-        """Every candidate under ``top`` (default: all roots) with its signature; stat only."""
+    def walk(
+        self, top: Path | None = None, *, known: Mapping[bytes, tuple[int, int, str]] | None = None
+    ) -> Iterator[tuple[Path, FileSig]]:
+        """Every candidate under ``top`` (default: all roots) with its signature; stat only.
+
+        ``known`` (path bytes -> size, mtime_ns, status, from the index) leaves out files in
+        flight or unchanged before any ``Path`` or name rule is built, so a catch-up of an
+        unchanged library costs one stat a file. Symlinks are not followed unless
+        configured; hidden folders and symlink loops are not entered.
+        """
         for root in (top,) if top is not None else self.roots:
             if root.is_dir():
-                yield from self._walk_dir(root, seen=set())
+                yield from self._walk_dir(encode_path(root), known or {}, seen=set())
 
     def _walk_dir(
-        self, folder: Path, *, seen: set[tuple[int, int]]
+        self, folder: bytes, known: Mapping[bytes, tuple[int, int, str]], *,
+        seen: set[tuple[int, int]],
     ) -> Iterator[tuple[Path, FileSig]]:
+        follow = self.follow_symlinks
         try:
-            st = folder.stat()
+            st = os.stat(folder)
             if (st.st_dev, st.st_ino) in seen:
                 return  # a symlink loop
             seen.add((st.st_dev, st.st_ino))
@@ -84,22 +95,28 @@ class Selection:
         except OSError:
             return
         for entry in entries:
-            path = Path(entry.path)
             try:
-                is_link = entry.is_symlink()
-                if is_link and not self.follow_symlinks:
+                if not follow and entry.is_symlink():
                     continue
-                if entry.is_dir(follow_symlinks=self.follow_symlinks):
-                    if self.recursive and not entry.name.startswith("."):
-                        yield from self._walk_dir(path, seen=seen)
+                if entry.is_dir(follow_symlinks=follow):
+                    if self.recursive and not entry.name.startswith(b"."):
+                        yield from self._walk_dir(entry.path, known, seen=seen)
                     continue
-                if self.skip_reason(path) is not None:
+                record = known.get(entry.path)
+                if record is not None and record[2] in ("queued", "processing"):
                     continue
-                est = entry.stat(follow_symlinks=self.follow_symlinks)
+                est = entry.stat(follow_symlinks=follow)
             except OSError:
                 continue
-            if stat.S_ISREG(est.st_mode):
-                yield path, FileSig(size=est.st_size, mtime_ns=est.st_mtime_ns)
+            if not stat.S_ISREG(est.st_mode):
+                continue
+            sig = FileSig(size=est.st_size, mtime_ns=est.st_mtime_ns)
+            if record is not None and record[2] != "deleted" and (record[0], record[1]) == (
+                sig.size, sig.mtime_ns):
+                continue
+            path = decode_path(entry.path)
+            if self.skip_reason(path) is None:
+                yield path, sig
 
 
 def entry_skip_reason(path: Path, *, follow_symlinks: bool) -> str | None:
