@@ -13,12 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from phototag.atomic import write_text
 from phototag.reports import (
     JsonlLog,
     StageStats,
     metrics_snapshot,
     render_summary,
-    write_atomic,
 )
 
 
@@ -166,13 +166,13 @@ def test_append_after_close_is_refused(tmp_path: Path) -> None:
         log.append({"late": True})
 
 
-# --- write_atomic ------------------------------------------------------------------------
+# --- write_text (phototag.atomic) ------------------------------------------------------
 
 
 def test_write_atomic_replaces_and_leaves_no_temp_file(tmp_path: Path) -> None:
     target = tmp_path / "summary.md"
-    write_atomic(target, "first")
-    write_atomic(target, "second · été")
+    write_text(target, "first")
+    write_text(target, "second · été")
     assert target.read_text(encoding="utf-8") == "second · été"
     assert [p.name for p in tmp_path.iterdir()] == ["summary.md"]
 
@@ -188,10 +188,10 @@ def test_a_failed_write_atomic_keeps_the_old_content(
 
     monkeypatch.setattr(os, "replace", broken_replace)
     with pytest.raises(OSError, match="No space"):
-        write_atomic(target, "new")
+        write_text(target, "new")
     monkeypatch.undo()
     with pytest.raises(UnicodeEncodeError):
-        write_atomic(target, "bad \udcff")
+        write_text(target, "bad \udcff")
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
 
@@ -269,7 +269,7 @@ def test_summary_path_with_undecodable_bytes_is_writable(tmp_path: Path) -> None
                                                         "reason": "x"}],
                           recent=[], backend="local", health="ok")
     assert "/a\\udcff.jpg" in text
-    write_atomic(tmp_path / "summary.md", text)
+    write_text(tmp_path / "summary.md", text)
 
 
 # --- metrics -----------------------------------------------------------------------------

@@ -74,6 +74,17 @@ def create_exclusive(path: Path, data: bytes, *, mode: int) -> FileSig:
     return current_sig(path)
 
 
+def write_text(path: Path, text: str, *, mode: int = 0o600) -> None:
+    """Replace ``path`` with ``text`` (UTF-8): the old content or the new, never a mix."""
+    data = text.encode("utf-8")  # first: a text that cannot be encoded changes nothing
+    with _temp_beside(path) as (fd, tmp):
+        _write_all(fd, data)
+        os.fchmod(fd, mode)
+        os.fsync(fd)
+        os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
 def fsync_dir(folder: Path) -> None:
     fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
     try:

@@ -21,6 +21,7 @@ from typing import Any
 from loguru import logger
 
 from phototag import __version__
+from phototag.atomic import write_text
 from phototag.config import Settings
 from phototag.control import ControlSocketBusy
 from phototag.discovery import Discovery, queue_pending
@@ -32,7 +33,7 @@ from phototag.mounts import SpaceGate
 from phototag.pipeline import Outcome, Pipeline
 from phototag.progress import Backlog, BacklogTracker, ProgressBar
 from phototag.prometheus import prom_metrics, write_prom
-from phototag.reports import JsonlLog, StageStats, metrics_snapshot, render_summary, write_atomic
+from phototag.reports import JsonlLog, StageStats, metrics_snapshot, render_summary
 from phototag.selection import Selection
 from phototag.state import Index, display_path
 from phototag.status import collect_status
@@ -442,6 +443,6 @@ class Daemon:
 
 def _safe_write(path: Path, text: str) -> None:
     try:
-        write_atomic(path, text)
+        write_text(path, text)
     except OSError as exc:
         logger.error("cannot write {}: {}", path, exc)

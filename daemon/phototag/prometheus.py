@@ -14,12 +14,12 @@ so node_exporter never reads half of it.
 from __future__ import annotations
 
 import math
-import os
 import re
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from phototag.atomic import write_text
 
 PREFIX = "phototag_"
 _BAD_NAME_CHARS = re.compile(r"[^a-zA-Z0-9_]")
@@ -38,19 +38,8 @@ def render_prom(metrics: Mapping[str, Any]) -> str:
 
 
 def write_prom(path: Path, metrics: Mapping[str, Any]) -> None:
-    """Write the textfile atomically (temporary file, fsync, rename), readable by others."""
-    text = render_prom(metrics)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fchmod(fh.fileno(), 0o644)  # node_exporter usually runs as another user
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write the textfile atomically, readable by others (node_exporter's user)."""
+    write_text(path, render_prom(metrics), mode=0o644)
 
 
 def _metric_name(name: str) -> str:

@@ -15,7 +15,6 @@ import contextlib
 import json
 import os
 import re
-import tempfile
 import threading
 import unicodedata
 from collections import deque
@@ -24,33 +23,10 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from phototag.atomic import fsync_dir
+
 JSONL_PREFIX = "phototag-"
 _JSONL_NAME = re.compile(r"phototag-(\d{4}-\d{2}-\d{2})(?:\.(\d+))?\.jsonl")
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` (UTF-8): the old content or the new, never a mix."""
-    data = text.encode("utf-8")
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(name, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(name)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _local_now() -> datetime:
@@ -130,7 +106,7 @@ class JsonlLog:
         created = not path.exists()
         self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
         if created:
-            _fsync_dir(self._folder)
+            fsync_dir(self._folder)
 
     def _reopen(self) -> None:
         if self._fd is not None:
