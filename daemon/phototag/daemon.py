@@ -12,16 +12,13 @@ import signal
 import sqlite3
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from loguru import logger
 
 from phototag import __version__
-from phototag.atomic import write_text
 from phototag.config import Settings
 from phototag.control import ControlSocketBusy
 from phototag.discovery import Discovery, queue_pending
@@ -30,12 +27,11 @@ from phototag.intake import Intake
 from phototag.metadata import remove_stale_temp_files
 from phototag.models import Health
 from phototag.mounts import SpaceGate
-from phototag.pipeline import Outcome, Pipeline
+from phototag.outputs import Outputs
+from phototag.pipeline import Pipeline
 from phototag.progress import Backlog, BacklogTracker, ProgressBar
-from phototag.prometheus import prom_metrics, write_prom
-from phototag.reports import JsonlLog, StageStats, metrics_snapshot, render_summary
 from phototag.selection import Selection
-from phototag.state import Index, display_path
+from phototag.state import Index
 from phototag.status import collect_status
 from phototag.supervision import Supervision
 from phototag.taggers import Tagger, make_tagger
@@ -85,13 +81,7 @@ class Daemon:
             from phototag.taggers.local import LocalTagger
 
             fallback = LocalTagger(settings=settings)
-        self.jsonl = JsonlLog(
-            folder=settings.state_dir / "log",
-            max_bytes=settings.outputs.jsonl_max_bytes,
-            retention_days=settings.outputs.jsonl_retention_days,
-        )
-        self.stages = StageStats()
-        self.metrics_history: deque[dict[str, Any]] = deque(maxlen=settings.outputs.metrics_history)
+        self.outputs = Outputs(settings=settings, index=self.index, started_at=self.started_at)
         self.pool: WorkerPool  # created in run(), after the pipeline's parts exist
         self.pipeline = Pipeline(
             settings=settings,
@@ -99,7 +89,7 @@ class Daemon:
             tagger=self.tagger,
             circuit=self.circuit,
             fallback=fallback,
-            on_outcome=self._on_outcome,
+            on_outcome=lambda outcome: self.outputs.record(outcome, backend=self.tagger.name),
         )
         self.intake = Intake(
             index=self.index,
@@ -117,8 +107,6 @@ class Daemon:
         )
         self._observers: list[Any] = []
         self.supervision = Supervision(self, reload=reload)
-        self._failed_this_run = 0
-        self._done_this_run = 0
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -240,11 +228,11 @@ class Daemon:
         remaining = self.index.queue_depth() + self.pool.handed_out
         self.backlog = self._backlog.observe(
             now_s=now_s,
-            finished_total=self._done_this_run + self._failed_this_run,
+            finished_total=self.outputs.done_this_run + self.outputs.failed_this_run,
             remaining=remaining,
         )
         if self._progress is not None:
-            self._progress.update(self.backlog, failed=self._failed_this_run)
+            self._progress.update(self.backlog, failed=self.outputs.failed_this_run)
 
     def _idle(self) -> bool:
         return (
@@ -274,14 +262,13 @@ class Daemon:
         self.write_metrics()
         self._heartbeat(stopped=True)
         self.supervision.stop()
-        self.jsonl.close()
+        self.outputs.close()
         self.tagger.close()
         self.index.close()
-        if self.once and (self._failed_this_run or self.gave_up):
+        if self.once and (self.outputs.failed_this_run or self.gave_up):
             self.exit_code = 1
-        logger.info(
-            "stopped: {} tagged, {} failed this run", self._done_this_run, self._failed_this_run
-        )
+        logger.info("stopped: {} tagged, {} failed this run",
+                    self.outputs.done_this_run, self.outputs.failed_this_run)
 
     # -- gates and callbacks ------------------------------------------------------------
 
@@ -310,37 +297,11 @@ class Daemon:
                 self.wake()
         self._heartbeat()
 
-    def _on_outcome(self, outcome: Outcome) -> None:
-        path = display_path(outcome.job.path)
-        if outcome.status == "queued":
-            logger.debug("re-queued {}: {}", path, outcome.error)
-            return
-        dry_run = self.settings.dry_run or not self.settings.metadata.write
-        self.jsonl.append(outcome.record(dry_run=dry_run))
-        if outcome.status in ("done", "adopted"):
-            self._done_this_run += 1
-            self.stages.add(outcome.durations_s)
-            tags = outcome.result.tags if outcome.result else None
-            logger.bind(path=path, job_id=outcome.job.id, backend=self.tagger.name).info(
-                "tagged {}: {!r}, {} keywords ({:.2f}s)",
-                path,
-                tags.title if tags else "",
-                len(tags.keywords) if tags else 0,
-                outcome.durations_s.get("total", 0),
-            )
-        elif outcome.status == "failed":
-            self._failed_this_run += 1
-            logger.bind(path=path, job_id=outcome.job.id).warning(
-                "failed {}: {}", path, outcome.error
-            )
-        elif outcome.status == "deleted":
-            logger.info("gone before it could be tagged: {}", path)
-
     def run_summary(self) -> dict[str, Any]:
         """What this run did; for --once's closing line."""
         return {
-            "tagged": self._done_this_run,
-            "failed": self._failed_this_run,
+            "tagged": self.outputs.done_this_run,
+            "failed": self.outputs.failed_this_run,
             "elapsed_s": round(time.time() - self.started_at, 1),
             "gave_up": self.gave_up,
         }
@@ -378,6 +339,14 @@ class Daemon:
         except sqlite3.OperationalError as exc:  # e.g. disk full: the next beat tries again
             logger.debug("heartbeat not recorded: {}", exc)
 
+    def write_summary(self) -> None:
+        self.outputs.write_summary(backend=f"{self.tagger.name} ({self.tagger.model})",
+                                   health=self.circuit.describe())
+
+    def write_metrics(self) -> None:
+        self.outputs.write_metrics(in_flight=self.pool.in_flight,
+                                   healthy=self.circuit.healthy, paused=self.paused)
+
     def status(self) -> dict[str, Any]:
         """The index's view (as tagctl computes it with the daemon down) plus live figures."""
         status = collect_status(self.index.reader())
@@ -388,61 +357,3 @@ class Daemon:
             waiting_to_settle=live["pending"], backend=live["backend"], model=live["model"],
         )
         return status
-
-    def write_summary(self) -> None:
-        reader = self.index.reader()
-        failures = [
-            {"path": display_path(r.path), "error": r.last_error, "at": r.finished_at}
-            for r in reader.records(status="failed", limit=50)
-        ]
-        recent = [
-            {
-                "path": display_path(r.path),
-                "title": (r.result or {}).get("title", ""),
-                "keywords": (r.result or {}).get("keywords", []),
-                "at": r.finished_at,
-            }
-            for r in reader.records(status="done", limit=self.settings.outputs.recent_count)
-        ]
-        text = render_summary(
-            generated_at=datetime.now().astimezone(),
-            started_at=datetime.fromtimestamp(self.started_at).astimezone(),
-            totals=reader.counts(),
-            keyword_counts=reader.top_keywords(50),
-            failures=failures,
-            recent=recent,
-            backend=f"{self.tagger.name} ({self.tagger.model})",
-            health=self.circuit.describe(),
-        )
-        _safe_write(self.settings.state_dir / "summary.md", text)
-
-    def write_metrics(self) -> None:
-        import json
-
-        reader = self.index.reader()
-        counts = reader.counts()
-        snapshot = metrics_snapshot(
-            now=time.time(),
-            started_at=self.started_at,
-            done_total=counts["done"],
-            done_last_hour=reader.done_since(time.time() - 3600),
-            queue_depth=counts["queued"],
-            in_flight=self.pool.in_flight,
-            stages=self.stages,
-            history=self.metrics_history,
-        )
-        _safe_write(self.settings.state_dir / "metrics.json", json.dumps(snapshot, indent=2))
-        if self.settings.outputs.prometheus:
-            try:
-                write_prom(self.settings.state_dir / "phototag.prom", prom_metrics(
-                    counts=counts, queue_depth=counts["queued"], in_flight=self.pool.in_flight,
-                    healthy=self.circuit.healthy, paused=self.paused))
-            except OSError as exc:
-                logger.error("cannot write phototag.prom: {}", exc)
-
-
-def _safe_write(path: Path, text: str) -> None:
-    try:
-        write_text(path, text)
-    except OSError as exc:
-        logger.error("cannot write {}: {}", path, exc)
