@@ -11,6 +11,7 @@ import errno
 import logging
 import os
 import queue
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -142,6 +143,23 @@ def inotify_watches_in_use() -> int:
     return used
 
 
+def wait_for_watches(expected: int, *, quiet_s: float = 1.0, timeout_s: float = 300.0) -> int:
+    """watchdog adds its recursive watches on its own thread after ``start()``: wait until
+    ``expected`` are in place, or until the count stops growing (the limit was hit)."""
+    deadline = time.monotonic() + timeout_s
+    last, last_change = -1, time.monotonic()
+    while True:
+        used = inotify_watches_in_use()
+        now = time.monotonic()
+        if used >= expected:
+            return used
+        if used != last:
+            last, last_change = used, now
+        elif now - last_change >= quiet_s or now >= deadline:
+            return used
+        time.sleep(0.05)
+
+
 def count_folders(roots: list[Path], *, recursive: bool) -> int:
     """Folders inotify needs one watch each for (symbolic links are not followed)."""
     if not recursive:
@@ -183,7 +201,8 @@ def start_observers(
             native, watched = None, []
     if (
         watched
-        and (missing := count_folders(watched, recursive=recursive) - inotify_watches_in_use()) > 0
+        and (missing := (needed := count_folders(watched, recursive=recursive))
+             - wait_for_watches(needed)) > 0
     ):
         _warn_limit(OSError(errno.ENOSPC, f"{missing} folder(s) left unwatched"))
         polled.update({root: "inotify watch limit reached" for root in watched})
