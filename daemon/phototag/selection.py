@@ -91,7 +91,8 @@ class Selection:
             if (st.st_dev, st.st_ino) in seen:
                 return  # a symlink loop
             seen.add((st.st_dev, st.st_ino))
-            entries = list(os.scandir(folder))
+            with os.scandir(folder) as scan:
+                entries = list(scan)
         except OSError:
             return
         for entry in entries:
@@ -110,13 +111,12 @@ class Selection:
                 continue
             if not stat.S_ISREG(est.st_mode):
                 continue
-            sig = FileSig(size=est.st_size, mtime_ns=est.st_mtime_ns)
-            if record is not None and record[2] != "deleted" and (record[0], record[1]) == (
-                sig.size, sig.mtime_ns):
-                continue
+            if (record is not None and record[0] == est.st_size
+                    and record[1] == est.st_mtime_ns and record[2] != "deleted"):
+                continue  # unchanged: the common case, kept free of any object
             path = decode_path(entry.path)
             if self.skip_reason(path) is None:
-                yield path, sig
+                yield path, FileSig(size=est.st_size, mtime_ns=est.st_mtime_ns)
 
 
 def entry_skip_reason(path: Path, *, follow_symlinks: bool) -> str | None:
