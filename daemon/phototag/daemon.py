@@ -76,11 +76,6 @@ class Daemon:
             interval_s=settings.vlm.preflight_interval_s,
             on_change=self._on_health,
         )
-        fallback = None
-        if settings.backend != "local" and settings.local.fallback:
-            from phototag.taggers.local import LocalTagger
-
-            fallback = LocalTagger(settings=settings)
         self.outputs = Outputs(settings=settings, index=self.index, started_at=self.started_at)
         self.pool: WorkerPool  # created in run(), after the pipeline's parts exist
         self.pipeline = Pipeline(
@@ -88,7 +83,6 @@ class Daemon:
             index=self.index,
             tagger=self.tagger,
             circuit=self.circuit,
-            fallback=fallback,
             on_outcome=lambda outcome: self.outputs.record(outcome, backend=self.tagger.name),
         )
         self.intake = Intake(
@@ -276,13 +270,9 @@ class Daemon:
         if self._paused.is_set() or not self.space.ok():  # paused, or no room for the index
             time.sleep(timeout_s)
             return False
-        if self.pipeline_has_fallback and not self.circuit.healthy:
+        if self.pipeline.has_fallback and not self.circuit.healthy:
             return True
         return self.circuit.wait_healthy(timeout_s)
-
-    @property
-    def pipeline_has_fallback(self) -> bool:
-        return self.settings.backend != "local" and self.settings.local.fallback
 
     def _wake_pool(self) -> None:
         pool = getattr(self, "pool", None)
@@ -290,7 +280,7 @@ class Daemon:
             pool.notify()
 
     def _on_health(self, health: Health) -> None:
-        if health.ok and self.pipeline_has_fallback:
+        if health.ok and self.pipeline.has_fallback:
             redo = self.index.requeue_fallback()
             if redo:
                 logger.info("backend is back: {} fallback-tagged photo(s) queued again", redo)

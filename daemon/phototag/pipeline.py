@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
@@ -32,6 +32,9 @@ from phototag.models import FileSig, TagResult, Tags
 from phototag.selection import entry_skip_reason, size_skip_reason
 from phototag.state import FileRecord, Index, Job, display_path
 from phototag.taggers import Tagger
+
+if TYPE_CHECKING:
+    from phototag.taggers.local import LocalTagger
 
 JSONL_SCHEMA = 1
 _HASH_CHUNK = 1 << 20
@@ -146,17 +149,22 @@ class Pipeline:
         tagger: Tagger,
         circuit: Circuit,
         on_outcome: Callable[[Outcome], None],
-        fallback: Tagger | None = None,
     ) -> None:
         self._settings = settings
         self._index = index
         self._tagger = tagger
         self._circuit = circuit
-        self._fallback = fallback
         self._on_outcome = on_outcome
-        self._supplement = _supplementer(settings, tagger)
+        # with a VLM, one embedded tagger adds facts and places and/or stands in while it is down
+        local = _companion(settings, tagger)
+        self._supplement = local.supplement if local and settings.local.with_vlm else None
+        self._fallback = local if local and settings.local.fallback else None
         # the VLM sees up to vlm.max_edge_px; the embedded tagger needs far less (faster decode)
         self._edge_px = settings.vlm.max_edge_px if tagger.name != "local" else settings.max_edge_px
+
+    @property
+    def has_fallback(self) -> bool:
+        return self._fallback is not None
 
     def process(self, job: Job) -> Outcome:
         outcome = Outcome(job=job, status="failed")
@@ -324,13 +332,10 @@ def _current_sig(job: Job) -> FileSig:
     return sig
 
 
-def _supplementer(
-    settings: Settings, tagger: Tagger
-) -> Callable[[TagResult, Any], TagResult] | None:
-    """Hybrid use: add the local facts and places to a VLM's answer, if configured."""
-    if tagger.name == "local" or not settings.local.with_vlm:
+def _companion(settings: Settings, tagger: Tagger) -> LocalTagger | None:
+    """The embedded tagger beside a VLM, when hybrid use or the fallback asks for one."""
+    if tagger.name == "local" or not (settings.local.with_vlm or settings.local.fallback):
         return None
     from phototag.taggers.local import LocalTagger
 
-    local = LocalTagger(settings=settings)
-    return local.supplement
+    return LocalTagger(settings=settings)
