@@ -6,7 +6,7 @@ import fnmatch
 import os
 import re
 import stat
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -167,7 +167,3 @@ def _glob_match(relative: str, pattern: str) -> bool:
     """Match a glob against the path relative to its root, or against the name alone."""
     name = relative.rsplit("/", 1)[-1]
     return fnmatch.fnmatch(relative, pattern) or fnmatch.fnmatch(name, pattern)
-
-
-def is_inside(path: Path, roots: Sequence[Path]) -> bool:
-    return any(path == r or path.is_relative_to(r) for r in roots)

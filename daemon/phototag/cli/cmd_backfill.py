@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from phototag.config import load_settings
-from phototag.selection import is_inside
+from phototag.selection import Selection
 from phototag.state import Index, display_path
 
 
@@ -57,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
     if args.overwrite:
         settings.metadata.overwrite = "replace"
     scope = [Path(os.path.abspath(p)) for p in args.paths] or list(settings.roots)
-    outside = [p for p in scope if not is_inside(p, settings.roots)]
+    selection = Selection.from_settings(settings)
+    outside = [p for p in scope if selection.root_of(p) is None]
     if outside:
         roots = ", ".join(map(display_path, settings.roots))
         print(
