@@ -246,10 +246,10 @@ class Index:
         return FileRecord.from_row(row) if row else None
 
     def queue_depth(self) -> int:
+        """Queued files, from the trigger-kept counts (O(1), called on every heartbeat)."""
         with self._lock:
-            return self._db.execute("SELECT count(*) FROM files WHERE status='queued'").fetchone()[
-                0
-            ]
+            row = self._db.execute("SELECT n FROM status_counts WHERE status='queued'").fetchone()
+        return row[0] if row else 0
 
     # -- the queue ---------------------------------------------------------------------
 
