@@ -93,7 +93,8 @@ def to_input(image: Image.Image) -> np.ndarray:
     width, height = image.size
     edge = min(width, height)
     left, top = (width - edge) // 2, (height - edge) // 2
-    square = image.convert("RGB").resize(
+    rgb = image if image.mode == "RGB" else image.convert("RGB")
+    square = rgb.resize(
         (INPUT_EDGE_PX, INPUT_EDGE_PX), Image.Resampling.BILINEAR,
         box=(left, top, left + edge, top + edge), reducing_gap=2.0,
     )

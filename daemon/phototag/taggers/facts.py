@@ -152,7 +152,8 @@ def time_of_day(when: datetime) -> str:
 
 def tones(image: Image.Image) -> Tones:
     """Monochrome, dominant colour names and brightness from a tiny thumbnail."""
-    thumb = image.convert("RGB").resize((THUMB_EDGE_PX, THUMB_EDGE_PX), Image.Resampling.BOX)
+    rgb_image = image if image.mode == "RGB" else image.convert("RGB")
+    thumb = rgb_image.resize((THUMB_EDGE_PX, THUMB_EDGE_PX), Image.Resampling.BOX)
     rgb = np.asarray(thumb, dtype=np.float32).reshape(-1, 3) / 255.0
     return tones_of_pixels(rgb)
 

@@ -176,7 +176,7 @@ def encode_jpeg(image: Image.Image, *, max_edge_px: int, quality: int, max_bytes
         scaled = rgb
         if max(rgb.size) > edge:
             scaled = rgb.copy()
-            scaled.thumbnail((edge, edge), Image.Resampling.LANCZOS)
+            scaled.thumbnail((edge, edge), Image.Resampling.BICUBIC)
         buf = io.BytesIO()
         scaled.save(buf, format="JPEG", quality=quality)
         if buf.tell() <= max_bytes or edge <= PROBE_SQUARE_PX:
