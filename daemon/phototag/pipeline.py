@@ -7,6 +7,7 @@ outcome, good or bad, into exactly one index update and one JSONL record.
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -159,6 +160,10 @@ class Pipeline:
         local = _companion(settings, tagger)
         self._supplement = local.supplement if local and settings.local.with_vlm else None
         self._fallback = local if local and settings.local.fallback else None
+        # at most `workers` photos are read and decoded at once, however many threads wait
+        # on a VLM: the CPU and memory they need stay bounded, and at a start the first
+        # photos reach the server sooner than if every thread decoded at the same time
+        self._decoding = threading.BoundedSemaphore(settings.workers)
         # the VLM sees up to vlm.max_edge_px; the embedded tagger needs far less (faster decode)
         self._edge_px = settings.vlm.max_edge_px if tagger.name != "local" else settings.max_edge_px
 
@@ -203,16 +208,17 @@ class Pipeline:
                 sig.size, max_file_bytes=max_bytes
             ):
                 raise BadImage(reason)  # never opened: swapped for a link, or far too large
-        with _timed(outcome, "hash"):
-            outcome.sha256 = sha256_file(job.path)
-        if self._reuse(job, outcome, sig):
-            return
-        with _timed(outcome, "prepare"):
-            image = prepare(
-                job.path,
-                max_edge_px=self._edge_px,
-                max_pixels=self._settings.max_image_pixels,
-            )
+        with self._decoding:
+            with _timed(outcome, "hash"):
+                outcome.sha256 = sha256_file(job.path)
+            if self._reuse(job, outcome, sig):
+                return
+            with _timed(outcome, "prepare"):
+                image = prepare(
+                    job.path,
+                    max_edge_px=self._edge_px,
+                    max_pixels=self._settings.max_image_pixels,
+                )
         with _timed(outcome, "tag"):
             outcome.result = self._tag(image)
         if outcome.result.backend == "openai":
