@@ -1,0 +1,77 @@
+"""With a VLM, many threads wait on the server but only `workers` photos are decoded at once.
+
+The daemon runs in this process (``--once``) against the real fake server, and the real
+``prepare`` is wrapped to count how many calls overlap; nothing is replaced.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+import phototag.pipeline
+from fakevlm import FakeVLM
+from phototag.config import load_settings
+from phototag.daemon import Daemon
+from phototag.state import IndexReader
+
+DATA = Path(__file__).parent / "data"
+
+
+class Overlap:
+    """Wraps a function; remembers the most calls that were running at the same time."""
+
+    def __init__(self, fn: object) -> None:
+        self._fn = fn
+        self._lock = threading.Lock()
+        self._now = 0
+        self.most = 0
+        self.calls = 0
+
+    def __call__(self, *args: object, **kwargs: object) -> object:
+        with self._lock:
+            self._now += 1
+            self.calls += 1
+            self.most = max(self.most, self._now)
+        try:
+            return self._fn(*args, **kwargs)  # type: ignore[operator]
+        finally:
+            with self._lock:
+                self._now -= 1
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_decoding_is_bounded_by_workers_while_requests_overlap(
+    xdg: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    sources = sorted(DATA.glob("*.jpg"))
+    for i in range(12):  # distinct bytes: a byte-identical copy would not be decoded again
+        src = sources[i % len(sources)]
+        with Image.open(src) as im:
+            im.convert("RGB").save(inbox / f"{i:02d}-{src.name}", quality=70 + i)
+    decoding = Overlap(phototag.pipeline.prepare)
+    monkeypatch.setattr(phototag.pipeline, "prepare", decoding)
+
+    with FakeVLM() as server:
+        server.latency_s = 0.4  # long enough that the 6 request slots fill up
+        settings = load_settings(cli={
+            "roots": [str(inbox)], "backend": "openai", "workers": workers,
+            "vlm": {"base_url": server.url, "model": "fake-vlm", "max_inflight": 6},
+        })
+        daemon = Daemon(settings, once=True)
+        assert daemon.run() == 0
+        at_server = server.max_in_flight
+
+    index = IndexReader.open(settings.index_path)
+    try:
+        assert index.counts().get("done") == 12
+    finally:
+        index.close()
+    assert decoding.calls == 12
+    assert decoding.most == workers  # never more photos decoded at once than workers
+    assert at_server >= 4  # while the other threads kept the server busy
