@@ -89,6 +89,9 @@ def main() -> None:
             report.target(f"{backend}: RSS with {count:,} queued", rss, 200, unit=" MB")
             report.target(f"{backend}: peak RSS (VmHWM) with {count:,} queued", peak, 200,
                           unit=" MB")
+    report.note("local: the daemon on the empty folder has loaded its models but never run "
+                "them, so the local cost of the queue also holds the working memory of "
+                "tagging (onnxruntime's arena for one inference, the face detector's buffers)")
     report.save(args.json)
 
 

@@ -23,6 +23,7 @@ from phototag.config import Settings
 from phototag.control import ControlSocketBusy
 from phototag.discovery import Discovery, queue_pending
 from phototag.health import Circuit
+from phototag.heap import unmap_large_blocks
 from phototag.intake import Intake
 from phototag.metadata import remove_stale_temp_files
 from phototag.models import Health
@@ -51,6 +52,7 @@ class Daemon:
         progress: ProgressBar | None = None,
         reload: Callable[[], Settings] | None = None,
     ) -> None:
+        unmap_large_blocks()  # before any model loads: what is freed goes back to the kernel
         self.settings = settings
         self.once = once
         self.scope = tuple(scope) or tuple(settings.roots)  # what --once looks at
