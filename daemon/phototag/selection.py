@@ -6,13 +6,13 @@ import fnmatch
 import os
 import re
 import stat
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from phototag.config import Settings
 from phototag.models import FileSig
-from phototag.state import decode_path, encode_path
+from phototag.state import Known, decode_path, encode_path, split_scan_key
 
 # names that are still arriving or are not the user's photos
 _PARTIAL_SUFFIXES = (".part", ".crdownload", ".filepart", ".tmp", ".partial", ".download", "~")
@@ -67,56 +67,67 @@ class Selection:
             return "not matched by the include globs"
         return None
 
-    def walk(
-        self, top: Path | None = None, *, known: Mapping[bytes, tuple[int, int, str]] | None = None
-    ) -> Iterator[tuple[Path, FileSig]]:
+    def walk(self, top: Path | None = None, *, known: Known | None = None
+             ) -> Iterator[tuple[Path, FileSig]]:
         """Every candidate under ``top`` (default: all roots) with its signature; stat only.
 
-        ``known`` (path bytes -> size, mtime_ns, status, from the index) leaves out files in
-        flight or unchanged before any ``Path`` or name rule is built, so a catch-up of an
-        unchanged library costs one stat a file. Symlinks are not followed unless
+        The tree is listed first, as ``find`` would, then compared with ``known`` (from the
+        index, read meanwhile on its own thread): files in flight or unchanged are left out
+        before any ``Path`` or name rule is built, so a catch-up of an unchanged library
+        costs one stat and one set lookup a file. Symlinks are not followed unless
         configured; hidden folders and symlink loops are not entered.
         """
         for root in (top,) if top is not None else self.roots:
-            if root.is_dir():
-                yield from self._walk_dir(encode_path(root), known or {}, seen=set())
+            keys = self._list_files(root)
+            settled, in_flight = (known or Known.nothing()).wait()
+            for key in keys:
+                if key in settled:
+                    continue  # unchanged: most of a library
+                raw, sig = split_scan_key(key)
+                if raw in in_flight:
+                    continue
+                path = decode_path(raw)
+                if self.skip_reason(path) is None:
+                    yield path, sig
 
-    def _walk_dir(
-        self, folder: bytes, known: Mapping[bytes, tuple[int, int, str]], *,
-        seen: set[tuple[int, int]],
-    ) -> Iterator[tuple[Path, FileSig]]:
-        follow = self.follow_symlinks
+    def _list_files(self, top: Path) -> list[bytes]:
+        """The scan key (``state.scan_key``) of every regular file under ``top``."""
+        keys: list[bytes] = []
         try:
-            st = os.stat(folder)
-            if (st.st_dev, st.st_ino) in seen:
-                return  # a symlink loop
-            seen.add((st.st_dev, st.st_ino))
-            with os.scandir(folder) as scan:
-                entries = list(scan)
+            st = os.stat(top)
         except OSError:
-            return
-        for entry in entries:
+            return keys
+        if not stat.S_ISDIR(st.st_mode):
+            return keys
+        seen = {(st.st_dev, st.st_ino)}  # folders entered: a symlink loop ends here
+        pending = [encode_path(top)]
+        follow, stat_at, is_file, append = self.follow_symlinks, os.stat, stat.S_ISREG, keys.append
+        while pending:
+            folder = pending.pop()
+            # names, then fstatat() relative to the folder's descriptor: the kernel does
+            # not resolve the whole path again for every file (find does the same)
             try:
-                if not follow and entry.is_symlink():
-                    continue
-                if entry.is_dir(follow_symlinks=follow):
-                    if self.recursive and not entry.name.startswith(b"."):
-                        yield from self._walk_dir(entry.path, known, seen=seen)
-                    continue
-                record = known.get(entry.path)
-                if record is not None and record[2] in ("queued", "processing"):
-                    continue
-                est = entry.stat(follow_symlinks=follow)
+                names = os.listdir(folder)
+                fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
             except OSError:
                 continue
-            if not stat.S_ISREG(est.st_mode):
-                continue
-            if (record is not None and record[0] == est.st_size
-                    and record[1] == est.st_mtime_ns and record[2] != "deleted"):
-                continue  # unchanged: the common case, kept free of any object
-            path = decode_path(entry.path)
-            if self.skip_reason(path) is None:
-                yield path, FileSig(size=est.st_size, mtime_ns=est.st_mtime_ns)
+            prefix = folder if folder.endswith(b"/") else folder + b"/"  # a root of "/"
+            try:
+                for name in names:
+                    try:
+                        st = stat_at(name, dir_fd=fd, follow_symlinks=follow)
+                    except OSError:
+                        continue  # gone since listed, or a broken link
+                    if is_file(st.st_mode):  # a link not followed is S_IFLNK: never listed
+                        # scan_key(prefix + name, ...), inlined: this line runs once a file
+                        append(b"%b%b/%d %d" % (prefix, name, st.st_size, st.st_mtime_ns))
+                    elif (stat.S_ISDIR(st.st_mode) and self.recursive
+                          and not name.startswith(b".") and (st.st_dev, st.st_ino) not in seen):
+                        seen.add((st.st_dev, st.st_ino))
+                        pending.append(prefix + name)
+            finally:
+                os.close(fd)
+        return keys
 
 
 def entry_skip_reason(path: Path, *, follow_symlinks: bool) -> str | None:

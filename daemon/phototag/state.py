@@ -22,7 +22,7 @@ from typing import Any
 
 from phototag.models import FileSig
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 STATUSES = ("queued", "processing", "done", "failed", "skipped", "deleted")
 
 _SCHEMA = """
@@ -78,7 +78,13 @@ WHEN OLD.status IS NOT NEW.status BEGIN
 END;
 """
 
-MIGRATIONS = (_SCHEMA, _V2)  # MIGRATIONS[n] takes an index from version n to n + 1
+# Version 3: the catch-up scan reads (path, size, mtime_ns, status) under a root from this
+# covering index alone, instead of one table lookup a row among rows fat with results.
+_V3 = """
+CREATE INDEX IF NOT EXISTS files_scan ON files(path, size, mtime_ns, status);
+"""
+
+MIGRATIONS = (_SCHEMA, _V2, _V3)  # MIGRATIONS[n] takes an index from version n to n + 1
 
 _COLUMNS = (
     "id, path, size, mtime_ns, sha256, out_sha256, status, attempts, last_error, result, "
@@ -154,6 +160,93 @@ class FileRecord:
         }
 
 
+def scan_key(raw_path: bytes, size: int, mtime_ns: int) -> bytes:
+    """A file as the catch-up scan compares it, ``path/size mtime_ns`` in one bytes string:
+    exact (the signature part holds no "/"), and built alike by SQLite (``_SCAN_SETTLED``)
+    and by the walk, so the index side is a set of bytes filled in a few C calls."""
+    return b"%b/%d %d" % (raw_path, size, mtime_ns)
+
+
+def split_scan_key(key: bytes) -> tuple[bytes, FileSig]:
+    raw_path, _, sig = key.rpartition(b"/")
+    size, mtime_ns = sig.split(b" ")
+    return raw_path, FileSig(size=int(size), mtime_ns=int(mtime_ns))
+
+
+# The settled records of one chunk of paths as NUL-separated scan keys (a path holds no
+# NUL), built by SQLite in a single step, so without the GIL; chunks bound the transient
+# text (~1 MB) and the end of each is found by skipping rows in the path index.
+_SCAN_SETTLED = (
+    "SELECT CAST(group_concat(path || '/' || size || ' ' || mtime_ns, x'00') AS BLOB) "
+    "FROM files WHERE path > ? AND path < ? "
+    "AND status NOT IN ('queued', 'processing', 'deleted')"
+)
+_SCAN_CHUNK_LAST = (
+    "SELECT path FROM files WHERE path > ? AND path < ? ORDER BY path LIMIT 1 OFFSET ?"
+)
+_SCAN_CHUNK = 16384
+
+
+class Known:
+    """What the index holds under a folder, for the catch-up scan: read on a thread of its
+    own, over its own connection (one WAL snapshot; the daemon's writes go on), while the
+    caller stats the disk. SQLite builds each chunk without the GIL, so with a second core
+    free the read is nearly hidden (a fifth off the scan); on one core it costs a few
+    percent more than reading rows in line. Deleted records are left out: a file back on
+    disk is found like a new one.
+    """
+
+    def __init__(self, index_path: Path | None, folder: Path) -> None:
+        self._settled: set[bytes] = set()  # scan keys of done, failed or skipped records
+        self._in_flight: set[bytes] = set()  # paths queued or processing: never queued twice
+        self._error: Exception | None = None
+        self._thread: threading.Thread | None = None
+        if index_path is not None:
+            self._thread = threading.Thread(
+                target=self._load, args=(index_path, folder), name="scan-index", daemon=True
+            )
+            self._thread.start()
+
+    @classmethod
+    def nothing(cls) -> Known:
+        return cls(None, Path("/"))
+
+    def wait(self) -> tuple[set[bytes], set[bytes]]:
+        """(scan keys of settled records, paths in flight), once read."""
+        if self._thread is not None:
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._settled, self._in_flight
+
+    def _load(self, index_path: Path, folder: Path) -> None:
+        low, high = _prefix_range(folder)
+        try:
+            db = sqlite3.connect(index_path, isolation_level=None, check_same_thread=False)
+            try:
+                db.execute("PRAGMA busy_timeout=10000")
+                db.execute("BEGIN")  # every query below sees the same snapshot
+                self._in_flight = {row[0] for row in db.execute(
+                    "SELECT path FROM files WHERE status IN ('queued', 'processing') "
+                    "AND path >= ? AND path < ?",
+                    (low, high),
+                )}
+                after: bytes | None = low  # chunks are (after, end): low is no file's path
+                while after is not None:
+                    row = db.execute(_SCAN_CHUNK_LAST, (after, high, _SCAN_CHUNK - 1)).fetchone()
+                    last = row[0] if row else None
+                    end = high if last is None else last + b"\0"  # the next path up from last
+                    (keys,) = db.execute(_SCAN_SETTLED, (after, end)).fetchone()
+                    if keys is not None:
+                        self._settled.update(keys.split(b"\0"))
+                    after = last
+                db.execute("COMMIT")
+            finally:
+                db.close()
+        except Exception as exc:  # handed to the scan, which raises it
+            self._error = exc
+
+
 @dataclass(frozen=True, slots=True)
 class Job:
     """A claimed queue entry: the file as it looked when it was queued."""
@@ -224,15 +317,10 @@ class Index:
             ).fetchone()
         return FileRecord.from_row(row) if row else None
 
-    def known_under(self, root: Path) -> dict[bytes, tuple[int, int, str]]:
-        """path bytes -> (size, mtime_ns, status) for every record under ``root``."""
-        low, high = _prefix_range(root)
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT path, size, mtime_ns, status FROM files WHERE path >= ? AND path < ?",
-                (low, high),
-            ).fetchall()
-        return {r[0]: (r[1], r[2], r[3]) for r in rows}
+    def known_under(self, root: Path) -> Known:
+        """The records under ``root`` the catch-up scan compares with the disk, read on a
+        thread of their own: ``Known.wait()`` hands them over."""
+        return Known(self.path, root)
 
     def find_tagged_copy(self, sha256: str) -> FileRecord | None:
         """A finished record whose input or written bytes hash to ``sha256``."""
