@@ -43,13 +43,13 @@ class SlotVLM(FakeVLM):
         self.latency_s = latency_s
         self._slots = threading.Semaphore(slots)
 
-    def _enter(self) -> None:
+    def _enter(self) -> None:  # counted while waiting for a slot too: max_in_flight is
+        super()._enter()  # the most requests that were at the server at once
         self._slots.acquire()
-        super()._enter()
 
     def _leave(self) -> None:
-        super()._leave()
         self._slots.release()
+        super()._leave()
 
     def tagging_requests(self) -> list[Recorded]:
         """Chat requests carrying a photo (not the preflight's probes)."""
