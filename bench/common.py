@@ -167,6 +167,12 @@ def proc_status_kb(pid: int, key: str) -> int:
     raise KeyError(key)
 
 
+def proc_cpu_s(pid: int) -> float:
+    """User plus system CPU seconds a process has used so far (/proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def stage_means(log_dir: Path) -> dict[str, float]:
     """Mean seconds per stage over the run's JSONL records."""
     totals: dict[str, list[float]] = {}
