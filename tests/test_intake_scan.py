@@ -22,10 +22,9 @@ OLD_NS = time.time_ns() - 3600 * 10**9  # an hour ago: quiet, queued at once by 
 
 
 @pytest.fixture
-def root(tmp_path: Path) -> Path:
-    folder = tmp_path / "photos"
-    folder.mkdir()
-    return folder
+def root(inbox: Path) -> Path:
+    """The scanned root: conftest's empty folder."""
+    return inbox
 
 
 @pytest.fixture
