@@ -199,9 +199,14 @@ def _read_target(path: Path, *, settings: MetadataSettings) -> Path | None:
 
 def _write_in_place(path: Path, result: TagResult, *, settings: MetadataSettings,
                     expected: FileSig, commit: bool) -> WriteOutcome:
-    data = path.read_bytes()
-    check_unchanged(path, expected)  # the bytes read are the ones the daemon tagged
-    new, plan, has_iptc = _merge(data, result, source=None, settings=settings)
+    # exiv2 keeps its own copy of the file: the bytes read are freed as soon as it has
+    # it, so a write holds three copies of a photo at its peak, not four
+    image = pyexiv2.ImageData(path.read_bytes())
+    try:
+        check_unchanged(path, expected)  # the bytes read are the ones the daemon tagged
+        new, plan, has_iptc = _merge(image, result, source=None, settings=settings)
+    finally:
+        image.close()
     note = "" if has_iptc else "WebP: no IPTC"
     if not commit:
         return WriteOutcome(written=False, target=path, sidecar=False, fields=plan.fields,
@@ -245,8 +250,12 @@ def _merge_sidecar(packet: bytes, result: TagResult, *, source: str,
         wrapped = carrier.get_bytes()
     finally:
         carrier.close()
-    merged, plan, _ = _merge(wrapped, result, source=source, settings=settings,
-                             with_iptc=False)
+    image = pyexiv2.ImageData(wrapped)
+    try:
+        merged, plan, _ = _merge(image, result, source=source, settings=settings,
+                                 with_iptc=False)
+    finally:
+        image.close()
     image = pyexiv2.ImageData(merged)
     try:
         return image.read_raw_xmp().strip().encode("utf-8") + b"\n", plan
@@ -261,25 +270,22 @@ def _carrier_jpeg() -> bytes:
     return buffer.getvalue()
 
 
-def _merge(data: bytes, result: TagResult, *, source: str | None,
+def _merge(image: pyexiv2.ImageData, result: TagResult, *, source: str | None,
            settings: MetadataSettings, with_iptc: bool = True) -> tuple[bytes, Plan, bool]:
-    """(new bytes, the plan, whether the format has IPTC) for ``data`` with ``result``."""
-    image = pyexiv2.ImageData(data)
-    try:
-        has_iptc = with_iptc and image.get_mime_type() not in _NO_IPTC
-        xmp = image.read_xmp()
-        iptc, iptc_utf8 = _read_iptc(image) if has_iptc else ({}, True)
-        plan = plan_write(
-            xmp=xmp, iptc=iptc if has_iptc else None, iptc_utf8=iptc_utf8, result=result,
-            previous=from_xmp(xmp), overwrite=settings.overwrite, source=source,
-            time_iso=datetime.now(UTC).isoformat(timespec="seconds"),
-        )
-        if plan.iptc:
-            image.modify_iptc(plan.iptc)
-        image.modify_xmp(plan.xmp)
-        return image.get_bytes(), plan, has_iptc
-    finally:
-        image.close()
+    """(new bytes, the plan, whether the format has IPTC) for ``image`` with ``result``;
+    the caller opens and closes ``image``."""
+    has_iptc = with_iptc and image.get_mime_type() not in _NO_IPTC
+    xmp = image.read_xmp()
+    iptc, iptc_utf8 = _read_iptc(image) if has_iptc else ({}, True)
+    plan = plan_write(
+        xmp=xmp, iptc=iptc if has_iptc else None, iptc_utf8=iptc_utf8, result=result,
+        previous=from_xmp(xmp), overwrite=settings.overwrite, source=source,
+        time_iso=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+    if plan.iptc:
+        image.modify_iptc(plan.iptc)
+    image.modify_xmp(plan.xmp)
+    return image.get_bytes(), plan, has_iptc
 
 
 def _read_metadata(data: bytes) -> tuple[dict[str, Any], dict[str, Any]]:
