@@ -24,7 +24,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from common import DATA, Daemon, Report, build_tree, fill_index, parser, proc_status_kb
+from common import DATA, Daemon, Report, build_tree, fill_index, make_photos, parser, proc_status_kb
 
 
 def closed_port() -> int:
@@ -61,6 +61,22 @@ def measure(home: Path, root: Path, *, backend: str,
     return rss, peak, queued
 
 
+def peak_tagging(home: Path, root: Path, *, photos: int) -> tuple[float, float]:
+    """(VmRSS MB, VmHWM MB) of a local-backend daemon once it has tagged ``root``."""
+    daemon = Daemon(home, [root], env={"PHOTOTAG_BACKEND": "local"})
+    daemon.start(timeout_s=300)
+    try:
+        daemon.wait_for(lambda: daemon.query(
+            "SELECT count(*) FROM files WHERE status='done'")[0][0] == photos,
+            timeout_s=600, what=f"{photos} photos tagged", interval_s=0.5)
+        assert daemon.proc is not None
+        rss = proc_status_kb(daemon.proc.pid, "VmRSS") / 1024
+        peak = proc_status_kb(daemon.proc.pid, "VmHWM") / 1024
+    finally:
+        daemon.stop()
+    return rss, peak
+
+
 def main() -> None:
     args = parser(__doc__).parse_args()
     count = 10_000 if args.quick else 100_000
@@ -89,9 +105,16 @@ def main() -> None:
             report.target(f"{backend}: RSS with {count:,} queued", rss, 200, unit=" MB")
             report.target(f"{backend}: peak RSS (VmHWM) with {count:,} queued", peak, 200,
                           unit=" MB")
+        big = 6 if args.quick else 20
+        make_photos(tmp / "big", big)
+        rss, peak = peak_tagging(tmp / "home-big", tmp / "big", photos=big)
+        report.row(f"local, after tagging {big} 24-MP JPEGs (2 workers)",
+                   f"RSS {rss:.0f} MB, peak {peak:.0f} MB")
     report.note("local: the daemon on the empty folder has loaded its models but never run "
                 "them, so the local cost of the queue also holds the working memory of "
                 "tagging (onnxruntime's arena for one inference, the face detector's buffers)")
+    report.note("24-MP JPEGs: not a target (the queue above holds small photos); the peak "
+                "while two workers decode a full-size photo and rewrite its file")
     report.save(args.json)
 
 
