@@ -169,7 +169,7 @@ def test_append_after_close_is_refused(tmp_path: Path) -> None:
 # --- write_text (phototag.atomic) ------------------------------------------------------
 
 
-def test_write_atomic_replaces_and_leaves_no_temp_file(tmp_path: Path) -> None:
+def test_write_text_replaces_and_leaves_no_temp_file(tmp_path: Path) -> None:
     target = tmp_path / "summary.md"
     write_text(target, "first")
     write_text(target, "second · été")
@@ -177,7 +177,7 @@ def test_write_atomic_replaces_and_leaves_no_temp_file(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["summary.md"]
 
 
-def test_a_failed_write_atomic_keeps_the_old_content(
+def test_a_failed_write_text_keeps_the_old_content(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     target = tmp_path / "metrics.json"

@@ -5,7 +5,7 @@ a metrics JSON.
   returning, so a crash loses nothing that was reported; files roll by day and by size
   and old ones are removed after ``retention_days``.
 * :func:`render_summary` and :func:`metrics_snapshot` are pure; the caller writes their
-  output with :func:`write_atomic`, so a reader never sees a half-written file.
+  output with :func:`phototag.atomic.write_text`, so a reader never sees a half-written file.
 * :class:`StageStats` keeps a bounded window of per-stage durations for the p50/p95.
 """
 

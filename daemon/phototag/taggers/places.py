@@ -130,13 +130,6 @@ def place_of(row: dict[str, str], *, distance_km: float) -> Place | None:
     return Place(country=country, region=region if region != city else None, city=city or None)
 
 
-def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(a))
-
-
 @cache
 def country_names() -> dict[str, str]:
     """ISO 3166-1 alpha-2 -> English short name (``data/countries.csv``)."""
