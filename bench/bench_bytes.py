@@ -18,8 +18,8 @@ from pathlib import Path
 
 from common import Report, make_photos, parser
 from phototag.config import Settings
-from phototag.imaging import prepare
-from phototag.taggers.openai import OpenAITagger
+from phototag.processing.imaging import prepare
+from phototag.taggers.vlm.tagger import OpenAITagger
 from slotvlm import SlotVLM
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from common import Daemon, Report, make_photos, parser, stage_means
 from phototag.config import Settings
-from phototag.state import encode_path
+from phototag.store.records import encode_path
 
 
 def main() -> None:

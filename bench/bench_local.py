@@ -20,8 +20,8 @@ from pathlib import Path
 from PIL import Image
 
 from phototag.config import Settings
-from phototag.imaging import prepare
-from phototag.taggers.local import LocalTagger
+from phototag.processing.imaging import prepare
+from phototag.taggers.local.tagger import LocalTagger
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
 SIZE_PX = (4000, 3000)  # 12 megapixels

@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 
 from phototag.config import MetadataSettings
-from phototag.metadata import write_tags
-from phototag.models import FileSig, TagResult, Tags
+from phototag.domain import FileSig, TagResult, Tags
+from phototag.metadata.write import write_tags
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 PHOTOS = ("astronaut.jpg", "chelsea.jpg", "coffee.jpg", "motorcycle.jpg", "rocket.jpg")

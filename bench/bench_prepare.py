@@ -21,8 +21,8 @@ import time
 from pathlib import Path
 
 from common import Report, make_photos, parser
-from phototag.imaging import prepare
-from phototag.taggers.openai import encode_jpeg
+from phototag.processing.imaging import prepare
+from phototag.taggers.vlm.tagger import encode_jpeg
 
 EDGE = 1024
 QUALITY = 85

@@ -26,9 +26,9 @@ CHILD = """
 import json, os, sys, time
 from pathlib import Path
 from phototag.config import Settings
-from phototag.intake import Intake
-from phototag.selection import Selection
-from phototag.state import Index
+from phototag.intake.intake import Intake
+from phototag.intake.selection import Selection
+from phototag.store.queue import Index
 sys.path.insert(0, {bench!r})
 from common import proc_status_kb
 root, index_path = Path({root!r}), Path({index!r})

@@ -25,7 +25,8 @@ from pathlib import Path
 from sqlitedict import SqliteDict
 
 from common import Report, median_time, parser
-from phototag.state import Index, IndexReader
+from phototag.store.queue import Index
+from phototag.store.reader import IndexReader
 
 STATUSES = ("done",) * 95 + ("queued", "queued", "failed", "failed", "deleted")
 SYNC = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/bench_status.py [--quick] [--json FILE]
 
-Fills a fresh index (schema from phototag.state.Index) in one SQL transaction: 95 % done
+Fills a fresh index (schema from phototag.store.queue.Index) in one SQL transaction: 95 % done
 with a short result, 2 % queued, 2 % failed, 1 % deleted, finished over the last year,
 some in the last hour. Times the real command (``python -m phototag.cli.tagctl status``,
 a new interpreter each run, median of 7), the bare interpreter start-up as reference, the
@@ -22,8 +22,9 @@ import time
 from pathlib import Path
 
 from common import PYTHON, Report, median_time, parser
-from phototag.state import Index, IndexReader
-from phototag.status import collect_status
+from phototag.reporting.status import collect_status
+from phototag.store.queue import Index
+from phototag.store.reader import IndexReader
 
 RESULT = json.dumps({"title": "A tabby cat", "caption": "A cat on a sofa.", "description": "",
                      "alt_text": "", "keywords": ["cat", "sofa", "indoor"], "hierarchical": []})

@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 
 from phototag.config import DEFAULT_EXTENSIONS
-from phototag.selection import Selection
-from phototag.watch import (
+from phototag.intake.selection import Selection
+from phototag.intake.watch import (
     MAX_WATCHES_SYSCTL,
     Change,
     inotify_watches_in_use,

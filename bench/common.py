@@ -127,9 +127,10 @@ def build_tree(root: Path, count: int, *, per_dir: int = 500, content: bytes = b
 
 
 def fill_index(index_path: Path, paths: Iterable[Path], *, status: str) -> int:
-    """Pre-fill an index (schema from phototag.state.Index) in one transaction, with each
+    """Pre-fill an index (schema from phototag.store.queue.Index) in one transaction, with each
     file's real size and mtime, as the daemon would have recorded them."""
-    from phototag.state import Index, encode_path
+    from phototag.store.queue import Index
+    from phototag.store.records import encode_path
 
     index = Index(index_path)
     index.close()

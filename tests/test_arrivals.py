@@ -14,7 +14,7 @@ from pathlib import Path
 from conftest import DATA, PHOTOS
 from daemon_harness import DaemonProcess, keywords_of, vlm_env, wait_for, write_slowly
 from fakevlm import FakeVLM
-from phototag.state import IndexReader
+from phototag.store.reader import IndexReader
 from test_crash import small_photos
 from test_daemon_vlm import make_photos
 

@@ -17,7 +17,7 @@ from watchdog.observers import Observer
 
 from conftest import DATA, exiftool
 from daemon_harness import DaemonProcess, wait_for
-from phototag.state import IndexReader
+from phototag.store.reader import IndexReader
 
 
 class _Recorder(FileSystemEventHandler):

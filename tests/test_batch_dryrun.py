@@ -15,7 +15,7 @@ from PIL import Image
 from batch_support import Batch, backdate, reasons, snapshot, vlm_env
 from conftest import DATA, exiftool
 from fakevlm import FakeVLM
-from phototag.state import IndexReader
+from phototag.store.reader import IndexReader
 
 pillow_heif.register_heif_opener()
 

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from phototag.config import Settings, VlmPartSettings
-from phototag.discovery import verdict
-from phototag.models import FileSig, Health, TagResult, Tags
-from phototag.progress import Backlog, BacklogTracker, format_duration, render_bar
-from phototag.state import FileRecord
-from phototag.taggers.split import combine, combine_health, part_settings, profile_label
+from phototag.domain import FileSig, Health, TagResult, Tags
+from phototag.intake.discovery import verdict
+from phototag.reporting.progress import Backlog, BacklogTracker, format_duration, render_bar
+from phototag.store.records import FileRecord
+from phototag.taggers.vlm.split import combine, combine_health, part_settings, profile_label
 
 SIG = FileSig(size=10, mtime_ns=5)
 

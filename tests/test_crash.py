@@ -17,8 +17,8 @@ from PIL import Image
 
 from conftest import as_list, exiftool
 from daemon_harness import DaemonProcess
-from phototag.metadata import TEMP_PREFIX
-from phototag.state import IndexReader
+from phototag.metadata.write import TEMP_PREFIX
+from phototag.store.reader import IndexReader
 
 PHOTOS = 300
 ROUNDS = 20

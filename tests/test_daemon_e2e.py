@@ -11,7 +11,7 @@ import pytest
 
 from conftest import DATA, PHOTOS, exiftool
 from daemon_harness import DaemonProcess, keywords_of, wait_for, write_slowly
-from phototag.state import IndexReader
+from phototag.store.reader import IndexReader
 
 
 def test_photos_come_out_tagged_once(daemon: DaemonProcess, inbox: Path) -> None:

@@ -16,7 +16,7 @@ import pytest
 from conftest import DATA
 from daemon_harness import DaemonProcess, keywords_of, vlm_env, wait_for
 from fakevlm import FakeVLM, error
-from phototag.state import IndexReader
+from phototag.store.reader import IndexReader
 from test_crash import small_photos
 
 

@@ -11,12 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from phototag import state
+from phototag.store import reader as state
 from phototag.config import Settings
-from phototag.intake import Intake
-from phototag.models import FileSig
-from phototag.selection import Selection
-from phototag.state import MIGRATIONS, Index, scan_key, split_scan_key
+from phototag.domain import FileSig
+from phototag.intake.intake import Intake
+from phototag.intake.selection import Selection
+from phototag.store.queue import Index
+from phototag.store.records import scan_key, split_scan_key
+from phototag.store.schema import MIGRATIONS
 
 OLD_NS = time.time_ns() - 3600 * 10**9  # an hour ago: quiet, queued at once by the scan
 

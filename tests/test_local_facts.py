@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from phototag.imaging import prepare
-from phototag.models import ExifFacts
-from phototag.taggers.facts import (
+from phototag.domain import ExifFacts
+from phototag.processing.imaging import prepare
+from phototag.taggers.local.facts import (
     camera_name,
     fact_keywords,
     focal_class,

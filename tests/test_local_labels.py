@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from phototag.taggers.classifier import pick_labels
-from phototag.taggers.labels import class_paths
+from phototag.taggers.local.classifier import pick_labels
+from phototag.taggers.local.labels import class_paths
 
 TABBY, TIGER_CAT, EGYPTIAN_CAT, ESPRESSO, CUP, MOPED = 281, 282, 285, 967, 968, 665
 

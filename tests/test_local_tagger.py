@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from phototag.config import Settings
-from phototag.imaging import prepare
-from phototag.models import PreparedImage, TagResult, Tags
+from phototag.domain import PreparedImage, TagResult, Tags
+from phototag.processing.imaging import prepare
 from phototag.taggers import Tagger
-from phototag.taggers.local import LocalTagger
+from phototag.taggers.local.tagger import LocalTagger
 
 DATA = Path(__file__).parent / "data"
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from phototag.errors import BadImage
-from phototag.imaging import prepare
-from phototag.raw import is_raw, orientation_of_flip
+from phototag.processing.imaging import prepare
+from phototag.processing.raw import is_raw, orientation_of_flip
 
 
 @pytest.mark.parametrize("name", ["a.CR2", "a.cr3", "a.NEF", "a.ARW", "a.dng", "a.raf",

@@ -17,9 +17,9 @@ from PIL import Image
 
 from conftest import as_list, exiftool
 from phototag.config import MetadataSettings
+from phototag.domain import FileSig, TagResult, Tags
 from phototag.errors import MetadataWriteError
-from phototag.metadata import remove_stale_temp_files, write_tags
-from phototag.models import FileSig, TagResult, Tags
+from phototag.metadata.write import remove_stale_temp_files, write_tags
 
 MAKE_FIXTURES = Path(__file__).parent / "data" / "meta" / "make_fixtures.py"
 IN_PLACE = ("lightroom.jpg", "digikam.jpg", "iptc-latin1.jpg", "iptc-utf8.jpg",
@@ -163,8 +163,8 @@ CRASH_CHILD = """
 import sys
 from pathlib import Path
 from phototag.config import MetadataSettings
-from phototag.metadata import write_tags
-from phototag.models import FileSig, TagResult, Tags
+from phototag.metadata.write import write_tags
+from phototag.domain import FileSig, TagResult, Tags
 photo = Path(sys.argv[1])
 print("ready", flush=True)
 i = 0

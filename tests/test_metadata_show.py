@@ -10,8 +10,8 @@ import pytest
 
 from phototag.cli.tagctl import main
 from phototag.config import MetadataSettings
-from phototag.metadata import write_tags
-from phototag.models import FileSig, TagResult, Tags
+from phototag.domain import FileSig, TagResult, Tags
+from phototag.metadata.write import write_tags
 
 
 def test_show_prints_phototags_output_and_what_was_there(

@@ -9,9 +9,9 @@ import pytest
 
 from conftest import as_list, exiftool
 from phototag.config import MetadataSettings
+from phototag.domain import FileSig, TagResult, Tags
 from phototag.errors import MetadataWriteError
-from phototag.metadata import WriteOutcome, needs_sidecar, read_tags, sidecar_path, write_tags
-from phototag.models import FileSig, TagResult, Tags
+from phototag.metadata.write import WriteOutcome, needs_sidecar, read_tags, sidecar_path, write_tags
 
 RAW_BYTES = b"a RAW file phototag must never rewrite"
 

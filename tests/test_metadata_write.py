@@ -11,15 +11,15 @@ import pytest
 
 from conftest import as_list, exiftool
 from phototag.config import MetadataSettings
+from phototag.domain import FileSig, TagResult, Tags
 from phototag.errors import FileChanged, FileGone
-from phototag.metadata import (
+from phototag.metadata.write import (
     TEMP_PREFIX,
     WriteOutcome,
     read_tags,
     remove_stale_temp_files,
     write_tags,
 )
-from phototag.models import FileSig, TagResult, Tags
 
 RESULT = TagResult(
     tags=Tags(

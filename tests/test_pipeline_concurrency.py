@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-import phototag.pipeline
+import phototag.processing.pipeline
 from fakevlm import FakeVLM
 from phototag.config import load_settings
-from phototag.daemon import Daemon
-from phototag.state import IndexReader
+from phototag.runtime.daemon import Daemon
+from phototag.store.reader import IndexReader
 
 DATA = Path(__file__).parent / "data"
 
@@ -54,8 +54,8 @@ def test_decoding_is_bounded_by_workers_while_requests_overlap(
         src = sources[i % len(sources)]
         with Image.open(src) as im:
             im.convert("RGB").save(inbox / f"{i:02d}-{src.name}", quality=70 + i)
-    decoding = Overlap(phototag.pipeline.prepare)
-    monkeypatch.setattr(phototag.pipeline, "prepare", decoding)
+    decoding = Overlap(phototag.processing.pipeline.prepare)
+    monkeypatch.setattr(phototag.processing.pipeline, "prepare", decoding)
 
     with FakeVLM() as server:
         server.latency_s = 0.4  # long enough that the 6 request slots fill up

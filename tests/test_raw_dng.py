@@ -19,8 +19,8 @@ from PIL import Image, ImageOps, ImageStat
 
 from conftest import DATA, as_list, exiftool
 from daemon_harness import DaemonProcess
-from phototag.imaging import prepare
-from phototag.raw import open_preview
+from phototag.processing.imaging import prepare
+from phototag.processing.raw import open_preview
 from rawfixture import MAKE, MODEL, write_dng
 
 LIMITS = {"max_edge_px": 384, "max_pixels": 50_000_000}

@@ -13,13 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from phototag.atomic import write_text
-from phototag.reports import (
-    JsonlLog,
-    StageStats,
-    metrics_snapshot,
-    render_summary,
-)
+from phototag.metadata.atomic import write_text
+from phototag.reporting.jsonl import JsonlLog
+from phototag.reporting.metrics import StageStats, metrics_snapshot
+from phototag.reporting.summary import render_summary
 
 
 class FakeClock:
@@ -166,7 +163,7 @@ def test_append_after_close_is_refused(tmp_path: Path) -> None:
         log.append({"late": True})
 
 
-# --- write_text (phototag.atomic) ------------------------------------------------------
+# --- write_text (phototag.metadata.atomic) ------------------------------------------------------
 
 
 def test_write_text_replaces_and_leaves_no_temp_file(tmp_path: Path) -> None:

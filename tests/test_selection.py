@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from phototag.config import Settings
-from phototag.selection import Selection
+from phototag.intake.selection import Selection
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from phototag.logsetup import redact
+from phototag.runtime.logsetup import redact
 
 CHILD = textwrap.dedent(
     """
@@ -20,7 +20,7 @@ CHILD = textwrap.dedent(
     if sys.argv[1] == "no-systemd-python":
         sys.modules["systemd"] = None
     from loguru import logger
-    from phototag.logsetup import setup_logging
+    from phototag.runtime.logsetup import setup_logging
     setup_logging(level="INFO")
     logger.debug("hidden")
     logger.info("hello")

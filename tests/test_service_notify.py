@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from phototag import service
+from phototag.runtime import systemd as service
 
 
 class Listener:

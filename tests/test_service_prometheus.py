@@ -8,7 +8,7 @@ import stat
 import threading
 from pathlib import Path
 
-from phototag.prometheus import render_prom, write_prom
+from phototag.reporting.prometheus import render_prom, write_prom
 
 
 def test_exposition_format() -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from phototag.models import FileSig
-from phototag.stability import StabilityTracker, stat_or_none
+from phototag.domain import FileSig
+from phototag.intake.stability import StabilityTracker, stat_or_none
 
 
 class FakeClock:

@@ -8,8 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from phototag.models import FileSig
-from phototag.state import MIGRATIONS, SCHEMA_VERSION, Index, IndexReader, decide
+from phototag.domain import FileSig
+from phototag.store.queue import Index
+from phototag.store.reader import IndexReader
+from phototag.store.records import decide
+from phototag.store.schema import MIGRATIONS, SCHEMA_VERSION
 
 
 @pytest.fixture

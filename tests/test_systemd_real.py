@@ -117,7 +117,7 @@ def manager(tmp_path: Path) -> Iterator[UserManager]:
 NOTIFY_SCRIPT = textwrap.dedent(
     """
     import os, sys, time
-    from phototag.service import Heartbeat, notify
+    from phototag.runtime.systemd import Heartbeat, notify
     ready_after_s = float(os.environ["READY_AFTER_S"])
     hang_after_s = float(os.environ.get("HANG_AFTER_S", "inf"))
     time.sleep(ready_after_s)

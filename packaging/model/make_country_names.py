@@ -1,4 +1,4 @@
-"""Write ``daemon/phototag/taggers/data/countries.csv``: ISO 3166-1 alpha-2 code -> English name.
+"""Write ``daemon/phototag/taggers/local/data/countries.csv``: ISO 3166-1 alpha-2 code -> English name.
 
 reverse_geocoder gives only a country code; this small table names it without a 23 MB
 runtime dependency. The names come from pycountry (ISO 3166 via Debian's iso-codes),
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pycountry
 
-OUT = Path(__file__).resolve().parents[2] / "daemon/phototag/taggers/data/countries.csv"
+OUT = Path(__file__).resolve().parents[2] / "daemon/phototag/taggers/local/data/countries.csv"
 PREFERRED = {  # names as people say them, where ISO's short name reads oddly
     "BO": "Bolivia", "CD": "DR Congo", "FM": "Micronesia", "IR": "Iran", "KP": "North Korea",
     "KR": "South Korea", "LA": "Laos", "MD": "Moldova", "PS": "Palestine", "RU": "Russia",

@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from phototag.config import load_settings
-from phototag.selection import Selection
-from phototag.state import Index, display_path
+from phototag.intake.selection import Selection
+from phototag.store.queue import Index
+from phototag.store.records import display_path
 
 
 def register(subparsers: Any) -> None:

@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from phototag.config import Settings, load_settings
-from phototag.discovery import Discovery, Finding, totals
-from phototag.state import FileRecord, IndexReader, display_path
+from phototag.intake.discovery import Discovery, Finding, totals
+from phototag.store.reader import IndexReader
+from phototag.store.records import FileRecord, display_path
 
 
 def register(subparsers: Any) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 from phototag.config import load_settings
 from phototag.errors import JobError
-from phototag.metadata import read_tags
+from phototag.metadata.write import read_tags
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -6,8 +6,8 @@ import argparse
 import json
 
 from phototag.paths import index_path_fast
-from phototag.state import IndexReader
-from phototag.status import collect_status, render_status
+from phototag.reporting.status import collect_status, render_status
+from phototag.store.reader import IndexReader
 
 
 def register(sub: argparse._SubParsersAction) -> None:

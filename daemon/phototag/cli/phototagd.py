@@ -18,7 +18,7 @@ from loguru import logger
 from phototag import __version__
 from phototag.config import Settings, load_settings
 from phototag.errors import ConfigError
-from phototag.logsetup import setup_logging
+from phototag.runtime.logsetup import setup_logging
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -106,7 +106,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 
 def run(settings: Settings, *, reload: Callable[[], Settings] | None = None) -> int:
-    from phototag.daemon import Daemon
+    from phototag.runtime.daemon import Daemon
 
     setup_logging(level=settings.log_level)
     try:
@@ -120,8 +120,8 @@ def run(settings: Settings, *, reload: Callable[[], Settings] | None = None) -> 
 def run_once(settings: Settings, *, scope: Sequence[Path] = ()) -> int:
     """Process everything pending (under ``scope``, default the roots) and exit: a progress
     bar on a terminal, a summary line at the end; 1 if anything failed."""
-    from phototag.daemon import Daemon
-    from phototag.progress import ProgressBar, summary_line
+    from phototag.reporting.progress import ProgressBar, summary_line
+    from phototag.runtime.daemon import Daemon
 
     pid = running_pid(settings)
     if pid is not None:
@@ -146,8 +146,8 @@ def run_once(settings: Settings, *, scope: Sequence[Path] = ()) -> int:
 
 def running_pid(settings: Settings) -> int | None:
     """The pid of a phototagd working on this index now, from its heartbeat; else None."""
-    from phototag.state import IndexReader
-    from phototag.status import collect_status
+    from phototag.reporting.status import collect_status
+    from phototag.store.reader import IndexReader
 
     try:
         reader = IndexReader.open(settings.index_path)

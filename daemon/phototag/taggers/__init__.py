@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from phototag.config import Settings
-    from phototag.models import Health, PreparedImage, TagResult
+    from phototag.domain import Health, PreparedImage, TagResult
 
 
 @runtime_checkable
@@ -31,13 +31,13 @@ class Tagger(Protocol):
 
 def make_tagger(settings: Settings) -> Tagger:
     if settings.backend == "openai" and (settings.vlm.description or settings.vlm.keywords):
-        from phototag.taggers.split import SplitTagger
+        from phototag.taggers.vlm.split import SplitTagger
 
         return SplitTagger(settings=settings)
     if settings.backend == "openai":
-        from phototag.taggers.openai import OpenAITagger
+        from phototag.taggers.vlm.tagger import OpenAITagger
 
         return OpenAITagger(settings=settings)
-    from phototag.taggers.local import LocalTagger
+    from phototag.taggers.local.tagger import LocalTagger
 
     return LocalTagger(settings=settings)

@@ -1,0 +1,181 @@
+"""Which files phototag looks at: pure decisions on names, plus the stat-only tree walk."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from phototag.config import Settings
+from phototag.domain import FileSig
+from phototag.store.reader import Known
+from phototag.store.records import decode_path, encode_path, split_scan_key
+
+# names that are still arriving or are not the user's photos
+_PARTIAL_SUFFIXES = (".part", ".crdownload", ".filepart", ".tmp", ".partial", ".download", "~")
+_RSYNC_TEMP = re.compile(r"^\..+\.[A-Za-z0-9]{6}$")  # rsync writes ".name.XXXXXX"
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """The roots and name rules from the settings; answers "would we tag this path?"."""
+
+    roots: tuple[Path, ...]
+    extensions: frozenset[str]
+    include: tuple[str, ...]
+    exclude: tuple[str, ...]
+    recursive: bool
+    follow_symlinks: bool
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Selection:
+        return cls(
+            roots=tuple(settings.roots),
+            extensions=frozenset(settings.extensions),
+            include=tuple(settings.include),
+            exclude=tuple(settings.exclude),
+            recursive=settings.recursive,
+            follow_symlinks=settings.follow_symlinks,
+        )
+
+    def root_of(self, path: Path) -> Path | None:
+        for root in self.roots:
+            if path == root or path.is_relative_to(root):
+                return root
+        return None
+
+    def skip_reason(self, path: Path) -> str | None:
+        """Why ``path`` is not a photo to tag, from its name alone; None if it is one."""
+        root = self.root_of(path)
+        if root is None:
+            return "outside the roots"
+        relative = path.relative_to(root)
+        if not self.recursive and len(relative.parts) > 1:
+            return "in a subfolder (recursive is off)"
+        reason = name_skip_reason(relative)
+        if reason:
+            return reason
+        if path.suffix.lower() not in self.extensions:
+            return "extension not handled"
+        text = relative.as_posix()
+        if any(_glob_match(text, pattern) for pattern in self.exclude):
+            return "excluded by a glob"
+        if self.include and not any(_glob_match(text, pattern) for pattern in self.include):
+            return "not matched by the include globs"
+        return None
+
+    def walk(self, top: Path | None = None, *, known: Known | None = None
+             ) -> Iterator[tuple[Path, FileSig]]:
+        """Every candidate under ``top`` (default: all roots) with its signature; stat only.
+
+        The tree is listed first, as ``find`` would, then compared with ``known`` (from the
+        index, read meanwhile on its own thread): files in flight or unchanged are left out
+        before any ``Path`` or name rule is built, so a catch-up of an unchanged library
+        costs one stat and one set lookup a file. Symlinks are not followed unless
+        configured; hidden folders and symlink loops are not entered.
+        """
+        for root in (top,) if top is not None else self.roots:
+            keys = self._list_files(root)
+            settled, in_flight = (known or Known.nothing()).wait()
+            for key in keys:
+                if key in settled:
+                    continue  # unchanged: most of a library
+                raw, sig = split_scan_key(key)
+                if raw in in_flight:
+                    continue
+                path = decode_path(raw)
+                if self.skip_reason(path) is None:
+                    yield path, sig
+
+    def _list_files(self, top: Path) -> list[bytes]:
+        """The scan key (``state.scan_key``) of every regular file under ``top``."""
+        keys: list[bytes] = []
+        try:
+            st = os.stat(top)
+        except OSError:
+            return keys
+        if not stat.S_ISDIR(st.st_mode):
+            return keys
+        seen = {(st.st_dev, st.st_ino)}  # folders entered: a symlink loop ends here
+        pending = [encode_path(top)]
+        follow, stat_at, is_file, append = self.follow_symlinks, os.stat, stat.S_ISREG, keys.append
+        while pending:
+            folder = pending.pop()
+            # names, then fstatat() relative to the folder's descriptor: the kernel does
+            # not resolve the whole path again for every file (find does the same)
+            try:
+                names = os.listdir(folder)
+                fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+            except OSError:
+                continue
+            prefix = folder if folder.endswith(b"/") else folder + b"/"  # a root of "/"
+            try:
+                for name in names:
+                    try:
+                        st = stat_at(name, dir_fd=fd, follow_symlinks=follow)
+                    except OSError:
+                        continue  # gone since listed, or a broken link
+                    if is_file(st.st_mode):  # a link not followed is S_IFLNK: never listed
+                        # scan_key(prefix + name, ...), inlined: this line runs once a file
+                        append(b"%b%b/%d %d" % (prefix, name, st.st_size, st.st_mtime_ns))
+                    elif (stat.S_ISDIR(st.st_mode) and self.recursive
+                          and not name.startswith(b".") and (st.st_dev, st.st_ino) not in seen):
+                        seen.add((st.st_dev, st.st_ino))
+                        pending.append(prefix + name)
+            finally:
+                os.close(fd)
+        return keys
+
+
+def entry_skip_reason(path: Path, *, follow_symlinks: bool) -> str | None:
+    """Why the directory entry at ``path`` must not be opened (lstat only); None if it may.
+
+    A symbolic link is not followed unless configured, so a link can never make phototag
+    read or write outside the roots; anything but a regular file (a FIFO would block a
+    reader forever, a device or a folder named like a photo) is never opened.
+    """
+    try:
+        st = path.lstat()
+        if stat.S_ISLNK(st.st_mode):
+            if not follow_symlinks:
+                return "symbolic link, not followed (follow_symlinks is off)"
+            st = path.stat()
+    except OSError as exc:
+        return f"cannot stat: {exc.strerror or exc}"
+    if not stat.S_ISREG(st.st_mode):
+        return "not a regular file"
+    return None
+
+
+def size_skip_reason(size_bytes: int, *, max_file_bytes: int) -> str | None:
+    """A file too large to rewrite safely in memory (a 2 GB "photo" is not one)."""
+    if size_bytes <= max_file_bytes:
+        return None
+    return f"file is {size_bytes / 1e9:.1f} GB, over max_file_bytes ({max_file_bytes / 1e9:.1f} GB)"
+
+
+def name_skip_reason(relative: Path) -> str | None:
+    """Hidden files and folders, and names that say "still being written"."""
+    for part in relative.parts[:-1]:
+        if part.startswith("."):
+            return "in a hidden folder"
+    name = relative.name
+    if name.startswith("._"):
+        return "AppleDouble resource file"
+    if _RSYNC_TEMP.match(name):
+        return "temporary name (rsync)"
+    if name.startswith("."):
+        return "hidden file"
+    if name.lower().endswith(_PARTIAL_SUFFIXES):
+        return "temporary name (download or copy in progress)"
+    return None
+
+
+def _glob_match(relative: str, pattern: str) -> bool:
+    """Match a glob against the path relative to its root, or against the name alone."""
+    name = relative.rsplit("/", 1)[-1]
+    return fnmatch.fnmatch(relative, pattern) or fnmatch.fnmatch(name, pattern)

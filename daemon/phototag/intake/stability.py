@@ -1,0 +1,96 @@
+"""Is this file finished arriving? A thread-free tracker keyed by path, clock injected.
+
+Every event for a path (re)starts its quiet timer and records the file's size and mtime.
+A path is due once it has been quiet for ``debounce_s`` *and* a second look at the file
+finds the same size and mtime as at its last event. A changed file restarts its timer; a
+vanished one is dropped. One path is tracked once, so a burst of events yields one job.
+
+The owner calls :meth:`StabilityTracker.touch` from its event loop and :meth:`due` after
+waiting :meth:`next_deadline_s`; the tracker itself never sleeps nor locks.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from phototag.domain import FileSig
+
+
+def stat_or_none(path: Path) -> FileSig | None:
+    """The file's signature now, or None if it is not there."""
+    try:
+        return FileSig.of(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    sig: FileSig | None  # as seen at the last event or check
+    since_s: float  # clock time of that event or check
+
+
+class StabilityTracker:
+    def __init__(
+        self,
+        *,
+        debounce_s: float,
+        clock: Callable[[], float] = time.monotonic,
+        stat: Callable[[Path], FileSig | None] = stat_or_none,
+    ) -> None:
+        if debounce_s < 0:
+            raise ValueError("debounce_s must not be negative")
+        self._debounce_s = debounce_s
+        self._clock = clock
+        self._stat = stat
+        self._pending: dict[Path, _Pending] = {}
+
+    def touch(self, path: Path) -> None:
+        """An event was seen for ``path``: restart its quiet timer from a fresh stat."""
+        self._pending[path] = _Pending(sig=self._stat(path), since_s=self._clock())
+
+    def forget(self, path: Path) -> None:
+        """``path`` was deleted or moved away; stop tracking it."""
+        self._pending.pop(path, None)
+
+    def due(self) -> list[Path]:
+        """Paths quiet for ``debounce_s`` and unchanged since their last event, oldest first.
+
+        They stop being tracked. A path that changed meanwhile starts a new quiet period;
+        one that vanished is dropped.
+        """
+        now = self._clock()
+        ready: list[Path] = []
+        for path, pending in sorted(self._pending.items(), key=lambda item: item[1].since_s):
+            if now - pending.since_s < self._debounce_s:
+                continue
+            sig = self._stat(path)
+            if sig is None:
+                del self._pending[path]
+            elif sig == pending.sig:
+                del self._pending[path]
+                ready.append(path)
+            else:
+                self._pending[path] = _Pending(sig=sig, since_s=now)
+        return ready
+
+    def next_deadline_s(self) -> float | None:
+        """Seconds until the earliest path may be due (0 if one is), None if none is tracked."""
+        if not self._pending:
+            return None
+        earliest = min(pending.since_s for pending in self._pending.values())
+        return max(0.0, earliest + self._debounce_s - self._clock())
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+    def __contains__(self, path: object) -> bool:
+        return path in self._pending
+
+
+def is_settled(sig: FileSig, *, now_ns: int, debounce_s: float) -> bool:
+    """Was the file already quiet for ``debounce_s`` when it was found (complete on disk)?"""
+    return now_ns - sig.mtime_ns >= debounce_s * 1e9

@@ -1,0 +1,249 @@
+"""The watchdog side: an observer per root and a handler that only enqueues frozen events.
+
+watchdog's dispatch thread is shared by every watch, so the handler does no work at all:
+it turns each event into an immutable :class:`Change` and puts it on a queue that the
+intake thread drains.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import queue
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from loguru import logger
+from watchdog.events import (
+    DirCreatedEvent,
+    DirDeletedEvent,
+    DirMovedEvent,
+    FileClosedEvent,
+    FileClosedNoWriteEvent,
+    FileCreatedEvent,
+    FileDeletedEvent,
+    FileModifiedEvent,
+    FileMovedEvent,
+    FileOpenedEvent,
+    FileSystemEvent,
+    FileSystemEventHandler,
+)
+from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver
+from watchdog.observers.polling import PollingObserver
+
+from phototag.intake.mounts import Mount, mount_of, mounts_under, polling_reason, read_mounts
+
+ChangeKind = Literal[
+    "touched", "deleted", "moved", "dir-added", "dir-deleted", "dir-moved", "rescan"
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    kind: ChangeKind
+    path: Path
+    dest: Path | None = None
+
+
+def _path(raw: str | bytes) -> Path:
+    return Path(raw.decode("utf-8", "surrogateescape") if isinstance(raw, bytes) else raw)
+
+
+class EnqueueHandler(FileSystemEventHandler):
+    """Translates watchdog events into :class:`Change` items; nothing else."""
+
+    def __init__(self, *, sink: queue.SimpleQueue[Change]) -> None:
+        super().__init__()
+        self._sink = sink
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        change = _translate(event)
+        if change is not None:
+            self._sink.put(change)
+
+
+def _translate(event: FileSystemEvent) -> Change | None:
+    src = _path(event.src_path)
+    if isinstance(event, (FileOpenedEvent, FileClosedNoWriteEvent)):
+        return None  # reads, including phototag's own
+    if isinstance(event, (FileCreatedEvent, FileModifiedEvent, FileClosedEvent)):
+        return Change("touched", src)
+    if isinstance(event, FileDeletedEvent):
+        return Change("deleted", src)
+    if isinstance(event, FileMovedEvent):
+        return Change("moved", src, _path(event.dest_path))
+    if isinstance(event, DirCreatedEvent):
+        return Change("dir-added", src)
+    if isinstance(event, DirDeletedEvent):
+        return Change("dir-deleted", src)
+    if isinstance(event, DirMovedEvent):
+        return Change("dir-moved", src, _path(event.dest_path))
+    return None
+
+
+MAX_WATCHES_SYSCTL = Path("/proc/sys/fs/inotify/max_user_watches")
+_OVERFLOW_LOGGERS = ("watchdog.observers.inotify_c", "watchdog.observers.inotify")
+
+
+class _OverflowHandler(logging.Handler):
+    """watchdog reports a kernel queue overflow only by logging it: turn that into a
+    "rescan" change, so the intake reconciles the roots with what is on disk."""
+
+    def __init__(self, sink: queue.SimpleQueue[Change]) -> None:
+        super().__init__(level=logging.WARNING)
+        self._sink = sink
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "overflow" in record.getMessage().lower():
+            self._sink.put(Change("rescan", Path("/")))
+
+
+def plan_watches(
+    roots: list[Path], *, mode: str, mounts: list[Mount]
+) -> tuple[list[Path], dict[Path, str]]:
+    """Which trees inotify watches, and which are polled (with the reason). Pure.
+
+    ``auto`` polls a root on a network share or FUSE filesystem, and any such mount inside
+    a root (inotify there sees only this machine's changes); ``inotify`` and ``polling``
+    force one way for every root.
+    """
+    if mode == "polling":
+        return [], {root: "watch_mode is polling" for root in roots}
+    native: list[Path] = []
+    polled: dict[Path, str] = {}
+    for root in roots:
+        mount = mount_of(root, mounts)
+        reason = polling_reason(mount) if mount is not None and mode == "auto" else None
+        if reason:
+            polled[root] = reason
+            continue
+        native.append(root)
+        if mode == "auto":
+            for inner in mounts_under(root, mounts):
+                if inner_reason := polling_reason(inner):
+                    polled[inner.mount_point] = inner_reason
+    return native, polled
+
+
+def inotify_watches_in_use() -> int:
+    """Watches held by this process's inotify instances (from /proc/self/fdinfo)."""
+    used = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            if os.readlink(f"/proc/self/fd/{fd}") != "anon_inode:inotify":
+                continue
+            with open(f"/proc/self/fdinfo/{fd}") as fh:
+                used += sum(1 for line in fh if line.startswith("inotify wd:"))
+        except OSError:
+            continue
+    return used
+
+
+def wait_for_watches(expected: int, *, quiet_s: float = 1.0, timeout_s: float = 300.0) -> int:
+    """watchdog adds its recursive watches on its own thread after ``start()``: wait until
+    ``expected`` are in place, or until the count stops growing (the limit was hit)."""
+    deadline = time.monotonic() + timeout_s
+    last, last_change = -1, time.monotonic()
+    while True:
+        used = inotify_watches_in_use()
+        now = time.monotonic()
+        if used >= expected:
+            return used
+        if used != last:
+            last, last_change = used, now
+        elif now - last_change >= quiet_s or now >= deadline:
+            return used
+        time.sleep(0.05)
+
+
+def count_folders(roots: list[Path], *, recursive: bool) -> int:
+    """Folders inotify needs one watch each for (symbolic links are not followed)."""
+    if not recursive:
+        return len(roots)
+    return sum(1 + sum(len(dirs) for _, dirs, _ in os.walk(root)) for root in roots)
+
+
+def start_observers(
+    roots: list[Path],
+    *,
+    recursive: bool,
+    mode: str,
+    sink: queue.SimpleQueue[Change],
+    poll_interval_s: float = 5.0,
+) -> list[BaseObserver]:
+    """One inotify observer for the local roots, one polling observer for network shares,
+    FUSE mounts, and whatever inotify could not watch (its watch limit reached)."""
+    handler = EnqueueHandler(sink=sink)
+    for root in roots:
+        root.mkdir(parents=True, exist_ok=True)
+    native_roots, polled = plan_watches(roots, mode=mode, mounts=read_mounts())
+    native: BaseObserver | None = Observer() if native_roots else None
+    watched: list[Path] = []
+    for root in native_roots:
+        assert native is not None
+        try:
+            native.schedule(handler, str(root), recursive=recursive)
+            watched.append(root)
+        except OSError as exc:
+            _warn_limit(exc)
+            polled[root] = f"inotify failed: {exc}"
+    if native is not None and native.emitters:
+        native.daemon = True
+        try:
+            native.start()
+        except OSError as exc:  # the root's own watch failed at start
+            _warn_limit(exc)
+            polled.update({root: f"inotify failed: {exc}" for root in watched})
+            native, watched = None, []
+    if (
+        watched
+        and (missing := (needed := count_folders(watched, recursive=recursive))
+             - wait_for_watches(needed)) > 0
+    ):
+        _warn_limit(OSError(errno.ENOSPC, f"{missing} folder(s) left unwatched"))
+        polled.update({root: "inotify watch limit reached" for root in watched})
+    observers: list[BaseObserver] = [native] if native is not None and native.emitters else []
+    if polled:
+        polling = PollingObserver(timeout=poll_interval_s)
+        for folder, reason in polled.items():
+            logger.info("watching {} by polling every {}s: {}", folder, poll_interval_s, reason)
+            polling.schedule(handler, str(folder), recursive=recursive)
+        polling.daemon = True
+        polling.start()
+        observers.append(polling)
+    overflow = _OverflowHandler(sink)
+    for name in _OVERFLOW_LOGGERS:
+        logging.getLogger(name).addHandler(overflow)
+    return observers
+
+
+def _warn_limit(exc: OSError) -> None:
+    if exc.errno != errno.ENOSPC:
+        logger.warning("inotify failed ({}); polling instead", exc)
+        return
+    try:
+        limit = MAX_WATCHES_SYSCTL.read_text().strip()
+    except OSError:
+        limit = "?"
+    logger.warning(
+        "inotify watch limit reached ({}; fs.inotify.max_user_watches = {}): polling instead. "
+        "Raise it with: sudo sysctl fs.inotify.max_user_watches=524288 (persist it in "
+        "/etc/sysctl.d/90-phototag.conf)",
+        exc.strerror or exc,
+        limit,
+    )
+
+
+def stop_observers(observers: list[BaseObserver]) -> None:
+    for name in _OVERFLOW_LOGGERS:
+        wd_logger = logging.getLogger(name)
+        for handler in [h for h in wd_logger.handlers if isinstance(h, _OverflowHandler)]:
+            wd_logger.removeHandler(handler)
+    for observer in observers:
+        observer.stop()
+    for observer in observers:
+        observer.join(timeout=5)

@@ -1,0 +1,348 @@
+"""One job through the stages: check, hash, reuse or tag, write, record.
+
+Each stage is a short function; :meth:`Pipeline.process` times them and turns every
+outcome, good or bad, into exactly one index update and one JSONL record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from loguru import logger
+
+from phototag import __version__
+from phototag.config import Settings
+from phototag.domain import FileSig, TagResult, Tags
+from phototag.errors import (
+    BackendUnavailable,
+    BadAnswer,
+    BadImage,
+    FileChanged,
+    FileGone,
+    JobError,
+)
+from phototag.intake.selection import entry_skip_reason, size_skip_reason
+from phototag.metadata.write import WriteOutcome, write_tags
+from phototag.processing.circuit import Circuit
+from phototag.processing.imaging import prepare
+from phototag.store.queue import Index
+from phototag.store.records import FileRecord, Job, display_path
+from phototag.taggers import Tagger
+
+if TYPE_CHECKING:
+    from phototag.taggers.local.tagger import LocalTagger
+
+JSONL_SCHEMA = 1
+_HASH_CHUNK = 1 << 20
+
+
+@dataclass(slots=True)
+class Outcome:
+    """Everything known about one finished job; becomes the index row and the JSONL line."""
+
+    job: Job
+    status: str  # done, failed, queued (re-queued), deleted
+    sha256: str | None = None
+    result: TagResult | None = None
+    write: WriteOutcome | None = None
+    error: str | None = None
+    reused_from: Path | None = None
+    notes: list[str] = field(default_factory=list)
+    durations_s: dict[str, float] = field(default_factory=dict)
+    raw: str | None = None
+    profile: str | None = None  # the prompt profile(s), when a VLM tagged it in this job
+
+    def record(self, *, dry_run: bool) -> dict[str, Any]:
+        tags = self.result.tags if self.result else Tags()
+        write = self.write
+        return {
+            "schema": JSONL_SCHEMA,
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "version": __version__,
+            "path": display_path(self.job.path),
+            "status": self.status,
+            "sha256": self.sha256,
+            "backend": self.result.backend if self.result else None,
+            "model": self.result.model if self.result else None,
+            "prompt_digest": self.result.prompt_digest if self.result else None,
+            "profile": self.profile,
+            "fallback": bool(self.result and self.result.fallback),
+            "title": tags.title,
+            "caption": tags.caption,
+            "description": tags.description,
+            "keywords": list(tags.keywords),
+            "hierarchical": list(tags.hierarchical),
+            "metadata": {
+                "written": bool(write and write.written),
+                "target": display_path(write.target) if write and write.target else None,
+                "sidecar": bool(write and write.sidecar),
+                "fields": list(write.fields) if write else [],
+                "note": write.note if write else "",
+            },
+            "dry_run": dry_run,
+            "reused_from": display_path(self.reused_from) if self.reused_from else None,
+            "durations_s": {k: round(v, 4) for k, v in self.durations_s.items()},
+            "notes": self.notes + (list(self.result.notes) if self.result else []),
+            "error": self.error,
+            "raw": self.raw,
+        }
+
+
+def result_summary(result: TagResult) -> dict[str, Any]:
+    """What the index keeps of a result: enough to reuse it for a byte-identical copy."""
+    tags = result.tags
+    return {
+        "title": tags.title,
+        "caption": tags.caption,
+        "description": tags.description,
+        "alt_text": tags.alt_text,
+        "keywords": list(tags.keywords),
+        "hierarchical": list(tags.hierarchical),
+        "notes": list(result.notes),
+    }
+
+
+def result_from_record(record: FileRecord) -> TagResult:
+    data = record.result or {}
+    return TagResult(
+        tags=Tags(
+            title=data.get("title", ""),
+            caption=data.get("caption", ""),
+            description=data.get("description", ""),
+            alt_text=data.get("alt_text", ""),
+            keywords=tuple(data.get("keywords", ())),
+            hierarchical=tuple(data.get("hierarchical", ())),
+        ),
+        backend=record.backend or "",
+        model=record.model or "",
+        prompt_digest=record.prompt_digest or "",
+    )
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as fh:
+            while chunk := fh.read(_HASH_CHUNK):
+                digest.update(chunk)
+    except FileNotFoundError as exc:
+        raise FileGone("file disappeared before it could be read") from exc
+    except OSError as exc:
+        from phototag.errors import BadImage
+
+        raise BadImage(f"cannot read the file: {exc.strerror}") from exc
+    return digest.hexdigest()
+
+
+class Pipeline:
+    """Runs jobs; thread-safe (each call works on its own job)."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        index: Index,
+        tagger: Tagger,
+        circuit: Circuit,
+        on_outcome: Callable[[Outcome], None],
+    ) -> None:
+        self._settings = settings
+        self._index = index
+        self._tagger = tagger
+        self._circuit = circuit
+        self._on_outcome = on_outcome
+        # with a VLM, one embedded tagger adds facts and places and/or stands in while it is down
+        local = _companion(settings, tagger)
+        self._supplement = local.supplement if local and settings.local.with_vlm else None
+        self._fallback = local if local and settings.local.fallback else None
+        # at most `workers` photos are read and decoded at once, however many threads wait
+        # on a VLM: the CPU and memory they need stay bounded, and at a start the first
+        # photos reach the server sooner than if every thread decoded at the same time
+        self._decoding = threading.BoundedSemaphore(settings.workers)
+        # the VLM sees up to vlm.max_edge_px; the embedded tagger needs far less (faster decode)
+        self._edge_px = settings.vlm.max_edge_px if tagger.name != "local" else settings.max_edge_px
+
+    @property
+    def has_fallback(self) -> bool:
+        return self._fallback is not None
+
+    def process(self, job: Job) -> Outcome:
+        outcome = Outcome(job=job, status="failed")
+        started = time.perf_counter()
+        try:
+            self._run(job, outcome)
+        except FileChanged as exc:
+            outcome.status, outcome.error = "queued", str(exc)
+        except FileGone as exc:
+            outcome.status, outcome.error = "deleted", str(exc)
+        except BackendUnavailable as exc:
+            outcome.status, outcome.error = "queued", f"backend unavailable: {exc}"
+            self._circuit.record_failure(exc)
+        except BadAnswer as exc:
+            outcome.status, outcome.error, outcome.raw = "failed", str(exc), exc.raw
+        except JobError as exc:
+            outcome.status, outcome.error = "failed", str(exc)
+        except Exception as exc:  # a bug must cost one job, never the pool
+            logger.opt(exception=True).error("internal error on {}", display_path(job.path))
+            outcome.status, outcome.error = "failed", f"internal error: {type(exc).__name__}: {exc}"
+        outcome.durations_s["total"] = time.perf_counter() - started
+        try:  # the JSONL line before the index: a crash between them redoes the job (a
+            self._on_outcome(outcome)  # second line), never leaves a done job without one
+        finally:
+            self._record(outcome)
+        return outcome
+
+    # -- stages ---------------------------------------------------------------------------
+
+    def _run(self, job: Job, outcome: Outcome) -> None:
+        with _timed(outcome, "check"):
+            sig = _current_sig(job)
+            follow = self._settings.follow_symlinks
+            max_bytes = self._settings.max_file_bytes
+            if reason := entry_skip_reason(job.path, follow_symlinks=follow) or size_skip_reason(
+                sig.size, max_file_bytes=max_bytes
+            ):
+                raise BadImage(reason)  # never opened: swapped for a link, or far too large
+        with self._decoding:
+            with _timed(outcome, "hash"):
+                outcome.sha256 = sha256_file(job.path)
+            if self._reuse(job, outcome, sig):
+                return
+            with _timed(outcome, "prepare"):
+                image = prepare(
+                    job.path,
+                    max_edge_px=self._edge_px,
+                    max_pixels=self._settings.max_image_pixels,
+                )
+        with _timed(outcome, "tag"):
+            outcome.result = self._tag(image)
+        if outcome.result.backend == "openai":
+            from phototag.taggers.vlm.split import profile_label  # loaded with the VLM tagger
+
+            outcome.profile = profile_label(self._settings.vlm)
+        with _timed(outcome, "write"):
+            outcome.write = self._write(job.path, outcome.result, sig)
+        outcome.status = "done"
+
+    def _tag(self, image: Any) -> TagResult:
+        if not self._circuit.healthy and self._fallback is not None:
+            return replace(self._fallback.tag(image), fallback=True)
+        result = self._tagger.tag(image)
+        self._circuit.record_success()
+        return self._supplement(result, image) if self._supplement else result
+
+    def _reuse(self, job: Job, outcome: Outcome, sig: FileSig) -> bool:
+        """A byte-identical file was tagged before: moved while we were down, or copied."""
+        donor = self._index.find_tagged_copy(outcome.sha256 or "")
+        if donor is None or donor.id == job.id:
+            return False
+        if donor.status == "deleted" or not donor.path.exists():
+            self._index.adopt(job.id, donor)
+            outcome.status, outcome.reused_from = "adopted", donor.path
+            outcome.result = result_from_record(donor)
+            outcome.notes.append("moved while phototag was not running: record kept")
+            return True
+        outcome.result = result_from_record(donor)
+        outcome.reused_from = donor.path
+        if donor.out_sha256 == outcome.sha256:
+            outcome.notes.append("copy of a photo phototag already tagged: nothing to write")
+            outcome.write = WriteOutcome(
+                written=False,
+                target=None,
+                sidecar=False,
+                fields=(),
+                keywords=(),
+                sig=sig,
+                sha256=outcome.sha256,
+            )
+        else:
+            outcome.notes.append("byte-identical copy: stored result reused, tagger not called")
+            with _timed(outcome, "write"):
+                outcome.write = self._write(job.path, outcome.result, sig)
+        outcome.status = "done"
+        return True
+
+    def _write(self, path: Path, result: TagResult, sig: FileSig) -> WriteOutcome:
+        dry_run = self._settings.dry_run or not self._settings.metadata.write
+        return write_tags(
+            path, result, settings=self._settings.metadata, expected=sig, dry_run=dry_run
+        )
+
+    def _record(self, outcome: Outcome) -> None:
+        job = outcome.job
+        if outcome.status == "adopted":
+            return
+        if outcome.status == "queued":
+            try:
+                new_sig = FileSig.of(job.path)
+            except OSError:
+                new_sig = None
+            # changed under us, or the backend is down: try again once things settle
+            self._index.requeue(
+                job.id,
+                sig=new_sig,
+                error=outcome.error,
+                delay_s=max(self._settings.debounce_s, 1.0),
+            )
+            return
+        if outcome.status == "deleted":
+            self._index.finish(job.id, status="deleted", error=outcome.error)
+            return
+        if outcome.status == "failed":
+            self._index.finish(job.id, status="failed", sha256=outcome.sha256, error=outcome.error)
+            return
+        result, write = outcome.result, outcome.write
+        assert result is not None and write is not None
+        dry_run = self._settings.dry_run or not self._settings.metadata.write
+        self._index.finish(
+            job.id,
+            status="done",
+            sig=write.sig,
+            sha256=outcome.sha256,
+            out_sha256=write.sha256 if write.written else outcome.sha256,
+            result=result_summary(result),
+            backend=result.backend,
+            model=result.model,
+            prompt_digest=result.prompt_digest,
+            fallback=result.fallback,
+            dry_run=dry_run,
+        )
+
+
+class _timed:
+    def __init__(self, outcome: Outcome, stage: str) -> None:
+        self._outcome, self._stage = outcome, stage
+
+    def __enter__(self) -> None:
+        self._t0 = time.perf_counter()
+
+    def __exit__(self, *_: object) -> None:
+        spent = time.perf_counter() - self._t0
+        self._outcome.durations_s[self._stage] = (
+            self._outcome.durations_s.get(self._stage, 0) + spent
+        )
+
+
+def _current_sig(job: Job) -> FileSig:
+    try:
+        sig = FileSig.of(job.path)
+    except FileNotFoundError as exc:
+        raise FileGone("file disappeared before it could be processed") from exc
+    if sig != job.sig:
+        raise FileChanged("file changed since it was queued; waiting for it to settle")
+    return sig
+
+
+def _companion(settings: Settings, tagger: Tagger) -> LocalTagger | None:
+    """The embedded tagger beside a VLM, when hybrid use or the fallback asks for one."""
+    if tagger.name == "local" or not (settings.local.with_vlm or settings.local.fallback):
+        return None
+    from phototag.taggers.local.tagger import LocalTagger
+
+    return LocalTagger(settings=settings)

@@ -1,0 +1,124 @@
+"""What the daemon reports about finished work: one JSONL line and one log line per photo,
+the Markdown summary, metrics.json and (optionally) the Prometheus textfile."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import deque
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from loguru import logger
+
+from phototag.config import Settings
+from phototag.metadata.atomic import write_text
+from phototag.processing.pipeline import Outcome
+from phototag.reporting.jsonl import JsonlLog
+from phototag.reporting.metrics import StageStats, metrics_snapshot
+from phototag.reporting.prometheus import prom_metrics, write_prom
+from phototag.reporting.summary import render_summary
+from phototag.store.queue import Index
+from phototag.store.records import display_path
+
+
+class Outputs:
+    def __init__(self, *, settings: Settings, index: Index, started_at: float) -> None:
+        self._settings = settings
+        self._index = index
+        self._started_at = started_at
+        self.jsonl = JsonlLog(
+            folder=settings.state_dir / "log",
+            max_bytes=settings.outputs.jsonl_max_bytes,
+            retention_days=settings.outputs.jsonl_retention_days,
+        )
+        self._stages = StageStats()
+        self._history: deque[dict[str, Any]] = deque(maxlen=settings.outputs.metrics_history)
+        self.done_this_run = 0
+        self.failed_this_run = 0
+
+    def record(self, outcome: Outcome, *, backend: str) -> None:
+        """A job finished (or went back to the queue): the JSONL line and the log line."""
+        path = display_path(outcome.job.path)
+        if outcome.status == "queued":
+            logger.debug("re-queued {}: {}", path, outcome.error)
+            return
+        dry_run = self._settings.dry_run or not self._settings.metadata.write
+        self.jsonl.append(outcome.record(dry_run=dry_run))
+        log = logger.bind(path=path, job_id=outcome.job.id, backend=backend)
+        if outcome.status in ("done", "adopted"):
+            self.done_this_run += 1
+            self._stages.add(outcome.durations_s)
+            tags = outcome.result.tags if outcome.result else None
+            log.info(
+                "tagged {}: {!r}, {} keywords ({:.2f}s)",
+                path,
+                tags.title if tags else "",
+                len(tags.keywords) if tags else 0,
+                outcome.durations_s.get("total", 0),
+            )
+        elif outcome.status == "failed":
+            self.failed_this_run += 1
+            log.warning("failed {}: {}", path, outcome.error)
+        elif outcome.status == "deleted":
+            log.info("gone before it could be tagged: {}", path)
+
+    def write_summary(self, *, backend: str, health: str) -> None:
+        reader = self._index.reader()
+        failures = [
+            {"path": display_path(r.path), "error": r.last_error, "at": r.finished_at}
+            for r in reader.records(status="failed", limit=50)
+        ]
+        recent = [
+            {
+                "path": display_path(r.path),
+                "title": (r.result or {}).get("title", ""),
+                "keywords": (r.result or {}).get("keywords", []),
+                "at": r.finished_at,
+            }
+            for r in reader.records(status="done", limit=self._settings.outputs.recent_count)
+        ]
+        text = render_summary(
+            generated_at=datetime.now().astimezone(),
+            started_at=datetime.fromtimestamp(self._started_at).astimezone(),
+            totals=reader.counts(),
+            keyword_counts=reader.top_keywords(50),
+            failures=failures,
+            recent=recent,
+            backend=backend,
+            health=health,
+        )
+        _safe_write(self._settings.state_dir / "summary.md", text)
+
+    def write_metrics(self, *, in_flight: int, healthy: bool, paused: bool) -> None:
+        reader = self._index.reader()
+        counts = reader.counts()
+        snapshot = metrics_snapshot(
+            now=time.time(),
+            started_at=self._started_at,
+            done_total=counts["done"],
+            done_last_hour=reader.done_since(time.time() - 3600),
+            queue_depth=counts["queued"],
+            in_flight=in_flight,
+            stages=self._stages,
+            history=self._history,
+        )
+        _safe_write(self._settings.state_dir / "metrics.json", json.dumps(snapshot, indent=2))
+        if self._settings.outputs.prometheus:
+            metrics = prom_metrics(counts=counts, queue_depth=counts["queued"],
+                                   in_flight=in_flight, healthy=healthy, paused=paused)
+            try:
+                write_prom(self._settings.state_dir / "phototag.prom", metrics)
+            except OSError as exc:
+                logger.error("cannot write phototag.prom: {}", exc)
+
+    def close(self) -> None:
+        self.jsonl.close()
+
+
+def _safe_write(path: Path, text: str) -> None:
+    try:
+        write_text(path, text)
+    except OSError as exc:
+        logger.error("cannot write {}: {}", path, exc)

@@ -1,0 +1,119 @@
+"""What the control socket can ask of a running daemon: one handler per tagctl verb.
+
+Handlers take the request's ``args`` dict and return JSON-able data. Bad arguments raise
+ValueError (tagctl exits 2); a problem the daemon found raises a PhototagError (exit 1).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from phototag.domain import FileSig
+from phototag.errors import PhototagError
+from phototag.store.records import display_path
+from phototag.store.schema import STATUSES
+
+if TYPE_CHECKING:
+    from phototag.runtime.daemon import Daemon
+
+TAG_WAIT_S = 600.0
+
+
+class Commands:
+    def __init__(self, daemon: Daemon) -> None:
+        self._d = daemon
+
+    def handlers(self) -> dict[str, Callable[[dict[str, Any]], Any]]:
+        return {
+            "status": self.status,
+            "pause": self.pause,
+            "resume": self.resume,
+            "rescan": self.rescan,
+            "retry": self.retry,
+            "retag": self.retag,
+            "preflight": self.preflight,
+            "tag": self.tag,
+            "list": self.list,
+            "show": self.show,
+        }
+
+    def status(self, _args: dict[str, Any]) -> dict[str, Any]:
+        return self._d.status()
+
+    def pause(self, _args: dict[str, Any]) -> dict[str, Any]:
+        self._d.pause()
+        return {"paused": True}
+
+    def resume(self, _args: dict[str, Any]) -> dict[str, Any]:
+        self._d.resume()
+        return {"paused": False}
+
+    def rescan(self, args: dict[str, Any]) -> dict[str, Any]:
+        top = self._inside_roots(args["path"]) if args.get("path") else None
+        return {"found": self._d.intake.scan(top)}
+
+    def retry(self, args: dict[str, Any]) -> dict[str, Any]:
+        requeued = self._d.index.requeue_where(status="failed") if args.get("failed") else 0
+        health = self._d.circuit.check_now()  # waiting jobs go as soon as the backend is ok
+        self._d.wake()
+        return {"requeued_failed": requeued, "backend_ok": health.ok}
+
+    def retag(self, args: dict[str, Any]) -> dict[str, Any]:
+        queued = 0
+        if args.get("stale"):
+            tagger = self._d.tagger
+            queued += self._d.index.requeue_stale(
+                backend=tagger.name,
+                model=tagger.model,
+                prompt_digest=getattr(tagger, "prompt_digest", ""),
+            )
+        for raw in args.get("paths", []):
+            path = self._inside_roots(raw)
+            queued += self._d.index.requeue_done(under=path)
+            if path.is_file() and self._d.index.get(path) is None:
+                queued += self._d.index.enqueue(path, FileSig.of(path))
+        self._d.wake()
+        return {"queued": queued}
+
+    def preflight(self, _args: dict[str, Any]) -> dict[str, Any]:
+        return dataclasses.asdict(self._d.circuit.check_now())
+
+    def tag(self, args: dict[str, Any]) -> dict[str, Any]:
+        path = self._inside_roots(args["path"])
+        if not path.is_file():
+            raise ValueError(f"{path}: not a file")
+        index = self._d.index
+        if not index.enqueue(path, FileSig.of(path)):
+            raise PhototagError(f"{path} is already queued or being tagged")
+        self._d.wake()
+        deadline = time.monotonic() + TAG_WAIT_S
+        while time.monotonic() < deadline:
+            record = index.get(path)
+            if record is not None and record.status not in ("queued", "processing"):
+                return record.to_json()
+            time.sleep(0.1)
+        raise PhototagError(f"{path} is still waiting after {TAG_WAIT_S:.0f}s (backend down?)")
+
+    def list(self, args: dict[str, Any]) -> list[dict[str, Any]]:
+        status = args.get("status")
+        if status is not None and status not in STATUSES:
+            raise ValueError(f"unknown status {status!r}; one of {', '.join(STATUSES)}")
+        records = self._d.index.reader().records(status=status, limit=int(args.get("limit", 1000)))
+        return [
+            {"path": display_path(r.path), "status": r.status, "error": r.last_error}
+            for r in records
+        ]
+
+    def show(self, args: dict[str, Any]) -> dict[str, Any] | None:
+        record = self._d.index.get(Path(args["path"]))
+        return record.to_json() if record else None
+
+    def _inside_roots(self, raw: str) -> Path:
+        path = Path(raw)
+        if self._d.selection.root_of(path) is None:
+            raise ValueError(f"{path} is not inside a watched root")
+        return path

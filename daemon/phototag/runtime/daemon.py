@@ -1,0 +1,351 @@
+"""The daemon: wires watcher, intake, queue, workers, backend circuit and outputs together.
+
+Start order: index (re-queue what a crash left) -> stale temp files removed -> backend
+preflight -> watchers -> catch-up scan -> workers. Stop order is the reverse, and flushes
+the summary and metrics on the way out.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from loguru import logger
+
+from phototag import __version__
+from phototag.config import Settings
+from phototag.domain import Health
+from phototag.intake.discovery import Discovery, queue_pending
+from phototag.intake.intake import Intake
+from phototag.intake.mounts import SpaceGate
+from phototag.intake.selection import Selection
+from phototag.intake.watch import Change, start_observers, stop_observers
+from phototag.metadata.write import remove_stale_temp_files
+from phototag.processing.circuit import Circuit
+from phototag.processing.heap import unmap_large_blocks
+from phototag.processing.pipeline import Pipeline
+from phototag.processing.workers import WorkerPool
+from phototag.reporting.outputs import Outputs
+from phototag.reporting.progress import Backlog, BacklogTracker, ProgressBar
+from phototag.reporting.status import collect_status
+from phototag.runtime.control import ControlSocketBusy
+from phototag.runtime.supervision import Supervision
+from phototag.store.queue import Index
+from phototag.taggers import Tagger, make_tagger
+
+HEARTBEAT_S = 2.0
+
+
+class Daemon:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        once: bool = False,
+        scope: Sequence[Path] = (),
+        progress: ProgressBar | None = None,
+        reload: Callable[[], Settings] | None = None,
+    ) -> None:
+        unmap_large_blocks()  # before any model loads: what is freed goes back to the kernel
+        self.settings = settings
+        self.once = once
+        self.scope = tuple(scope) or tuple(settings.roots)  # what --once looks at
+        self._progress = progress
+        self._backlog = BacklogTracker()
+        self.backlog = Backlog(finished=0, remaining=0, elapsed_s=0.0)
+        self.gave_up: str | None = None  # --once: why it stopped with work left
+        self._stop = threading.Event()
+        self._reload_requested = threading.Event()
+        self._paused = threading.Event()
+        self.started_at = time.time()
+        self.exit_code = 0
+        for folder in (settings.state_dir, settings.runtime_dir):
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.index = Index(settings.index_path)
+        self.space = SpaceGate(
+            folder=settings.state_dir, min_free_bytes=settings.min_free_state_bytes
+        )
+        self.selection = Selection.from_settings(settings)
+        self.tagger: Tagger = make_tagger(settings)
+        self.circuit = Circuit(
+            tagger=self.tagger,
+            interval_s=settings.vlm.preflight_interval_s,
+            on_change=self._on_health,
+        )
+        self.outputs = Outputs(settings=settings, index=self.index, started_at=self.started_at)
+        self.pool: WorkerPool  # created in run(), after the pipeline's parts exist
+        self.pipeline = Pipeline(
+            settings=settings,
+            index=self.index,
+            tagger=self.tagger,
+            circuit=self.circuit,
+            on_outcome=lambda outcome: self.outputs.record(outcome, backend=self.tagger.name),
+        )
+        self.intake = Intake(
+            index=self.index,
+            selection=self.selection,
+            debounce_s=settings.debounce_s,
+            on_queued=self._wake_pool,
+        )
+        threads = settings.workers
+        if settings.backend == "openai":
+            # a worker holds its request slot only while it waits on the network: with
+            # `workers` more threads, photos are hashed and decoded meanwhile
+            threads += settings.vlm.max_inflight
+        self.pool = WorkerPool(
+            index=self.index, process=self.pipeline.process, threads=threads, may_run=self._may_run
+        )
+        self._observers: list[Any] = []
+        self.supervision = Supervision(self, reload=reload)
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    def run(self) -> int:
+        if not self.once:
+            try:
+                self.supervision.open()
+            except ControlSocketBusy as exc:
+                logger.error("{}", exc)
+                self.index.close()
+                return 1
+        requeued = self.index.requeue_processing()
+        if requeued:
+            logger.info("{} job(s) interrupted last time are queued again", requeued)
+        if not (self.settings.dry_run or not self.settings.metadata.write):
+            redo = self.index.requeue_done(dry_run_only=True)
+            if redo:
+                logger.info("{} file(s) tagged in a dry run are queued to be written", redo)
+        for root in self.settings.roots:
+            root.mkdir(parents=True, exist_ok=True)
+            removed = remove_stale_temp_files(root)
+            if removed:
+                logger.info("removed {} temporary file(s) left by a crash under {}", removed, root)
+        logger.info(
+            "phototag {} watching {} with backend {}",
+            __version__,
+            ", ".join(map(str, self.settings.roots)),
+            self.tagger.name,
+        )
+        self.circuit.start()
+        self.intake.start()
+        if not self.once:
+            self._observers = start_observers(
+                list(self.settings.roots),
+                recursive=self.settings.recursive,
+                mode=self.settings.watch_mode,
+                sink=self.intake.changes,
+                poll_interval_s=self.settings.poll_interval_s,
+            )
+        found = self._scan_once() if self.once else self.intake.scan()
+        logger.info("catch-up scan: {} new or changed file(s)", found)
+        self.pool.start()
+        self._heartbeat()
+        self._install_signals()
+        if not self.once:
+            self.supervision.ready()
+        self._loop()
+        self._shutdown()
+        return self.exit_code
+
+    def _scan_once(self) -> int:
+        """--once: files already complete on disk are queued at once; newer ones settle."""
+        return queue_pending(
+            Discovery.from_settings(self.settings, self.index.get).findings(self.scope),
+            now_ns=time.time_ns(),
+            debounce_s=self.settings.debounce_s,
+            enqueue=self.index.enqueue,
+            settle=lambda path: self.intake.changes.put(Change("touched", path)),
+        )
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    def _install_signals(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: self.request_stop())
+        signal.signal(signal.SIGHUP, lambda *_: self._reload_requested.set())
+
+    @property
+    def paused(self) -> bool:
+        return self._paused.is_set()
+
+    def pause(self) -> None:
+        self._paused.set()
+        logger.info("paused by request; nothing queued is lost")
+        self._heartbeat()
+
+    def resume(self) -> None:
+        self._paused.clear()
+        logger.info("resumed")
+        self.wake()
+
+    def wake(self) -> None:
+        """Look at the queue now (something was queued, or the backend came back)."""
+        self._wake_pool()
+
+    def _loop(self) -> None:
+        now = time.monotonic()
+        next_summary = now + self.settings.outputs.summary_interval_s
+        next_metrics = now + self.settings.outputs.metrics_interval_s
+        next_reconcile = now + self.settings.reconcile_interval_s
+        while not self._stop.wait(HEARTBEAT_S if not self.once else 0.2):
+            now = time.monotonic()
+            self._track_backlog(now)
+            self._heartbeat()
+            if self._reload_requested.is_set():
+                self._reload_requested.clear()
+                self.supervision.reload()
+            if now >= next_metrics:
+                self.write_metrics()
+                next_metrics = now + self.settings.outputs.metrics_interval_s
+            if now >= next_summary:
+                self.write_summary()
+                next_summary = now + self.settings.outputs.summary_interval_s
+            if now >= next_reconcile and not self.once:
+                self.intake.scan()
+                next_reconcile = now + self.settings.reconcile_interval_s
+            if self.once and self._idle():
+                break
+            if self.once and self.circuit.state.permanent and not self.circuit.healthy:
+                self.gave_up = f"backend unhealthy: {self.circuit.state.reason}"
+                break
+
+    def _track_backlog(self, now_s: float) -> None:
+        # queued or in flight; files still settling are not counted (that includes the
+        # echoes of phototag's own writes, which settle into "unchanged")
+        remaining = self.index.queue_depth() + self.pool.handed_out
+        self.backlog = self._backlog.observe(
+            now_s=now_s,
+            finished_total=self.outputs.done_this_run + self.outputs.failed_this_run,
+            remaining=remaining,
+        )
+        if self._progress is not None:
+            self._progress.update(self.backlog, failed=self.outputs.failed_this_run)
+
+    def _idle(self) -> bool:
+        return (
+            self.intake.pending == 0
+            and self.intake.changes.empty()
+            and self.pool.handed_out == 0
+            and self.index.queue_depth() == 0
+        )
+
+    def _shutdown(self) -> None:
+        if self._progress is not None:
+            self._track_backlog(time.monotonic())  # the last figures, complete
+            self._progress.close()
+        if self.gave_up:
+            logger.error(
+                "--once: giving up, {} file(s) left queued: {}",
+                self.index.queue_depth(),
+                self.gave_up,
+            )
+        logger.info("stopping: finishing the photos in flight")
+        self.supervision.stopping()
+        stop_observers(self._observers)
+        self.intake.stop()
+        self.pool.stop()
+        self.circuit.stop()
+        self.write_summary()
+        self.write_metrics()
+        self._heartbeat(stopped=True)
+        self.supervision.stop()
+        self.outputs.close()
+        self.tagger.close()
+        self.index.close()
+        if self.once and (self.outputs.failed_this_run or self.gave_up):
+            self.exit_code = 1
+        logger.info("stopped: {} tagged, {} failed this run",
+                    self.outputs.done_this_run, self.outputs.failed_this_run)
+
+    # -- gates and callbacks ------------------------------------------------------------
+
+    def _may_run(self, timeout_s: float) -> bool:
+        if self._paused.is_set() or not self.space.ok():  # paused, or no room for the index
+            time.sleep(timeout_s)
+            return False
+        if self.pipeline.has_fallback and not self.circuit.healthy:
+            return True
+        return self.circuit.wait_healthy(timeout_s)
+
+    def _wake_pool(self) -> None:
+        pool = getattr(self, "pool", None)
+        if pool is not None:
+            pool.notify()
+
+    def _on_health(self, health: Health) -> None:
+        if health.ok and self.pipeline.has_fallback:
+            redo = self.index.requeue_fallback()
+            if redo:
+                logger.info("backend is back: {} fallback-tagged photo(s) queued again", redo)
+                self.wake()
+        self._heartbeat()
+
+    def run_summary(self) -> dict[str, Any]:
+        """What this run did; for --once's closing line."""
+        return {
+            "tagged": self.outputs.done_this_run,
+            "failed": self.outputs.failed_this_run,
+            "elapsed_s": round(time.time() - self.started_at, 1),
+            "gave_up": self.gave_up,
+        }
+
+    # -- outputs ------------------------------------------------------------------------
+
+    def live_state(self) -> dict[str, Any]:
+        health = self.circuit.state
+        return {
+            "pid": os.getpid(),
+            "version": __version__,
+            "started_at": self.started_at,
+            "heartbeat_at": time.time(),
+            "backend": self.tagger.name,
+            "model": self.tagger.model,
+            "health": {
+                "ok": self.circuit.healthy,
+                "reason": health.reason,
+                "since": self.circuit.since,
+                "description": self.circuit.describe(),
+                "probes_s": health.probes_s,
+            },
+            "paused": self._paused.is_set(),
+            "in_flight": self.pool.in_flight,
+            "pending": self.intake.pending,
+            "backlog": self.backlog.as_json() if self.backlog.remaining else None,
+        }
+
+    def _heartbeat(self, *, stopped: bool = False) -> None:
+        state = self.live_state()
+        if stopped:
+            state["stopped_at"] = time.time()
+        try:
+            self.index.set_meta("daemon", state)
+        except sqlite3.OperationalError as exc:  # e.g. disk full: the next beat tries again
+            logger.debug("heartbeat not recorded: {}", exc)
+
+    def write_summary(self) -> None:
+        self.outputs.write_summary(backend=f"{self.tagger.name} ({self.tagger.model})",
+                                   health=self.circuit.describe())
+
+    def write_metrics(self) -> None:
+        self.outputs.write_metrics(in_flight=self.pool.in_flight,
+                                   healthy=self.circuit.healthy, paused=self.paused)
+
+    def status(self) -> dict[str, Any]:
+        """The index's view (as tagctl computes it with the daemon down) plus live figures."""
+        status = collect_status(self.index.reader())
+        live = self.live_state()
+        status.update(
+            running=True, pid=live["pid"], uptime_s=round(time.time() - self.started_at, 1),
+            health=live["health"], paused=live["paused"], in_flight=live["in_flight"],
+            waiting_to_settle=live["pending"], backend=live["backend"], model=live["model"],
+        )
+        return status

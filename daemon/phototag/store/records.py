@@ -1,0 +1,118 @@
+"""What one row of the index is, and the pure decisions made on it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from phototag.domain import FileSig
+
+
+def encode_path(path: Path | str) -> bytes:
+    return os.fsencode(path)
+
+
+def decode_path(raw: bytes) -> Path:
+    return Path(os.fsdecode(raw))
+
+
+def display_path(path: Path | str) -> str:
+    """A printable, JSON-safe form of a path (invalid bytes shown as \\xNN)."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+@dataclass(frozen=True, slots=True)
+class FileRecord:
+    id: int
+    path: Path
+    size: int
+    mtime_ns: int
+    sha256: str | None
+    out_sha256: str | None
+    status: str
+    attempts: int
+    last_error: str | None
+    result: dict[str, Any] | None
+    backend: str | None
+    model: str | None
+    prompt_digest: str | None
+    fallback: bool
+    dry_run: bool
+    queued_at: float | None
+    started_at: float | None
+    finished_at: float | None
+    updated_at: float
+
+    @property
+    def sig(self) -> FileSig:
+        return FileSig(size=self.size, mtime_ns=self.mtime_ns)
+
+    @classmethod
+    def from_row(cls, row: tuple[Any, ...]) -> FileRecord:
+        values = list(row)
+        values[1] = decode_path(values[1])
+        values[9] = json.loads(values[9]) if values[9] else None
+        values[13] = bool(values[13])
+        values[14] = bool(values[14])
+        return cls(*values)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": display_path(self.path),
+            "status": self.status,
+            "size": self.size,
+            "sha256": self.sha256,
+            "attempts": self.attempts,
+            "last_error": self.last_error,
+            "backend": self.backend,
+            "model": self.model,
+            "prompt_digest": self.prompt_digest,
+            "fallback": self.fallback,
+            "dry_run": self.dry_run,
+            "queued_at": self.queued_at,
+            "finished_at": self.finished_at,
+            "result": self.result,
+        }
+
+
+def scan_key(raw_path: bytes, size: int, mtime_ns: int) -> bytes:
+    """A file as the catch-up scan compares it, ``path/size mtime_ns`` in one bytes string:
+    exact (the signature part holds no "/"), and built alike by SQLite (``_SCAN_SETTLED``)
+    and by the walk, so the index side is a set of bytes filled in a few C calls."""
+    return b"%b/%d %d" % (raw_path, size, mtime_ns)
+
+
+def split_scan_key(key: bytes) -> tuple[bytes, FileSig]:
+    raw_path, _, sig = key.rpartition(b"/")
+    size, mtime_ns = sig.split(b" ")
+    return raw_path, FileSig(size=int(size), mtime_ns=int(mtime_ns))
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A claimed queue entry: the file as it looked when it was queued."""
+
+    id: int
+    path: Path
+    sig: FileSig
+    attempts: int
+
+
+def decide(record: FileRecord | None, sig: FileSig) -> str:
+    """What to do with a file seen on disk: "queue", "unchanged", "in-flight" or "failed".
+
+    Pure: compares what the index knows with the file's size and mtime, never reads it.
+    """
+    if record is None or record.status == "deleted":
+        return "queue"
+    if record.status in ("queued", "processing"):
+        return "in-flight"
+    if record.sig != sig:
+        return "queue"
+    if record.status == "failed":
+        return "failed"
+    return "unchanged"

@@ -1,0 +1,2 @@
+"""The embedded offline tagger: ImageNet classifier, faces, places and facts.
+"""

@@ -1,0 +1,131 @@
+"""ImageNet's 1000 classes as a photographer's keywords, each with its generic parents.
+
+A class index maps to a path of :class:`Node` from the most generic to the most specific:
+tabby (281) -> Animals > Cats > Tabby cat, whose keywords are "tabby cat", "cat", "animal"
+and whose hierarchical keyword is "Animals|Cats|Tabby cat". Names come from WordNet's
+first synonym (``data/imagenet_classes.csv``) unless :data:`FRIENDLY` says better.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    title: str  # as written in a hierarchy: "Cats"
+    keyword: str  # as a flat keyword: "cat"
+
+
+ANIMALS = Node("Animals", "animal")
+VEHICLES = Node("Vehicles", "vehicle")
+FOOD = Node("Food", "food")
+DRINKS = Node("Drinks", "drink")
+PLANTS = Node("Plants", "plant")
+ARCHITECTURE = Node("Architecture", "architecture")
+TABLEWARE = Node("Tableware", "tableware")
+INSTRUMENTS = Node("Musical instruments", "musical instrument")
+
+# (class indices, parents from generic to specific); the first group that holds an index wins
+GROUPS: tuple[tuple[range | tuple[int, ...], tuple[Node, ...]], ...] = (
+    (range(151, 269), (ANIMALS, Node("Dogs", "dog"))),
+    (range(281, 286), (ANIMALS, Node("Cats", "cat"))),
+    (range(286, 294), (ANIMALS, Node("Big cats", "big cat"))),
+    (range(294, 298), (ANIMALS, Node("Bears", "bear"))),
+    (range(365, 385), (ANIMALS, Node("Primates", "primate"))),
+    ((*range(0, 7), *range(389, 398)), (ANIMALS, Node("Fish", "fish"))),
+    ((*range(7, 25), *range(80, 101), *range(127, 147)), (ANIMALS, Node("Birds", "bird"))),
+    (range(25, 33), (ANIMALS, Node("Amphibians", "amphibian"))),
+    (range(33, 69), (ANIMALS, Node("Reptiles", "reptile"))),
+    ((*range(300, 321),), (ANIMALS, Node("Insects", "insect"))),
+    (range(321, 327), (ANIMALS, Node("Butterflies", "butterfly"))),
+    (range(72, 78), (ANIMALS, Node("Spiders", "spider"))),
+    ((*range(69, 72), *range(78, 80), *range(107, 127), *range(327, 330)), (ANIMALS,)),
+    ((*range(101, 107), *range(147, 151), *range(269, 281), 298, 299, *range(330, 365),
+      *range(385, 389)), (ANIMALS, Node("Mammals", "mammal"))),
+    ((407, 436, 468, 511, 609, 627, 656, 661, 717, 751, 817), (VEHICLES, Node("Cars", "car"))),
+    ((555, 569, 675, 734, 864, 867), (VEHICLES, Node("Trucks", "truck"))),
+    ((654, 779, 874), (VEHICLES, Node("Buses", "bus"))),
+    ((466, 547, 565, 705, 820, 829), (VEHICLES, Node("Trains", "train"))),
+    ((665, 670), (VEHICLES, Node("Motorcycles", "motorcycle"))),
+    ((444, 671, 870, 880), (VEHICLES, Node("Bicycles", "bicycle"))),
+    ((403, 472, 484, 510, 554, 576, 625, 628, 724, 780, 814, 833, 871, 914),
+     (VEHICLES, Node("Boats", "boat"))),
+    ((404, 405, 895, 908), (VEHICLES, Node("Aircraft", "aircraft"))),
+    ((657, 744, 812), (VEHICLES, Node("Rockets", "rocket"))),
+    ((408, 428, 450, 537, 561, 573, 575, 586, 595, 603, 612, 660, 690, 757, 802, 803, 847,
+      856, 866), (VEHICLES,)),
+    (range(948, 958), (FOOD, Node("Fruit", "fruit"))),
+    ((*range(936, 947), 987, 998), (FOOD, Node("Vegetables", "vegetable"))),
+    ((*range(924, 936), *range(959, 966)), (FOOD,)),
+    ((967,), (DRINKS, Node("Coffee", "coffee"))),
+    ((966,), (DRINKS, Node("Wine", "wine"))),
+    ((969,), (DRINKS,)),
+    ((441, 504, 505, 572, 659, 725, 809, 849, 868, 899, 923, 968), (TABLEWARE,)),
+    (range(970, 981), (Node("Landscapes", "landscape"),)),
+    (range(984, 987), (PLANTS, Node("Flowers", "flower"))),
+    ((*range(991, 998), 947), (PLANTS, Node("Mushrooms", "mushroom"))),
+    ((988, 989, 990), (PLANTS,)),
+    ((981, 982, 983), (Node("People", "person"),)),
+    ((821, 839, 888), (ARCHITECTURE, Node("Bridges", "bridge"))),
+    ((410, 415, 424, 425, 437, 442, 449, 454, 460, 467, 483, 497, 498, 500, 509, 525, 536, 538,
+      562, 580, 582, 624, 634, 649, 663, 668, 682, 698, 718, 727, 743, 762, 788, 832, 853, 858,
+      860, 863, 865, 873, 900, 915), (ARCHITECTURE,)),
+    ((401, 402, 420, 432, 486, 494, 513, 541, 546, 558, 566, 577, 579, 593, 594, 641, 642, 683,
+      684, 687, 699, 776, 822, 875, 881, 889), (INSTRUMENTS,)),
+    ((416, 422, 429, 430, 522, 543, 560, 574, 602, 702, 722, 746, 747, 752, 768, 795, 805, 852,
+      890), (Node("Sports", "sport"),)),
+    ((399, 400, 411, 439, 445, 451, 452, 457, 459, 474, 501, 502, 514, 515, 568, 578, 601, 608,
+      610, 614, 617, 630, 638, 639, 652, 655, 658, 689, 697, 735, 770, 774, 775, 806, 834, 841,
+      842, 869, 887), (Node("Clothing", "clothing"),)),
+    ((732, 759), (Node("Cameras", "camera"),)),
+    ((482, 485, 487, 508, 527, 528, 590, 592, 598, 605, 620, 632, 650, 662, 664, 673, 681, 713,
+      742, 745, 754, 761, 782, 848, 851, 878), (Node("Electronics", "electronics"),)),
+    ((423, 431, 453, 492, 493, 495, 516, 520, 526, 532, 559, 564, 703, 765, 831, 857, 894),
+     (Node("Furniture", "furniture"),)),
+)
+
+FRIENDLY = {  # WordNet's first synonym where a photographer would say something else
+    7: "rooster", 8: "hen", 22: "bald eagle", 97: "duck", 101: "elephant", 134: "crane",
+    281: "tabby cat", 282: "tiger cat", 285: "Egyptian Mau", 296: "polar bear",
+    339: "horse", 341: "pig", 345: "cattle", 354: "camel", 387: "red panda",
+    412: "dustbin", 418: "ballpoint pen", 436: "estate car", 444: "tandem bicycle",
+    450: "bobsleigh", 468: "taxi", 487: "mobile phone", 517: "construction crane",
+    528: "telephone", 535: "disc brake", 553: "filing cabinet", 598: "home cinema",
+    608: "jeans", 610: "T-shirt", 638: "swimsuit", 639: "swimsuit", 657: "missile",
+    670: "scooter", 673: "computer mouse", 681: "laptop", 705: "railway carriage",
+    707: "payphone", 717: "pickup truck", 726: "hand plane", 738: "flowerpot", 744: "rocket",
+    751: "racing car", 769: "ruler", 776: "saxophone", 778: "weighing scale",
+    800: "slot machine", 836: "sunglasses", 844: "light switch", 850: "teddy bear",
+    881: "upright piano", 882: "vacuum cleaner", 897: "washing machine", 916: "website",
+    925: "soup", 930: "baguette", 934: "hot dog", 936: "cabbage", 948: "apple",
+    970: "mountain", 975: "lake", 976: "headland", 978: "beach", 981: "baseball player",
+    982: "bridegroom", 989: "rose hip", 998: "corn cob", 505: "coffee pot", 521: "slow cooker",
+    630: "loafer",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ClassPath:
+    """One class: its parents (generic first) and its own friendly node."""
+
+    parents: tuple[Node, ...]
+    leaf: Node
+
+
+@cache
+def class_paths() -> tuple[ClassPath, ...]:
+    """All 1000 classes in index order (read once)."""
+    table = resources.files("phototag.taggers.local").joinpath("data/imagenet_classes.csv")
+    with table.open(encoding="utf-8", newline="") as fh:
+        names = {int(index): name for index, name in csv.reader(fh)}
+    return tuple(_path(index, FRIENDLY.get(index, names[index])) for index in range(1000))
+
+
+def _path(index: int, name: str) -> ClassPath:
+    """WordNet capitalises only proper names ("Chihuahua"), so the keyword keeps its case."""
+    parents = next((nodes for members, nodes in GROUPS if index in members), ())
+    return ClassPath(parents=parents, leaf=Node(name[:1].upper() + name[1:], name))

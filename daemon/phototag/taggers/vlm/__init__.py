@@ -1,0 +1,2 @@
+"""The OpenAI-compatible vision-language-model tagger.
+"""
