@@ -29,12 +29,14 @@ def main() -> None:
     report = Report("7. Bytes sent to the VLM per 24-MP JPEG")
     with tempfile.TemporaryDirectory() as tmp, SlotVLM(slots=8, latency_s=0.0) as server:
         photos = make_photos(Path(tmp) / "photos", count)
-        settings = Settings(roots=[Path(tmp)], backend="openai",
-                            vlm={"base_url": server.url, "model": "fake-vlm"})
+        settings = Settings(
+            roots=[Path(tmp)], backend="openai", vlm={"base_url": server.url, "model": "fake-vlm"}
+        )
         tagger = OpenAITagger(settings=settings)
         for path in photos:
-            image = prepare(path, max_edge_px=settings.vlm.max_edge_px,
-                            max_pixels=settings.max_image_pixels)
+            image = prepare(
+                path, max_edge_px=settings.vlm.max_edge_px, max_pixels=settings.max_image_pixels
+            )
             tagger.tag(image)
         tagger.close()
         sent = server.tagging_requests()
@@ -46,16 +48,23 @@ def main() -> None:
     as_data_url = original * 4 / 3
     report.row("photos", f"{count} x 6000x4000 JPEG q92, mean {original / 1e6:.2f} MB")
     report.row("requests recorded", f"{len(sent)} (one per photo, no repairs)")
-    report.row("image sent (JPEG bytes)", f"{jpeg / 1e3:.0f} kB at {size[0]}x{size[1]}, "
-                                          f"quality {settings.vlm.jpeg_quality}")
+    report.row(
+        "image sent (JPEG bytes)",
+        f"{jpeg / 1e3:.0f} kB at {size[0]}x{size[1]}, quality {settings.vlm.jpeg_quality}",
+    )
     report.row("whole request on the wire (Content-Length)", f"{wire / 1e3:.0f} kB")
     report.row("original as a base64 data URL", f"{as_data_url / 1e6:.2f} MB")
-    report.row("ratio: request / original file", f"{wire / original:.4f} "
-                                                 f"({original / wire:.0f}x smaller)")
-    report.row("ratio: request / original as data URL", f"{wire / as_data_url:.4f} "
-                                                        f"({as_data_url / wire:.0f}x smaller)")
-    report.row("ratio: request / 3 x original as data URL (the old batch tool)",
-               f"{wire / (3 * as_data_url):.4f} ({3 * as_data_url / wire:.0f}x smaller)")
+    report.row(
+        "ratio: request / original file", f"{wire / original:.4f} ({original / wire:.0f}x smaller)"
+    )
+    report.row(
+        "ratio: request / original as data URL",
+        f"{wire / as_data_url:.4f} ({as_data_url / wire:.0f}x smaller)",
+    )
+    report.row(
+        "ratio: request / 3 x original as data URL (the old batch tool)",
+        f"{wire / (3 * as_data_url):.4f} ({3 * as_data_url / wire:.0f}x smaller)",
+    )
     report.note("no target in issue 7; reported as a ratio")
     report.save(args.json)
 

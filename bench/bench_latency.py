@@ -28,8 +28,9 @@ def main() -> None:
     args = p.parse_args()
     count = 10 if args.quick else 50
     debounce = Settings.model_fields["debounce_s"].default
-    report = Report(f"6. Latency, close -> metadata written (embedded backend, debounce "
-                    f"{debounce:g} s)")
+    report = Report(
+        f"6. Latency, close -> metadata written (embedded backend, debounce {debounce:g} s)"
+    )
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         sources = make_photos(tmp / "src", count)
@@ -49,26 +50,41 @@ def main() -> None:
                 closed[encode_path(dest)] = time.time()
                 time.sleep(args.interval)
             daemon.wait_for(
-                lambda: daemon.query("SELECT count(*) FROM files WHERE status IN "
-                                     "('done','failed')")[0][0] >= count,
-                timeout_s=120, what="all photos tagged", interval_s=0.2)
+                lambda: (
+                    daemon.query("SELECT count(*) FROM files WHERE status IN ('done','failed')")[0][
+                        0
+                    ]
+                    >= count
+                ),
+                timeout_s=120,
+                what="all photos tagged",
+                interval_s=0.2,
+            )
         finally:
             daemon.stop()
         rows = daemon.query("SELECT path, status, finished_at FROM files")
         stages = stage_means(daemon.state / "log")
-    latencies = sorted(fin - closed[path] for path, status, fin in rows
-                       if status == "done" and path in closed)
+    latencies = sorted(
+        fin - closed[path] for path, status, fin in rows if status == "done" and path in closed
+    )
     failed = sum(1 for _, status, _ in rows if status != "done")
     median = statistics.median(latencies)
-    report.row("photos", f"{count} x 24-MP JPEG, one every {args.interval:g} s "
-                         f"({len(latencies)} done, {failed} not done)")
-    report.row("latency median / min / max",
-               f"{median:.2f} / {latencies[0]:.2f} / {latencies[-1]:.2f} s")
+    report.row(
+        "photos",
+        f"{count} x 24-MP JPEG, one every {args.interval:g} s "
+        f"({len(latencies)} done, {failed} not done)",
+    )
+    report.row(
+        "latency median / min / max", f"{median:.2f} / {latencies[0]:.2f} / {latencies[-1]:.2f} s"
+    )
     report.row("latency p90", f"{latencies[int(0.9 * (len(latencies) - 1))]:.2f} s")
-    report.row("median minus debounce (stability check + tagging + write)",
-               f"{median - debounce:.2f} s")
-    report.row("mean stage times in the daemon (ms)", ", ".join(
-        f"{k} {v * 1000:.0f}" for k, v in stages.items()))
+    report.row(
+        "median minus debounce (stability check + tagging + write)", f"{median - debounce:.2f} s"
+    )
+    report.row(
+        "mean stage times in the daemon (ms)",
+        ", ".join(f"{k} {v * 1000:.0f}" for k, v in stages.items()),
+    )
     report.target("median latency", median, debounce + 0.5, unit=" s")
     report.save(args.json)
 

@@ -48,8 +48,10 @@ def main() -> None:
     tagger = LocalTagger(settings=settings)
     started = time.perf_counter()
     health = tagger.preflight()
-    print(f"preflight ok={health.ok} in {time.perf_counter() - started:.2f} s "
-          f"({', '.join(f'{k} {v:.2f} s' for k, v in health.probes_s.items())})")
+    print(
+        f"preflight ok={health.ok} in {time.perf_counter() - started:.2f} s "
+        f"({', '.join(f'{k} {v:.2f} s' for k, v in health.probes_s.items())})"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         photos = make_photos(Path(tmp))
         work = [photos[i % len(photos)] for i in range(args.images)]
@@ -58,8 +60,9 @@ def main() -> None:
 
         def one(path: Path) -> None:
             t0 = time.perf_counter()
-            image = prepare(path, max_edge_px=settings.max_edge_px,
-                            max_pixels=settings.max_image_pixels)
+            image = prepare(
+                path, max_edge_px=settings.max_edge_px, max_pixels=settings.max_image_pixels
+            )
             t1 = time.perf_counter()
             tagger.tag(image)
             prepare_s.append(t1 - t0)
@@ -73,12 +76,16 @@ def main() -> None:
             list(pool.map(one, work))
         wall_s = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"{args.images} images of {SIZE_PX[0]}x{SIZE_PX[1]} on {args.workers} workers: "
-          f"{args.images / wall_s:.1f} images/s ({wall_s:.2f} s)")
+    print(
+        f"{args.images} images of {SIZE_PX[0]}x{SIZE_PX[1]} on {args.workers} workers: "
+        f"{args.images / wall_s:.1f} images/s ({wall_s:.2f} s)"
+    )
     for name, values in (("decode+downscale", prepare_s), ("tag", tag_s)):
         ordered = sorted(values)
-        print(f"  {name:17s} p50 {statistics.median(ordered) * 1000:6.1f} ms   "
-              f"p95 {ordered[int(0.95 * (len(ordered) - 1))] * 1000:6.1f} ms")
+        print(
+            f"  {name:17s} p50 {statistics.median(ordered) * 1000:6.1f} ms   "
+            f"p95 {ordered[int(0.95 * (len(ordered) - 1))] * 1000:6.1f} ms"
+        )
     print(f"peak RSS {peak_mb:.0f} MB")
 
 

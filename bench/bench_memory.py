@@ -39,18 +39,23 @@ def tiny_jpeg() -> bytes:
     return buf.getvalue()
 
 
-def measure(home: Path, root: Path, *, backend: str,
-            settle_s: float) -> tuple[float, float, int]:
+def measure(home: Path, root: Path, *, backend: str, settle_s: float) -> tuple[float, float, int]:
     """(VmRSS MB, VmHWM MB, rows still queued) of a daemon on ``root``."""
     env = {"PHOTOTAG_BACKEND": backend}
     if backend == "openai":
-        env |= {"PHOTOTAG_VLM__BASE_URL": f"http://127.0.0.1:{closed_port()}/v1",
-                "PHOTOTAG_VLM__MODEL": "fake-vlm", "PHOTOTAG_VLM__CONNECT_TIMEOUT_S": "1"}
+        env |= {
+            "PHOTOTAG_VLM__BASE_URL": f"http://127.0.0.1:{closed_port()}/v1",
+            "PHOTOTAG_VLM__MODEL": "fake-vlm",
+            "PHOTOTAG_VLM__CONNECT_TIMEOUT_S": "1",
+        }
     daemon = Daemon(home, [root], env=env)
     daemon.start(timeout_s=300)
     try:
-        daemon.wait_for(lambda: "catch-up scan" in daemon.log_path.read_text(),
-                        timeout_s=300, what="catch-up scan")
+        daemon.wait_for(
+            lambda: "catch-up scan" in daemon.log_path.read_text(),
+            timeout_s=300,
+            what="catch-up scan",
+        )
         time.sleep(settle_s)  # a few heartbeats, health checks and intake rounds
         assert daemon.proc is not None
         rss = proc_status_kb(daemon.proc.pid, "VmRSS") / 1024
@@ -66,9 +71,12 @@ def peak_tagging(home: Path, root: Path, *, photos: int) -> tuple[float, float]:
     daemon = Daemon(home, [root], env={"PHOTOTAG_BACKEND": "local"})
     daemon.start(timeout_s=300)
     try:
-        daemon.wait_for(lambda: daemon.query(
-            "SELECT count(*) FROM files WHERE status='done'")[0][0] == photos,
-            timeout_s=600, what=f"{photos} photos tagged", interval_s=0.5)
+        daemon.wait_for(
+            lambda: daemon.query("SELECT count(*) FROM files WHERE status='done'")[0][0] == photos,
+            timeout_s=600,
+            what=f"{photos} photos tagged",
+            interval_s=0.5,
+        )
         assert daemon.proc is not None
         rss = proc_status_kb(daemon.proc.pid, "VmRSS") / 1024
         peak = proc_status_kb(daemon.proc.pid, "VmHWM") / 1024
@@ -88,33 +96,44 @@ def main() -> None:
         empty.mkdir()
         root = tmp / "photos"
         build_tree(root, count, content=tiny_jpeg(), unique=True)
-        for backend, what in (("openai", "openai, backend unreachable (all stay queued)"),
-                              ("local", "local (embedded default, models loaded, tagging)")):
-            base_rss, base_peak, _ = measure(tmp / f"empty-{backend}", empty, backend=backend,
-                                             settle_s=settle_s)
+        for backend, what in (
+            ("openai", "openai, backend unreachable (all stay queued)"),
+            ("local", "local (embedded default, models loaded, tagging)"),
+        ):
+            base_rss, base_peak, _ = measure(
+                tmp / f"empty-{backend}", empty, backend=backend, settle_s=settle_s
+            )
             home = tmp / f"home-{backend}"
-            fill_index(home / "state" / "index.sqlite3", sorted(root.rglob("*.jpg")),
-                       status="queued")
+            fill_index(
+                home / "state" / "index.sqlite3", sorted(root.rglob("*.jpg")), status="queued"
+            )
             rss, peak, queued = measure(home, root, backend=backend, settle_s=settle_s)
-            report.row(f"{what}: empty folder", f"RSS {base_rss:.0f} MB, "
-                                                f"peak {base_peak:.0f} MB")
-            report.row(f"{what}: {queued:,} still queued", f"RSS {rss:.0f} MB, "
-                                                          f"peak {peak:.0f} MB")
-            report.row(f"{what}: cost of the queue", f"{rss - base_rss:.0f} MB "
-                                                     f"(peak {peak - base_peak:.0f} MB)")
+            report.row(f"{what}: empty folder", f"RSS {base_rss:.0f} MB, peak {base_peak:.0f} MB")
+            report.row(f"{what}: {queued:,} still queued", f"RSS {rss:.0f} MB, peak {peak:.0f} MB")
+            report.row(
+                f"{what}: cost of the queue",
+                f"{rss - base_rss:.0f} MB (peak {peak - base_peak:.0f} MB)",
+            )
             report.target(f"{backend}: RSS with {count:,} queued", rss, 200, unit=" MB")
-            report.target(f"{backend}: peak RSS (VmHWM) with {count:,} queued", peak, 200,
-                          unit=" MB")
+            report.target(
+                f"{backend}: peak RSS (VmHWM) with {count:,} queued", peak, 200, unit=" MB"
+            )
         big = 6 if args.quick else 20
         make_photos(tmp / "big", big)
         rss, peak = peak_tagging(tmp / "home-big", tmp / "big", photos=big)
-        report.row(f"local, after tagging {big} 24-MP JPEGs (2 workers)",
-                   f"RSS {rss:.0f} MB, peak {peak:.0f} MB")
-    report.note("local: the daemon on the empty folder has loaded its models but never run "
-                "them, so the local cost of the queue also holds the working memory of "
-                "tagging (onnxruntime's arena for one inference, the face detector's buffers)")
-    report.note("24-MP JPEGs: not a target (the queue above holds small photos); the peak "
-                "while two workers decode a full-size photo and rewrite its file")
+        report.row(
+            f"local, after tagging {big} 24-MP JPEGs (2 workers)",
+            f"RSS {rss:.0f} MB, peak {peak:.0f} MB",
+        )
+    report.note(
+        "local: the daemon on the empty folder has loaded its models but never run "
+        "them, so the local cost of the queue also holds the working memory of "
+        "tagging (onnxruntime's arena for one inference, the face detector's buffers)"
+    )
+    report.note(
+        "24-MP JPEGs: not a target (the queue above holds small photos); the peak "
+        "while two workers decode a full-size photo and rewrite its file"
+    )
     report.save(args.json)
 
 

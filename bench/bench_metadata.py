@@ -23,10 +23,15 @@ from phototag.metadata.write import write_tags
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 PHOTOS = ("astronaut.jpg", "chelsea.jpg", "coffee.jpg", "motorcycle.jpg", "rocket.jpg")
 RESULT = TagResult(
-    tags=Tags(title="A title", caption="A caption of some length, with é and 日本語.",
-              description="A longer description.", keywords=("cat", "sofa", "indoor", "café"),
-              hierarchical=("Animals|Cats",)),
-    backend="local", model="bench",
+    tags=Tags(
+        title="A title",
+        caption="A caption of some length, with é and 日本語.",
+        description="A longer description.",
+        keywords=("cat", "sofa", "indoor", "café"),
+        hierarchical=("Animals|Cats",),
+    ),
+    backend="local",
+    model="bench",
 )
 
 
@@ -50,17 +55,25 @@ def bench_phototag(paths: list[Path]) -> float:
 
 def bench_exiftool(paths: list[Path]) -> float:
     tags = RESULT.tags
-    args = [f"-XMP-dc:Title={tags.title}", f"-IPTC:ObjectName={tags.title}",
-            f"-XMP-dc:Description={tags.caption}", f"-IPTC:Caption-Abstract={tags.caption}",
-            "-IPTC:CodedCharacterSet=UTF8",
-            *(f"-XMP-dc:Subject+={k}" for k in tags.keywords),
-            *(f"-IPTC:Keywords+={k}" for k in tags.keywords)]
+    args = [
+        f"-XMP-dc:Title={tags.title}",
+        f"-IPTC:ObjectName={tags.title}",
+        f"-XMP-dc:Description={tags.caption}",
+        f"-IPTC:Caption-Abstract={tags.caption}",
+        "-IPTC:CodedCharacterSet=UTF8",
+        *(f"-XMP-dc:Subject+={k}" for k in tags.keywords),
+        *(f"-IPTC:Keywords+={k}" for k in tags.keywords),
+    ]
     start = time.perf_counter()
     for path in paths:
-        subprocess.run(["exiftool", "-j", "-XMP:all", "-IPTC:all", str(path)],
-                       capture_output=True, check=True)
-        subprocess.run(["exiftool", "-q", "-overwrite_original", *args, str(path)],
-                       capture_output=True, check=True)
+        subprocess.run(
+            ["exiftool", "-j", "-XMP:all", "-IPTC:all", str(path)], capture_output=True, check=True
+        )
+        subprocess.run(
+            ["exiftool", "-q", "-overwrite_original", *args, str(path)],
+            capture_output=True,
+            check=True,
+        )
     return time.perf_counter() - start
 
 

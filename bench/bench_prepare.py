@@ -39,15 +39,28 @@ def ours(paths: list[Path]) -> float:
 def vips_each(paths: list[Path], out: Path, *, env: dict[str, str]) -> float:
     t0 = time.perf_counter()
     for path in paths:
-        subprocess.run(["vipsthumbnail", str(path), "--size", str(EDGE),
-                        "-o", f"{out}/%s.jpg[Q={QUALITY}]"], check=True, env=env)
+        subprocess.run(
+            ["vipsthumbnail", str(path), "--size", str(EDGE), "-o", f"{out}/%s.jpg[Q={QUALITY}]"],
+            check=True,
+            env=env,
+        )
     return (time.perf_counter() - t0) / len(paths)
 
 
 def vips_batch(paths: list[Path], out: Path, *, env: dict[str, str]) -> float:
     t0 = time.perf_counter()
-    subprocess.run(["vipsthumbnail", *map(str, paths), "--size", str(EDGE),
-                    "-o", f"{out}/%s.jpg[Q={QUALITY}]"], check=True, env=env)
+    subprocess.run(
+        [
+            "vipsthumbnail",
+            *map(str, paths),
+            "--size",
+            str(EDGE),
+            "-o",
+            f"{out}/%s.jpg[Q={QUALITY}]",
+        ],
+        check=True,
+        env=env,
+    )
     return (time.perf_counter() - t0) / len(paths)
 
 
@@ -66,8 +79,10 @@ def main() -> None:
         out = Path(tmp) / "out"
         out.mkdir()
         mb = statistics.mean(p.stat().st_size for p in paths) / 1e6
-        report.row("files", f"{count} x 6000x4000 JPEG q92, mean {mb:.1f} MB "
-                            "(every 4th has EXIF orientation 6)")
+        report.row(
+            "files",
+            f"{count} x 6000x4000 JPEG q92, mean {mb:.1f} MB (every 4th has EXIF orientation 6)",
+        )
         envs = {"default": dict(os.environ), "1 thread": {**os.environ, "VIPS_CONCURRENCY": "1"}}
         ours(paths[:1])  # warm the page cache and imports
         vips_each(paths[:1], out, env=envs["default"])
@@ -81,22 +96,31 @@ def main() -> None:
                 figures.setdefault(f"vips {name} start-up", []).append(startup)
                 figures.setdefault(f"vips {name} minus start-up", []).append(each - startup)
                 figures.setdefault(f"vips {name} one invocation", []).append(
-                    vips_batch(paths, out, env=env))
+                    vips_batch(paths, out, env=env)
+                )
         med = {k: statistics.median(v) for k, v in figures.items()}
         for name, value in med.items():
             report.row(f"{name} (s/image)", f"{value * 1000:7.1f} ms")
         base = med["phototag"]
         for name in ("default", "1 thread"):
             for way in ("per process", "minus start-up", "one invocation"):
-                report.row(f"ratio phototag / vips {name} {way}",
-                           f"{base / med[f'vips {name} {way}']:.2f}")
-        report.target("phototag / vipsthumbnail (start-up excluded both sides, default threads)",
-                      base / med["vips default minus start-up"], 1.2)
-        report.note("phototag runs on one thread; vipsthumbnail uses its thread pool on the "
-                    f"{os.cpu_count()} cores by default, so the VIPS_CONCURRENCY=1 rows "
-                    "compare one core with one core")
-        report.note("vips 'minus start-up' subtracts the median wall time of `vipsthumbnail "
-                    "--version` (process start plus libvips init) from each per-file run")
+                report.row(
+                    f"ratio phototag / vips {name} {way}", f"{base / med[f'vips {name} {way}']:.2f}"
+                )
+        report.target(
+            "phototag / vipsthumbnail (start-up excluded both sides, default threads)",
+            base / med["vips default minus start-up"],
+            1.2,
+        )
+        report.note(
+            "phototag runs on one thread; vipsthumbnail uses its thread pool on the "
+            f"{os.cpu_count()} cores by default, so the VIPS_CONCURRENCY=1 rows "
+            "compare one core with one core"
+        )
+        report.note(
+            "vips 'minus start-up' subtracts the median wall time of `vipsthumbnail "
+            "--version` (process start plus libvips init) from each per-file run"
+        )
     report.save(args.json)
 
 

@@ -53,8 +53,9 @@ def scan_child(root: Path, index: Path) -> dict[str, float]:
 
 def find_once(root: Path) -> float:
     t0 = time.perf_counter()
-    subprocess.run(["find", str(root), "-printf", "%s %T@\n"], stdout=subprocess.DEVNULL,
-                   check=True)
+    subprocess.run(
+        ["find", str(root), "-printf", "%s %T@\n"], stdout=subprocess.DEVNULL, check=True
+    )
     return time.perf_counter() - t0
 
 
@@ -68,8 +69,11 @@ def main() -> None:
         paths = build_tree(root, count)
         fill_index(index, paths, status="done")
         del paths
-        report.row("setup", f"{count:,} files in {count // 500} folders, index filled "
-                            f"({time.perf_counter() - t0:.0f} s)")
+        report.row(
+            "setup",
+            f"{count:,} files in {count // 500} folders, index filled "
+            f"({time.perf_counter() - t0:.0f} s)",
+        )
         find_once(root)
         ours, theirs, runs = [], [], []
         for _ in range(rounds):
@@ -80,15 +84,19 @@ def main() -> None:
         if any(r["found"] for r in runs):
             report.note(f"the scan found {runs[0]['found']} file(s) to queue: expected none")
         scan_s, find_s = statistics.median(ours), statistics.median(theirs)
-        report.row("phototag Intake.scan (median)", f"{scan_s:.3f} s "
-                                                   f"({count / scan_s:,.0f} files/s)")
-        report.row("phototag Intake.scan CPU, all threads (median)",
-                   f"{statistics.median(r['cpu_s'] for r in runs):.3f} s")
+        report.row(
+            "phototag Intake.scan (median)", f"{scan_s:.3f} s ({count / scan_s:,.0f} files/s)"
+        )
+        report.row(
+            "phototag Intake.scan CPU, all threads (median)",
+            f"{statistics.median(r['cpu_s'] for r in runs):.3f} s",
+        )
         report.row("find -printf '%s %T@\\n' (median)", f"{find_s:.3f} s")
         peak = max(r["peak_kb"] - r["before_kb"] for r in runs) / 1024
         base = runs[0]["before_kb"] / 1024
-        report.row("scan peak memory (VmHWM - RSS before)", f"{peak:.1f} MB "
-                                                            f"(process was {base:.0f} MB)")
+        report.row(
+            "scan peak memory (VmHWM - RSS before)", f"{peak:.1f} MB (process was {base:.0f} MB)"
+        )
         report.target("scan / find", scan_s / find_s, 3.0)
     report.save(args.json)
 

@@ -34,10 +34,16 @@ SYNC = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
 
 def records(n: int) -> Iterator[tuple[bytes, dict[str, object]]]:
     for i in range(n):
-        yield (f"/home/u/Pictures/{i // 1000:04d}/IMG_{i:07d}.jpg".encode(),
-               {"status": STATUSES[i % 100], "size": 8_000_000 + i, "mtime_ns": i,
-                "sha256": f"{i:064x}", "result": {"title": "A tabby cat",
-                                                    "keywords": ["cat", "sofa"]}})
+        yield (
+            f"/home/u/Pictures/{i // 1000:04d}/IMG_{i:07d}.jpg".encode(),
+            {
+                "status": STATUSES[i % 100],
+                "size": 8_000_000 + i,
+                "mtime_ns": i,
+                "sha256": f"{i:064x}",
+                "result": {"title": "A tabby cat", "keywords": ["cat", "sofa"]},
+            },
+        )
 
 
 def fill_sqlite3(path: Path, n: int) -> float:
@@ -48,8 +54,11 @@ def fill_sqlite3(path: Path, n: int) -> float:
     db.executemany(
         "INSERT INTO files (path, size, mtime_ns, sha256, status, result, updated_at) "
         "VALUES (?, ?, ?, ?, ?, ?, 0)",
-        ((k, v["size"], v["mtime_ns"], v["sha256"], v["status"], json.dumps(v["result"]))
-         for k, v in records(n)))
+        (
+            (k, v["size"], v["mtime_ns"], v["sha256"], v["status"], json.dumps(v["result"]))
+            for k, v in records(n)
+        ),
+    )
     db.execute("COMMIT")
     db.close()
     return time.perf_counter() - t0
@@ -78,8 +87,9 @@ def commits_sqlite3(path: Path, n: int, *, synchronous: str) -> tuple[float, str
 
 def commits_sqlitedict(path: Path, n: int, *, journal_mode: str) -> tuple[float, str]:
     keys = [k.decode() for k, _ in records(n)]
-    with SqliteDict(str(path), encode=json.dumps, decode=json.loads,
-                    journal_mode=journal_mode) as d:
+    with SqliteDict(
+        str(path), encode=json.dumps, decode=json.loads, journal_mode=journal_mode
+    ) as d:
         level = SYNC[d.conn.select_one("PRAGMA synchronous")[0]]
         t0 = time.perf_counter()
         for key in keys:
@@ -99,10 +109,14 @@ def main() -> None:
         tmp = Path(tmp_name)
         ours, theirs = tmp / "index.sqlite3", tmp / "dict.sqlite"
         fill_a, fill_b = fill_sqlite3(ours, n), fill_sqlitedict(theirs, n)
-        report.row("fill, sqlite3 (phototag schema and indexes)", f"{fill_a:.1f} s, "
-                                                              f"{ours.stat().st_size / 1e6:.0f} MB")
-        report.row("fill, sqlitedict (json values)", f"{fill_b:.1f} s, "
-                                                     f"{theirs.stat().st_size / 1e6:.0f} MB")
+        report.row(
+            "fill, sqlite3 (phototag schema and indexes)",
+            f"{fill_a:.1f} s, {ours.stat().st_size / 1e6:.0f} MB",
+        )
+        report.row(
+            "fill, sqlitedict (json values)",
+            f"{fill_b:.1f} s, {theirs.stat().st_size / 1e6:.0f} MB",
+        )
         reader = IndexReader.open(ours)
         count_a = median_time(reader.counts, repeat=5)
         expected = reader.counts()
@@ -117,31 +131,46 @@ def main() -> None:
         raw.close()
         same = all(found.get(k, 0) == v for k, v in expected.items())
         report.row("count by status: sqlite3 IndexReader.counts()", f"{count_a * 1000:.0f} ms")
-        report.row("count by status: sqlitedict values() + Counter",
-                   f"{count_b * 1000:.0f} ms ({count_b / count_a:.0f}x slower; same counts: "
-                   f"{same})")
-        report.row("count by status: SQL json_extract on sqlitedict's table",
-                   f"{count_c * 1000:.0f} ms ({count_c / count_a:.0f}x slower)")
+        report.row(
+            "count by status: sqlitedict values() + Counter",
+            f"{count_b * 1000:.0f} ms ({count_b / count_a:.0f}x slower; same counts: {same})",
+        )
+        report.row(
+            "count by status: SQL json_extract on sqlitedict's table",
+            f"{count_c * 1000:.0f} ms ({count_c / count_a:.0f}x slower)",
+        )
         rates = {}
         for label, call in (
-            ("sqlite3 WAL, synchronous=NORMAL (phototag)",
-             lambda: commits_sqlite3(ours, updates, synchronous="NORMAL")),
-            ("sqlite3 WAL, synchronous=FULL",
-             lambda: commits_sqlite3(ours, updates, synchronous="FULL")),
-            ("sqlitedict, journal DELETE (its default)",
-             lambda: commits_sqlitedict(theirs, updates, journal_mode="DELETE")),
-            ("sqlitedict, journal WAL",
-             lambda: commits_sqlitedict(theirs, updates, journal_mode="WAL")),
+            (
+                "sqlite3 WAL, synchronous=NORMAL (phototag)",
+                lambda: commits_sqlite3(ours, updates, synchronous="NORMAL"),
+            ),
+            (
+                "sqlite3 WAL, synchronous=FULL",
+                lambda: commits_sqlite3(ours, updates, synchronous="FULL"),
+            ),
+            (
+                "sqlitedict, journal DELETE (its default)",
+                lambda: commits_sqlitedict(theirs, updates, journal_mode="DELETE"),
+            ),
+            (
+                "sqlitedict, journal WAL",
+                lambda: commits_sqlitedict(theirs, updates, journal_mode="WAL"),
+            ),
         ):
             runs = [call() for _ in range(3)]
             rate, level = statistics.median(r[0] for r in runs), runs[0][1]
             rates[label] = rate
             report.row(f"committed updates/s: {label}", f"{rate:8.0f}/s (synchronous={level})")
-    report.note("sqlitedict forces synchronous=OFF: a committed update can be lost or the file "
-                "corrupted by a power cut; phototag's WAL + NORMAL survives any process crash "
-                "and loses at most the last commits on a power cut, never the file")
-    report.note("sqlitedict keeps one opaque blob per key: every query other than by key reads "
-                "and decodes every record in Python")
+    report.note(
+        "sqlitedict forces synchronous=OFF: a committed update can be lost or the file "
+        "corrupted by a power cut; phototag's WAL + NORMAL survives any process crash "
+        "and loses at most the last commits on a power cut, never the file"
+    )
+    report.note(
+        "sqlitedict keeps one opaque blob per key: every query other than by key reads "
+        "and decodes every record in Python"
+    )
     report.save(args.json)
 
 

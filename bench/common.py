@@ -57,13 +57,23 @@ class Report:
         self.rows.append((label, value))
         print(f"  {label:52s} {value}", flush=True)
 
-    def target(self, name: str, value: float, limit: float, *, unit: str = "",
-               higher_is_better: bool = False) -> None:
+    def target(
+        self,
+        name: str,
+        value: float,
+        limit: float,
+        *,
+        unit: str = "",
+        higher_is_better: bool = False,
+    ) -> None:
         t = Target(name, value, limit, unit, higher_is_better)
         self.targets.append(t)
         sign = ">=" if higher_is_better else "<="
-        print(f"  TARGET {name}: {value:.3g}{unit} (want {sign} {limit:g}{unit}) "
-              f"{'met' if t.met else 'NOT MET'}", flush=True)
+        print(
+            f"  TARGET {name}: {value:.3g}{unit} (want {sign} {limit:g}{unit}) "
+            f"{'met' if t.met else 'NOT MET'}",
+            flush=True,
+        )
 
     def note(self, text: str) -> None:
         self.notes.append(text)
@@ -84,8 +94,15 @@ def parser(doc: str) -> argparse.ArgumentParser:
 # --- photos ------------------------------------------------------------------------------
 
 
-def make_photo(dest: Path, *, source: str, size: tuple[int, int] = MP24, seed: int = 0,
-               orientation: int = 1, quality: int = 92) -> Path:
+def make_photo(
+    dest: Path,
+    *,
+    source: str,
+    size: tuple[int, int] = MP24,
+    seed: int = 0,
+    orientation: int = 1,
+    quality: int = 92,
+) -> Path:
     """A camera-like JPEG: a real photograph upscaled, with sensor-like grain so it
     compresses like a real one (a 24-MP file of about 8-12 MB at quality 92)."""
     with Image.open(DATA / source) as im:
@@ -105,14 +122,20 @@ def make_photo(dest: Path, *, source: str, size: tuple[int, int] = MP24, seed: i
 def make_photos(folder: Path, count: int, *, size: tuple[int, int] = MP24) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     return [
-        make_photo(folder / f"IMG_{i:04d}.jpg", source=SOURCES[i % len(SOURCES)], size=size,
-                   seed=i, orientation=6 if i % 4 == 3 else 1)
+        make_photo(
+            folder / f"IMG_{i:04d}.jpg",
+            source=SOURCES[i % len(SOURCES)],
+            size=size,
+            seed=i,
+            orientation=6 if i % 4 == 3 else 1,
+        )
         for i in range(count)
     ]
 
 
-def build_tree(root: Path, count: int, *, per_dir: int = 500, content: bytes = b"",
-               unique: bool = False) -> list[Path]:
+def build_tree(
+    root: Path, count: int, *, per_dir: int = 500, content: bytes = b"", unique: bool = False
+) -> list[Path]:
     """``count`` tiny files named like photos, ``per_dir`` to a folder; ``unique`` appends
     the file's number to ``content`` (after a JPEG's end, so it still decodes)."""
     paths = []
@@ -137,11 +160,16 @@ def fill_index(index_path: Path, paths: Iterable[Path], *, status: str) -> int:
     now = time.time()
     db = sqlite3.connect(index_path, isolation_level=None)
     db.execute("BEGIN")
-    rows = ((encode_path(p), st.st_size, st.st_mtime_ns, status, now, now, now)
-            for p in paths for st in (os.stat(p),))
+    rows = (
+        (encode_path(p), st.st_size, st.st_mtime_ns, status, now, now, now)
+        for p in paths
+        for st in (os.stat(p),)
+    )
     db.executemany(
         "INSERT INTO files (path, size, mtime_ns, status, queued_at, finished_at, updated_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
     db.execute("COMMIT")
     n = db.execute("SELECT count(*) FROM files").fetchone()[0]
     db.close()
@@ -195,8 +223,11 @@ class Daemon:
         self.state = home / "state"
         self.log_path = home / "daemon.log"
         self.env = {
-            **{k: v for k, v in os.environ.items()
-               if not k.startswith("PHOTOTAG_") and k not in ("NOTIFY_SOCKET", "JOURNAL_STREAM")},
+            **{
+                k: v
+                for k, v in os.environ.items()
+                if not k.startswith("PHOTOTAG_") and k not in ("NOTIFY_SOCKET", "JOURNAL_STREAM")
+            },
             "HOME": str(home),
             "XDG_CONFIG_HOME": str(home / "config"),
             "XDG_STATE_HOME": str(home / "xdg-state"),
@@ -217,11 +248,15 @@ class Daemon:
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
             [PYTHON, "-m", "phototag.cli.phototagd", *map(str, self.roots)],
-            env=self.env, stdout=log, stderr=subprocess.STDOUT)
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         log.close()
         if wait:
-            self.wait_for(lambda: self.meta().get("heartbeat_at"), timeout_s=timeout_s,
-                          what="daemon start")
+            self.wait_for(
+                lambda: self.meta().get("heartbeat_at"), timeout_s=timeout_s, what="daemon start"
+            )
         return self
 
     def meta(self) -> dict[str, Any]:
@@ -243,13 +278,16 @@ class Daemon:
         finally:
             db.close()
 
-    def wait_for(self, predicate: Callable[[], Any], *, timeout_s: float, what: str,
-                 interval_s: float = 0.1) -> Any:
+    def wait_for(
+        self, predicate: Callable[[], Any], *, timeout_s: float, what: str, interval_s: float = 0.1
+    ) -> Any:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.proc is not None and self.proc.poll() is not None:
-                raise RuntimeError(f"daemon exited ({self.proc.returncode}) waiting for {what}:\n"
-                                   + self.log_path.read_text()[-3000:])
+                raise RuntimeError(
+                    f"daemon exited ({self.proc.returncode}) waiting for {what}:\n"
+                    + self.log_path.read_text()[-3000:]
+                )
             value = predicate()
             if value:
                 return value

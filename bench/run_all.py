@@ -52,27 +52,52 @@ def sh(*cmd: str) -> str:
 
 
 def machine() -> list[tuple[str, str]]:
-    cpu = next((line.split(":", 1)[1].strip() for line in
-                Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor() or "?")
-    mem_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
-                  if line.startswith("MemTotal"))
-    os_name = next((line.split("=", 1)[1].strip('"') for line in
-                    Path("/etc/os-release").read_text().splitlines()
-                    if line.startswith("PRETTY_NAME")), platform.system())
-    return [("CPU", cpu), ("cores", str(os.cpu_count())), ("memory", f"{mem_kb / 1048576:.1f} GiB"),
-            ("OS", f"{os_name}, Linux {platform.release()}")]
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor() or "?",
+    )
+    mem_kb = next(
+        int(line.split()[1])
+        for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal")
+    )
+    os_name = next(
+        (
+            line.split("=", 1)[1].strip('"')
+            for line in Path("/etc/os-release").read_text().splitlines()
+            if line.startswith("PRETTY_NAME")
+        ),
+        platform.system(),
+    )
+    return [
+        ("CPU", cpu),
+        ("cores", str(os.cpu_count())),
+        ("memory", f"{mem_kb / 1048576:.1f} GiB"),
+        ("OS", f"{os_name}, Linux {platform.release()}"),
+    ]
 
 
 def versions() -> list[tuple[str, str]]:
-    code = ("import PIL, pyexiv2, sqlite3, phototag, importlib.metadata as m; "
-            "print(PIL.__version__, pyexiv2.__version__, sqlite3.sqlite_version, "
-            "phototag.__version__, m.version('sqlitedict'))")
+    code = (
+        "import PIL, pyexiv2, sqlite3, phototag, importlib.metadata as m; "
+        "print(PIL.__version__, pyexiv2.__version__, sqlite3.sqlite_version, "
+        "phototag.__version__, m.version('sqlitedict'))"
+    )
     pil, exiv2, sqlite, ours, sqlitedict = ([*sh(PYTHON, "-c", code).split(), *["?"] * 5])[:5]
-    return [("phototag", ours), ("Python", platform.python_version()), ("Pillow", pil),
-            ("pyexiv2", exiv2), ("libvips (vipsthumbnail)", sh("vipsthumbnail", "--version")),
-            ("exiftool", sh("exiftool", "-ver")), ("SQLite", sqlite),
-            ("sqlitedict (bench only)", sqlitedict)]
+    return [
+        ("phototag", ours),
+        ("Python", platform.python_version()),
+        ("Pillow", pil),
+        ("pyexiv2", exiv2),
+        ("libvips (vipsthumbnail)", sh("vipsthumbnail", "--version")),
+        ("exiftool", sh("exiftool", "-ver")),
+        ("SQLite", sqlite),
+        ("sqlitedict (bench only)", sqlitedict),
+    ]
 
 
 def load() -> str:
@@ -82,8 +107,13 @@ def load() -> str:
 def run(script: str, args: list[str], *, timeout_s: float) -> tuple[int, str, float]:
     print(f"\n=== {script} {' '.join(args)}", flush=True)
     t0 = time.monotonic()
-    proc = subprocess.Popen([PYTHON, str(HERE / script), *args], cwd=HERE.parent,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [PYTHON, str(HERE / script), *args],
+        cwd=HERE.parent,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     lines = []
     assert proc.stdout is not None
     for line in proc.stdout:
@@ -107,32 +137,61 @@ def fmt(value: float, unit: str) -> str:
     return f"{value:.3g}{unit}"
 
 
-def render(*, quick: bool, results: list[dict[str, Any]], others: list[dict[str, Any]],
-           started: str, spent_s: float) -> str:
-    lines = ["# Benchmark results", "",
-             f"Produced by `.venv/bin/python bench/run_all.py{' --quick' if quick else ''}` "
-             f"on {started} in {spent_s / 60:.0f} min. "
-             + ("**Quick mode: reduced sizes, the figures do not answer the targets.**"
-                if quick else "Full sizes as issue 7 asks."),
-             "", "Each benchmark measures its reference in the same run, so the ratios hold "
-             "on a shared machine; absolute times move with the load average, recorded per "
-             "benchmark (1, 5, 15 min).", "", "## Machine", ""]
+def render(
+    *,
+    quick: bool,
+    results: list[dict[str, Any]],
+    others: list[dict[str, Any]],
+    started: str,
+    spent_s: float,
+) -> str:
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Produced by `.venv/bin/python bench/run_all.py{' --quick' if quick else ''}` "
+        f"on {started} in {spent_s / 60:.0f} min. "
+        + (
+            "**Quick mode: reduced sizes, the figures do not answer the targets.**"
+            if quick
+            else "Full sizes as issue 7 asks."
+        ),
+        "",
+        "Each benchmark measures its reference in the same run, so the ratios hold "
+        "on a shared machine; absolute times move with the load average, recorded per "
+        "benchmark (1, 5, 15 min).",
+        "",
+        "## Machine",
+        "",
+    ]
     lines += [*table(machine(), ("", "")), "", "## Versions", ""]
-    lines += [*table(versions(), ("component", "version")), "", "## Targets", "",
-              "| issue 7 | target | measured | met |", "| --- | --- | --- | --- |"]
+    lines += [
+        *table(versions(), ("component", "version")),
+        "",
+        "## Targets",
+        "",
+        "| issue 7 | target | measured | met |",
+        "| --- | --- | --- | --- |",
+    ]
     for res in results:
         for t in res.get("targets", []):
             sign = ">=" if t["higher_is_better"] else "<="
             value = t["value"]
             met = (value >= t["limit"]) if t["higher_is_better"] else (value <= t["limit"])
-            lines.append(f"| {res['point']} | {t['name']} {sign} {t['limit']:g}{t['unit']} | "
-                         f"{fmt(value, t['unit'])} | {'yes' if met else '**no**'} |")
+            lines.append(
+                f"| {res['point']} | {t['name']} {sign} {t['limit']:g}{t['unit']} | "
+                f"{fmt(value, t['unit'])} | {'yes' if met else '**no**'} |"
+            )
         if res.get("error"):
             lines.append(f"| {res['point']} | {res['name']} | did not finish | **no** |")
     for res in results:
-        lines += ["", f"## {res.get('title', res['name'])}", "",
-                  f"`bench/{res['script']}` · {res['spent_s']:.0f} s · load "
-                  f"{res['load_before']} -> {res['load_after']}", ""]
+        lines += [
+            "",
+            f"## {res.get('title', res['name'])}",
+            "",
+            f"`bench/{res['script']}` · {res['spent_s']:.0f} s · load "
+            f"{res['load_before']} -> {res['load_after']}",
+            "",
+        ]
         if res.get("error"):
             lines += ["Did not finish:", "", "```", res["error"][-3000:], "```"]
             continue
@@ -140,17 +199,28 @@ def render(*, quick: bool, results: list[dict[str, Any]], others: list[dict[str,
         lines += [""] + [f"- {n}" for n in res.get("notes", [])]
     for other in others:
         command = f"bench/{other['script']} {other['args']}".strip()
-        lines += ["", f"## {other['name']} (`{command}`, output verbatim)", "",
-                  f"{other['spent_s']:.0f} s · load {other['load_before']} -> "
-                  f"{other['load_after']}", "", "```", other["output"].rstrip(), "```"]
+        lines += [
+            "",
+            f"## {other['name']} (`{command}`, output verbatim)",
+            "",
+            f"{other['spent_s']:.0f} s · load {other['load_before']} -> {other['load_after']}",
+            "",
+            "```",
+            other["output"].rstrip(),
+            "```",
+        ]
     return "\n".join(lines) + "\n"
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="reduced sizes, a smoke run")
-    p.add_argument("--only", nargs="+", metavar="NAME",
-                   help=f"run only these: {', '.join(n for n, *_ in BENCHES + OTHERS)}")
+    p.add_argument(
+        "--only",
+        nargs="+",
+        metavar="NAME",
+        help=f"run only these: {', '.join(n for n, *_ in BENCHES + OTHERS)}",
+    )
     p.add_argument("--output", type=Path, default=HERE / "RESULTS.md")
     args = p.parse_args()
     wanted = set(args.only or [n for n, *_ in BENCHES + OTHERS])
@@ -163,11 +233,17 @@ def main() -> None:
                 continue
             out = Path(tmp) / f"{name}.json"
             before = load()
-            code, text, spent = run(script, ["--json", str(out), *(["--quick"] * args.quick)],
-                                    timeout_s=3600)
-            res: dict[str, Any] = {"name": name, "script": script, "point": point,
-                                   "spent_s": spent, "load_before": before,
-                                   "load_after": load()}
+            code, text, spent = run(
+                script, ["--json", str(out), *(["--quick"] * args.quick)], timeout_s=3600
+            )
+            res: dict[str, Any] = {
+                "name": name,
+                "script": script,
+                "point": point,
+                "spent_s": spent,
+                "load_before": before,
+                "load_after": load(),
+            }
             if code == 0 and out.exists():
                 res |= json.loads(out.read_text())
             else:
@@ -179,11 +255,26 @@ def main() -> None:
             extra = list(quick if args.quick else full)
             before = load()
             code, text, spent = run(script, extra, timeout_s=3600)
-            others.append({"name": name, "script": script, "args": " ".join(extra),
-                           "output": text + ("" if code == 0 else f"\n(exit {code})"),
-                           "spent_s": spent, "load_before": before, "load_after": load()})
-    args.output.write_text(render(quick=args.quick, results=results, others=others,
-                                  started=started, spent_s=time.monotonic() - t0))
+            others.append(
+                {
+                    "name": name,
+                    "script": script,
+                    "args": " ".join(extra),
+                    "output": text + ("" if code == 0 else f"\n(exit {code})"),
+                    "spent_s": spent,
+                    "load_before": before,
+                    "load_after": load(),
+                }
+            )
+    args.output.write_text(
+        render(
+            quick=args.quick,
+            results=results,
+            others=others,
+            started=started,
+            spent_s=time.monotonic() - t0,
+        )
+    )
     print(f"\nwrote {args.output}")
 
 

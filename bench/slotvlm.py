@@ -29,8 +29,13 @@ def header_only(url: str) -> SentImage:
     with Image.open(io.BytesIO(data)) as im:
         if max(im.size) <= PROBE_MAX_PX:
             return _full_decode(url)
-        return SentImage(mime=header.removeprefix("data:").split(";")[0], format=im.format or "",
-                         size=im.size, nbytes=len(data), mean_rgb=(0, 0, 0))
+        return SentImage(
+            mime=header.removeprefix("data:").split(";")[0],
+            format=im.format or "",
+            size=im.size,
+            nbytes=len(data),
+            mean_rgb=(0, 0, 0),
+        )
 
 
 _full_decode = fakevlm.decode_image
@@ -53,8 +58,7 @@ class SlotVLM(FakeVLM):
 
     def tagging_requests(self) -> list[Recorded]:
         """Chat requests carrying a photo (not the preflight's probes)."""
-        return [r for r in self.chat_requests
-                if r.images and "colour" not in r.text.lower()]
+        return [r for r in self.chat_requests if r.images and "colour" not in r.text.lower()]
 
     @staticmethod
     def wire_bytes(request: Recorded) -> int:

@@ -17,8 +17,9 @@ from fakevlm import FakeVLM
 
 def vlm_env(fake: FakeVLM, **extra: str) -> dict[str, str]:
     """The daemon against the fake server, without the embedded models (fast start)."""
-    return harness_vlm_env(fake, PHOTOTAG_LOCAL__WITH_VLM="false", PHOTOTAG_LOG_LEVEL="INFO",
-                           **extra)
+    return harness_vlm_env(
+        fake, PHOTOTAG_LOCAL__WITH_VLM="false", PHOTOTAG_LOG_LEVEL="INFO", **extra
+    )
 
 
 class Batch(DaemonProcess):

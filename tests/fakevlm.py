@@ -31,8 +31,11 @@ from typing import Any
 from PIL import Image
 
 COLOURS = {
-    "red": (220, 20, 20), "green": (20, 200, 20), "blue": (20, 20, 220),
-    "white": (250, 250, 250), "black": (5, 5, 5),
+    "red": (220, 20, 20),
+    "green": (20, 200, 20),
+    "blue": (20, 20, 220),
+    "white": (250, 250, 250),
+    "black": (5, 5, 5),
 }
 
 
@@ -56,8 +59,9 @@ def slow(delay_s: float) -> Step:
     return Step(delay_s=delay_s)
 
 
-def error(status: int, message: str = "scripted failure", *,
-          retry_after: float | None = None) -> Step:
+def error(
+    status: int, message: str = "scripted failure", *, retry_after: float | None = None
+) -> Step:
     headers = {"Retry-After": f"{retry_after:g}"} if retry_after is not None else {}
     return Step(status=status, message=message, headers=headers)
 
@@ -66,8 +70,9 @@ def reset() -> Step:
     return Step(reset=True)
 
 
-def tags_json(*, title: str = "A tabby cat", keywords: list[str] | None = None,
-              **fields: Any) -> str:
+def tags_json(
+    *, title: str = "A tabby cat", keywords: list[str] | None = None, **fields: Any
+) -> str:
     data: dict[str, Any] = {
         "title": title,
         "caption": "A tabby cat looks at the camera.",
@@ -121,20 +126,28 @@ def decode_image(url: str) -> SentImage:
     with Image.open(io.BytesIO(data)) as im:
         rgb = im.convert("RGB")
         mean = rgb.resize((1, 1), Image.Resampling.BOX).getpixel((0, 0))
-        return SentImage(mime=mime, format=im.format or "", size=im.size, nbytes=len(data),
-                         mean_rgb=tuple(mean))  # type: ignore[arg-type]
+        return SentImage(
+            mime=mime, format=im.format or "", size=im.size, nbytes=len(data), mean_rgb=tuple(mean)
+        )  # type: ignore[arg-type]
 
 
 def colour_name(rgb: tuple[int, int, int]) -> str:
-    return min(COLOURS, key=lambda n: sum((a - b) ** 2 for a, b in zip(COLOURS[n], rgb,
-                                                                        strict=True)))
+    return min(
+        COLOURS, key=lambda n: sum((a - b) ** 2 for a, b in zip(COLOURS[n], rgb, strict=True))
+    )
 
 
 class FakeVLM:
     """The server. Start with ``with FakeVLM() as fake`` or :meth:`start`/:meth:`stop`."""
 
-    def __init__(self, *, models: tuple[str, ...] = ("fake-vlm",), api_key: str | None = None,
-                 json_schema: bool = True, vision: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        models: tuple[str, ...] = ("fake-vlm",),
+        api_key: str | None = None,
+        json_schema: bool = True,
+        vision: bool = True,
+    ) -> None:
         self.models = models
         self.api_key = api_key
         self.json_schema = json_schema  # False: 400 on response_format json_schema
@@ -162,8 +175,9 @@ class FakeVLM:
         server = _Server(("127.0.0.1", self.port), _handler(self))
         self._server = server
         self.port = server.server_address[1]
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="fakevlm", daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="fakevlm", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -282,8 +296,10 @@ def _handler(fake: FakeVLM) -> type[BaseHTTPRequestHandler]:
             if not self._authorised():
                 return
             if request.path.rstrip("/").endswith("/models"):
-                data = [{"id": m, "object": "model", "created": 0, "owned_by": "fake"}
-                        for m in fake.models]
+                data = [
+                    {"id": m, "object": "model", "created": 0, "owned_by": "fake"}
+                    for m in fake.models
+                ]
                 self._json(200, {"object": "list", "data": data})
             else:
                 self._error(404, f"no route {request.path}")
@@ -327,15 +343,24 @@ def _handler(fake: FakeVLM) -> type[BaseHTTPRequestHandler]:
                 self._error(step.status, step.message, headers=step.headers)
                 return
             content = step.content if step.content is not None else fake.answerer(request)
-            self._json(200, {
-                "id": f"chatcmpl-{len(fake.requests)}",
-                "object": "chat.completion",
-                "created": int(time.time()),
-                "model": body["model"],
-                "choices": [{"index": 0, "finish_reason": "stop",
-                             "message": {"role": "assistant", "content": content}}],
-                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-            }, headers=step.headers)
+            self._json(
+                200,
+                {
+                    "id": f"chatcmpl-{len(fake.requests)}",
+                    "object": "chat.completion",
+                    "created": int(time.time()),
+                    "model": body["model"],
+                    "choices": [
+                        {
+                            "index": 0,
+                            "finish_reason": "stop",
+                            "message": {"role": "assistant", "content": content},
+                        }
+                    ],
+                    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+                },
+                headers=step.headers,
+            )
 
         def _read(self, *, body: Any) -> Recorded:
             images: list[SentImage] = []
@@ -363,10 +388,14 @@ def _handler(fake: FakeVLM) -> type[BaseHTTPRequestHandler]:
             self._error(401, "Incorrect API key provided.")
             return False
 
-        def _error(self, status: int, message: str, *,
-                   headers: dict[str, str] | None = None) -> None:
-            self._json(status, {"error": {"message": message, "type": "fake_error",
-                                          "code": status}}, headers=headers)
+        def _error(
+            self, status: int, message: str, *, headers: dict[str, str] | None = None
+        ) -> None:
+            self._json(
+                status,
+                {"error": {"message": message, "type": "fake_error", "code": status}},
+                headers=headers,
+            )
 
         def _json(self, status: int, data: Any, *, headers: dict[str, str] | None = None) -> None:
             payload = json.dumps(data).encode()

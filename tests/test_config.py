@@ -108,14 +108,18 @@ def test_missing_explicit_config_is_an_error(tmp_path: Path) -> None:
         load_settings(config_file=tmp_path / "nope.toml")
 
 
-def test_fast_index_path_agrees_with_the_settings(xdg: dict[str, Path],
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fast_index_path_agrees_with_the_settings(
+    xdg: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from phototag.paths import index_path_fast
 
     assert index_path_fast(None) == load_settings().index_path
     config = write_config(xdg, f'state_dir = "{xdg["HOME"] / "elsewhere"}"\n')
-    assert index_path_fast(None) == load_settings().index_path == (
-        xdg["HOME"] / "elsewhere" / "index.sqlite3")
+    assert (
+        index_path_fast(None)
+        == load_settings().index_path
+        == (xdg["HOME"] / "elsewhere" / "index.sqlite3")
+    )
     monkeypatch.setenv("PHOTOTAG_STATE_DIR", "~/from-env")
     assert index_path_fast(config) == load_settings(config_file=config).index_path
     config.write_text("state_dir = [\n")

@@ -26,6 +26,7 @@ def handlers(log: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
         def handler(args: dict[str, Any]) -> Any:
             log.append((verb, args))
             return result
+
         return handler
 
     def bad_args(args: dict[str, Any]) -> Any:
@@ -41,9 +42,14 @@ def handlers(log: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
         time.sleep(1.0)
         return "late"
 
-    return {"pause": record("pause", {"paused": True}),
-            "list": record("list", [{"path": "/p/a.jpg", "status": "failed"}]),
-            "retag": bad_args, "preflight": unhealthy, "tag": bug, "slow": slow}
+    return {
+        "pause": record("pause", {"paused": True}),
+        "list": record("list", [{"path": "/p/a.jpg", "status": "failed"}]),
+        "retag": bad_args,
+        "preflight": unhealthy,
+        "tag": bug,
+        "slow": slow,
+    }
 
 
 @pytest.fixture
@@ -64,12 +70,14 @@ def test_round_trip(server: tuple[ControlServer, list], socket_path: Path) -> No
     _, log = server
     assert call(socket_path, "pause") == {"paused": True}
     assert call(socket_path, "list", {"status": "failed"}) == [
-        {"path": "/p/a.jpg", "status": "failed"}]
+        {"path": "/p/a.jpg", "status": "failed"}
+    ]
     assert log == [("pause", {}), ("list", {"status": "failed"})]
 
 
-def test_folder_and_socket_are_private(server: tuple[ControlServer, list],
-                                       socket_path: Path) -> None:
+def test_folder_and_socket_are_private(
+    server: tuple[ControlServer, list], socket_path: Path
+) -> None:
     assert stat.S_IMODE(socket_path.parent.stat().st_mode) == 0o700
     assert stat.S_IMODE(socket_path.stat().st_mode) == 0o600
     assert stat.S_ISSOCK(socket_path.stat().st_mode)
@@ -77,11 +85,16 @@ def test_folder_and_socket_are_private(server: tuple[ControlServer, list],
 
 @pytest.mark.parametrize(
     ("verb", "kind", "text"),
-    [("retag", "usage", "outside every watched root"), ("preflight", "error", "refused"),
-     ("tag", "internal", "ZeroDivisionError"), ("nonsense", "protocol", "unknown verb")],
+    [
+        ("retag", "usage", "outside every watched root"),
+        ("preflight", "error", "refused"),
+        ("tag", "internal", "ZeroDivisionError"),
+        ("nonsense", "protocol", "unknown verb"),
+    ],
 )
-def test_errors_carry_a_kind(server: tuple[ControlServer, list], socket_path: Path,
-                             verb: str, kind: str, text: str) -> None:
+def test_errors_carry_a_kind(
+    server: tuple[ControlServer, list], socket_path: Path, verb: str, kind: str, text: str
+) -> None:
     with pytest.raises(DaemonError) as caught:
         call(socket_path, verb, {})
     assert caught.value.kind == kind
@@ -100,19 +113,24 @@ def raw_exchange(path: Path, payload: bytes) -> list[dict[str, Any]]:
     return [json.loads(line) for line in data.splitlines()]
 
 
-def test_protocol_version_and_framing(server: tuple[ControlServer, list],
-                                      socket_path: Path) -> None:
-    replies = raw_exchange(socket_path, b'{"v": 1, "verb": "pause"}\n\nnot json\n'
-                                        b'{"v": 2, "verb": "pause"}\n[1]\n'
-                                        b'{"v": 1, "verb": "pause", "args": [1]}\n')
+def test_protocol_version_and_framing(
+    server: tuple[ControlServer, list], socket_path: Path
+) -> None:
+    replies = raw_exchange(
+        socket_path,
+        b'{"v": 1, "verb": "pause"}\n\nnot json\n'
+        b'{"v": 2, "verb": "pause"}\n[1]\n'
+        b'{"v": 1, "verb": "pause", "args": [1]}\n',
+    )
     assert [r["ok"] for r in replies] == [True, False, False, False, False]
     assert all(r["v"] == 1 for r in replies)
     assert "version 2" in replies[2]["error"]
     assert {r["kind"] for r in replies[1:]} == {"protocol"}
 
 
-def test_connections_are_served_concurrently(server: tuple[ControlServer, list],
-                                             socket_path: Path) -> None:
+def test_connections_are_served_concurrently(
+    server: tuple[ControlServer, list], socket_path: Path
+) -> None:
     results: list[Any] = []
     slow = threading.Thread(target=lambda: results.append(call(socket_path, "slow")))
     slow.start()
@@ -160,8 +178,9 @@ def test_a_stale_socket_from_a_crashed_daemon_is_replaced(socket_path: Path) -> 
         srv.stop()
 
 
-def test_a_live_daemon_is_not_displaced(server: tuple[ControlServer, list],
-                                        socket_path: Path) -> None:
+def test_a_live_daemon_is_not_displaced(
+    server: tuple[ControlServer, list], socket_path: Path
+) -> None:
     second = ControlServer(path=socket_path, handlers={})
     with pytest.raises(ControlSocketBusy):
         second.start()

@@ -146,8 +146,12 @@ def test_local_fallback_while_the_vlm_is_down_then_retag_by_the_vlm(tmp_path: Pa
         (first,) = daemon.jsonl()
         assert first["fallback"] is True and first["backend"] == "local"
         fake.start()  # same port: the next preflight passes and the photo is redone
-        wait_for(lambda: len(daemon.jsonl()) == 2, timeout_s=60, what="the VLM re-tag",
-                 log=daemon.log_path)
+        wait_for(
+            lambda: len(daemon.jsonl()) == 2,
+            timeout_s=60,
+            what="the VLM re-tag",
+            log=daemon.log_path,
+        )
         second = daemon.jsonl()[-1]
         assert second["backend"] == "openai" and second["fallback"] is False
         (meta,) = exiftool(inbox / "cat.jpg", args=("-XMP-dc:Subject",))

@@ -140,9 +140,7 @@ def test_files_deleted_or_replaced_mid_flight_cause_no_error_storm(tmp_path: Pat
                 record = reader.get(inbox / name)
                 assert record.status == "done", record
             for name in replaced:  # tagged with what is there now
-                done = [
-                    r for r in daemon.jsonl() if r["path"] == str(inbox / name) and r["sha256"]
-                ]
+                done = [r for r in daemon.jsonl() if r["path"] == str(inbox / name) and r["sha256"]]
                 current = hashlib.sha256((inbox / name).read_bytes()).hexdigest()
                 assert reader.get(inbox / name).out_sha256 == current
                 assert done and done[-1]["status"] == "done"

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from phototag.store import reader as state
 from phototag.config import Settings
 from phototag.domain import FileSig
 from phototag.intake.intake import Intake
 from phototag.intake.selection import Selection
+from phototag.store import reader as state
 from phototag.store.queue import Index
 from phototag.store.records import scan_key, split_scan_key
 from phototag.store.schema import MIGRATIONS
@@ -256,8 +256,10 @@ def test_a_version_2_index_gains_the_scan_index(tmp_path: Path) -> None:
     for step in MIGRATIONS[:2]:
         db.executescript(f"BEGIN;\n{step}\nCOMMIT;")
     db.execute("PRAGMA user_version=2")
-    db.execute("INSERT INTO files (path, size, mtime_ns, status, updated_at) "
-               "VALUES (?, 4, ?, 'done', 0)", (b"/p/a.jpg", OLD_NS))
+    db.execute(
+        "INSERT INTO files (path, size, mtime_ns, status, updated_at) VALUES (?, 4, ?, 'done', 0)",
+        (b"/p/a.jpg", OLD_NS),
+    )
     db.close()
     index = Index(path)
     names = {r[0] for r in index._db.execute("SELECT name FROM sqlite_master WHERE type='index'")}

@@ -39,8 +39,9 @@ DATA = Path(__file__).parent / "data"
         (None, None, None),
     ],
 )
-def test_camera_name_drops_the_repeated_make(make: str | None, model: str | None,
-                                             expected: str | None) -> None:
+def test_camera_name_drops_the_repeated_make(
+    make: str | None, model: str | None, expected: str | None
+) -> None:
     assert camera_name(make, model) == expected
 
 
@@ -58,11 +59,21 @@ def test_orientation_season_and_time_of_day() -> None:
     assert orientation((4000, 6000)) == "portrait"
     assert orientation((512, 500)) == "square"
     assert [season(m, latitude=None) for m in (12, 1, 4, 7, 10)] == [
-        "winter", "winter", "spring", "summer", "autumn"]
+        "winter",
+        "winter",
+        "spring",
+        "summer",
+        "autumn",
+    ]
     assert season(4, latitude=-33.9) == "autumn"
     assert season(12, latitude=-33.9) == "summer"
     assert [time_of_day(datetime(2020, 1, 1, h)) for h in (3, 8, 13, 19, 23)] == [
-        "night", "morning", "afternoon", "evening", "night"]
+        "night",
+        "morning",
+        "afternoon",
+        "evening",
+        "night",
+    ]
 
 
 def test_tones_of_plain_images() -> None:
@@ -82,6 +93,14 @@ def test_tones_of_plain_images() -> None:
 def test_facts_of_the_cat_photograph() -> None:
     image = prepare(DATA / "chelsea.jpg", max_edge_px=1024, max_pixels=50_000_000)
     keywords = fact_keywords(read_facts(image))
-    assert keywords[:8] == ["Canon EOS 5D Mark III", "EF24-70mm f/2.8L II USM", "wide angle",
-                            "landscape", "2012", "December", "winter", "evening"]
+    assert keywords[:8] == [
+        "Canon EOS 5D Mark III",
+        "EF24-70mm f/2.8L II USM",
+        "wide angle",
+        "landscape",
+        "2012",
+        "December",
+        "winter",
+        "evening",
+    ]
     assert "colour" in keywords and "brown" in keywords

@@ -108,9 +108,13 @@ def test_threshold_and_top_k_are_settings() -> None:
 
 def test_supplement_adds_facts_and_places_not_labels(tagger: LocalTagger) -> None:
     vlm = TagResult(
-        tags=Tags(title="Street scene", keywords=("scooter", "street", "Paris"),
-                  hierarchical=("Vehicles|Scooter",)),
-        backend="openai", model="some-vlm",
+        tags=Tags(
+            title="Street scene",
+            keywords=("scooter", "street", "Paris"),
+            hierarchical=("Vehicles|Scooter",),
+        ),
+        backend="openai",
+        model="some-vlm",
     )
     result = tagger.supplement(vlm, _image("gps_paris.jpg"))
     keywords = result.tags.keywords

@@ -22,25 +22,46 @@ from phototag.errors import MetadataWriteError
 from phototag.metadata.write import remove_stale_temp_files, write_tags
 
 MAKE_FIXTURES = Path(__file__).parent / "data" / "meta" / "make_fixtures.py"
-IN_PLACE = ("lightroom.jpg", "digikam.jpg", "iptc-latin1.jpg", "iptc-utf8.jpg",
-            "makernote-icc-gps.jpg", "person.png", "person.tiff", "person.webp")
+IN_PLACE = (
+    "lightroom.jpg",
+    "digikam.jpg",
+    "iptc-latin1.jpg",
+    "iptc-utf8.jpg",
+    "makernote-icc-gps.jpg",
+    "person.png",
+    "person.tiff",
+    "person.webp",
+)
 # What phototag writes (or exiv2 necessarily rewrites), by exiftool name.
-WRITTEN = ("IPTC:Keywords", "IPTC:ObjectName", "IPTC:Caption-Abstract", "XMP-dc:Subject",
-           "XMP-dc:Title", "XMP-dc:Description", "XMP-lr:HierarchicalSubject",
-           "XMP-iptcCore:AltTextAccessibility", "XMP-iptcCore:ExtDescrAccessibility")
+WRITTEN = (
+    "IPTC:Keywords",
+    "IPTC:ObjectName",
+    "IPTC:Caption-Abstract",
+    "XMP-dc:Subject",
+    "XMP-dc:Title",
+    "XMP-dc:Description",
+    "XMP-lr:HierarchicalSubject",
+    "XMP-iptcCore:AltTextAccessibility",
+    "XMP-iptcCore:ExtDescrAccessibility",
+)
 REWRITTEN = ("IPTC:CodedCharacterSet", "XMP-x:XMPToolkit", "IFD0:StripOffsets")
 RESULT = TagResult(
-    tags=Tags(title="Titel mit ß", caption="Légende 日本語", description="Lange Beschreibung",
-              keywords=("cat", "Café", "Katze", "🐱"), hierarchical=("Tiere|Katze",)),
-    backend="local", model="efficientnet-lite0",
+    tags=Tags(
+        title="Titel mit ß",
+        caption="Légende 日本語",
+        description="Lange Beschreibung",
+        keywords=("cat", "Café", "Katze", "🐱"),
+        hierarchical=("Tiere|Katze",),
+    ),
+    backend="local",
+    model="efficientnet-lite0",
 )
 
 
 @pytest.fixture(scope="session")
 def fixtures(tmp_path_factory: pytest.TempPathFactory) -> Path:
     dest = tmp_path_factory.mktemp("meta")
-    subprocess.run([sys.executable, str(MAKE_FIXTURES), str(dest)], check=True,
-                   capture_output=True)
+    subprocess.run([sys.executable, str(MAKE_FIXTURES), str(dest)], check=True, capture_output=True)
     return dest
 
 
@@ -53,8 +74,11 @@ def fixture_photo(request: pytest.FixtureRequest, fixtures: Path, tmp_path: Path
 
 def everything(path: Path) -> dict[str, object]:
     tags = exiftool(path, args=("-G1", "-a", "-struct", "-b"))[0]
-    return {k: v for k, v in tags.items()
-            if not k.startswith(("System:", "File:", "XMP-phototag:", "SourceFile"))}
+    return {
+        k: v
+        for k, v in tags.items()
+        if not k.startswith(("System:", "File:", "XMP-phototag:", "SourceFile"))
+    }
 
 
 def pixels(path: Path) -> tuple[str, tuple[int, int], bytes, bytes | None]:
@@ -96,8 +120,9 @@ def test_what_was_there_is_kept_and_retags_never_duplicate(fixture_photo: Path) 
         assert not any(k.startswith("IPTC:") for k in after)
 
 
-def test_latin1_iptc_is_kept_readable_after_the_utf8_declaration(fixtures: Path,
-                                                                 tmp_path: Path) -> None:
+def test_latin1_iptc_is_kept_readable_after_the_utf8_declaration(
+    fixtures: Path, tmp_path: Path
+) -> None:
     photo = tmp_path / "iptc-latin1.jpg"
     shutil.copy2(fixtures / photo.name, photo)
     tag(photo)
@@ -107,8 +132,9 @@ def test_latin1_iptc_is_kept_readable_after_the_utf8_declaration(fixtures: Path,
     assert tags["IPTC:By-line"] == "José"
 
 
-def test_a_failed_rename_leaves_the_photo_as_it_was(photo: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_rename_leaves_the_photo_as_it_was(
+    photo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     data, sig = photo.read_bytes(), FileSig.of(photo)
 
     def refuse(*_args: object) -> None:
@@ -151,8 +177,12 @@ def test_a_read_only_folder_fails_with_a_reason(photo: Path) -> None:
 def test_a_read_only_photo_falls_back_to_a_sidecar_when_configured(photo: Path) -> None:
     photo.chmod(0o444)
     data = photo.read_bytes()
-    outcome = write_tags(photo, RESULT, settings=MetadataSettings(readonly_fallback="sidecar"),
-                         expected=FileSig.of(photo))
+    outcome = write_tags(
+        photo,
+        RESULT,
+        settings=MetadataSettings(readonly_fallback="sidecar"),
+        expected=FileSig.of(photo),
+    )
     assert photo.read_bytes() == data
     assert outcome.sidecar and outcome.target == photo.with_name("chelsea.jpg.xmp")
     assert outcome.sig is None and "read-only" in outcome.note
@@ -179,8 +209,9 @@ while True:
 @pytest.mark.parametrize("delay_s", [0.05, 0.13, 0.21, 0.34, 0.55])
 def test_a_crash_at_any_instant_leaves_a_whole_photo(photo: Path, delay_s: float) -> None:
     image_before = pixels(photo)
-    child = subprocess.Popen([sys.executable, "-c", CRASH_CHILD, str(photo)],
-                             stdout=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [sys.executable, "-c", CRASH_CHILD, str(photo)], stdout=subprocess.PIPE, text=True
+    )
     assert child.stdout is not None and child.stdout.readline().strip() == "ready"
     time.sleep(delay_s)
     child.send_signal(signal.SIGKILL)

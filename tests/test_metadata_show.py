@@ -17,10 +17,23 @@ from phototag.metadata.write import write_tags
 def test_show_prints_phototags_output_and_what_was_there(
     photo: Path, xdg: dict[str, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    subprocess.run(["exiftool", "-q", "-overwrite_original", "-XMP-dc:Subject=Grandma",
-                    "-XMP-dc:Title=Minou", str(photo)], check=True)
-    result = TagResult(tags=Tags(title="Cat", keywords=("cat", "sofa")), backend="openai",
-                       model="qwen2.5-vl", prompt_digest="ab12")
+    subprocess.run(
+        [
+            "exiftool",
+            "-q",
+            "-overwrite_original",
+            "-XMP-dc:Subject=Grandma",
+            "-XMP-dc:Title=Minou",
+            str(photo),
+        ],
+        check=True,
+    )
+    result = TagResult(
+        tags=Tags(title="Cat", keywords=("cat", "sofa")),
+        backend="openai",
+        model="qwen2.5-vl",
+        prompt_digest="ab12",
+    )
     write_tags(photo, result, settings=MetadataSettings(), expected=FileSig.of(photo))
 
     assert main(["show", str(photo)]) == 0
@@ -35,15 +48,17 @@ def test_show_prints_phototags_output_and_what_was_there(
     assert shown["provenance"]["time"]
 
 
-def test_show_on_an_untagged_raw_says_so(tmp_path: Path, xdg: dict[str, Path],
-                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_show_on_an_untagged_raw_says_so(
+    tmp_path: Path, xdg: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
     raw = tmp_path / "IMG_1.NEF"
     raw.write_bytes(b"raw")
     assert main(["show", str(raw)]) == 0
     assert "no sidecar yet" in capsys.readouterr().out
 
 
-def test_show_on_a_missing_file_fails(tmp_path: Path, xdg: dict[str, Path],
-                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_show_on_a_missing_file_fails(
+    tmp_path: Path, xdg: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["show", str(tmp_path / "gone.jpg")]) == 1
     assert "gone.jpg" in capsys.readouterr().err

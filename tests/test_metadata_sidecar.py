@@ -32,8 +32,10 @@ def raw(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("name", ["a.CR2", "a.cr3", "a.NEF", "a.arw", "a.dng", "a.RAF",
-                                  "a.orf", "a.rw2", "a.heic", "a.HEIF"])
+@pytest.mark.parametrize(
+    "name",
+    ["a.CR2", "a.cr3", "a.NEF", "a.arw", "a.dng", "a.RAF", "a.orf", "a.rw2", "a.heic", "a.HEIF"],
+)
 def test_raw_and_heic_need_a_sidecar(name: str) -> None:
     assert needs_sidecar(Path(name))
 
@@ -54,10 +56,10 @@ def test_an_existing_upper_case_sidecar_is_the_one_used(raw: Path) -> None:
     assert sidecar_path(raw, naming="replace") == existing
 
 
-@pytest.mark.parametrize(("naming", "name"), [("append", "IMG_1.CR3.xmp"),
-                                              ("replace", "IMG_1.xmp")])
-def test_a_raw_gets_a_new_sidecar_and_is_never_touched(raw: Path, naming: str,
-                                                       name: str) -> None:
+@pytest.mark.parametrize(
+    ("naming", "name"), [("append", "IMG_1.CR3.xmp"), ("replace", "IMG_1.xmp")]
+)
+def test_a_raw_gets_a_new_sidecar_and_is_never_touched(raw: Path, naming: str, name: str) -> None:
     sig = FileSig.of(raw)
     outcome = tag(raw, result("cat", "sofa", title="Cat"), sidecar_naming=naming)
     assert raw.read_bytes() == RAW_BYTES and FileSig.of(raw) == sig
@@ -72,14 +74,29 @@ def test_a_raw_gets_a_new_sidecar_and_is_never_touched(raw: Path, naming: str,
 
 def test_an_existing_sidecar_is_merged_never_replaced(raw: Path) -> None:
     sidecar = raw.with_name("IMG_1.CR3.xmp")
-    subprocess.run(["exiftool", "-q", "-o", str(sidecar), "-XMP-dc:Subject=Grandma",
-                    "-XMP-lr:HierarchicalSubject=People|Grandma",
-                    "-XMP-digiKam:TagsList=People/Grandma", "-XMP-xmp:Rating=3",
-                    "-XMP-dc:Title=Oma"], check=True)
+    subprocess.run(
+        [
+            "exiftool",
+            "-q",
+            "-o",
+            str(sidecar),
+            "-XMP-dc:Subject=Grandma",
+            "-XMP-lr:HierarchicalSubject=People|Grandma",
+            "-XMP-digiKam:TagsList=People/Grandma",
+            "-XMP-xmp:Rating=3",
+            "-XMP-dc:Title=Oma",
+        ],
+        check=True,
+    )
     for i in range(3):
-        tag(raw, TagResult(tags=Tags(title="A cat", keywords=("cat", f"k{i}"),
-                                     hierarchical=("Animals|Cat",)),
-                           backend="local", model="m"))
+        tag(
+            raw,
+            TagResult(
+                tags=Tags(title="A cat", keywords=("cat", f"k{i}"), hierarchical=("Animals|Cat",)),
+                backend="local",
+                model="m",
+            ),
+        )
     tags = exiftool(sidecar)[0]
     assert as_list(tags["XMP-dc:Subject"]) == ["Grandma", "cat", "k2"]
     assert as_list(tags["XMP-lr:HierarchicalSubject"]) == ["People|Grandma", "Animals|Cat"]

@@ -42,8 +42,9 @@ def tagged(photo: Path, result: TagResult = RESULT, **options: object) -> WriteO
 
 
 def raw_xmp(path: Path) -> str:
-    return subprocess.run(["exiftool", "-b", "-XMP", str(path)], capture_output=True,
-                          text=True, check=True).stdout
+    return subprocess.run(
+        ["exiftool", "-b", "-XMP", str(path)], capture_output=True, text=True, check=True
+    ).stdout
 
 
 def with_keywords(*keywords: str, title: str = "") -> TagResult:
@@ -105,9 +106,20 @@ def test_retagging_never_duplicates_and_replaces_only_phototags_output(photo: Pa
 
 
 def test_a_persons_keywords_and_title_survive_retags(photo: Path) -> None:
-    subprocess.run(["exiftool", "-q", "-overwrite_original", "-XMP-dc:Subject=Grandma's cat",
-                    "-XMP-dc:Subject=Cat", "-IPTC:Keywords=Grandma's cat",
-                    "-XMP-dc:Title=Minou", "-XMP-xmp:Rating=4", str(photo)], check=True)
+    subprocess.run(
+        [
+            "exiftool",
+            "-q",
+            "-overwrite_original",
+            "-XMP-dc:Subject=Grandma's cat",
+            "-XMP-dc:Subject=Cat",
+            "-IPTC:Keywords=Grandma's cat",
+            "-XMP-dc:Title=Minou",
+            "-XMP-xmp:Rating=4",
+            str(photo),
+        ],
+        check=True,
+    )
     for _ in range(3):
         outcome = tagged(photo, with_keywords("cat", "sofa", title="A cat"))
     tags = exiftool(photo)[0]
@@ -121,8 +133,17 @@ def test_a_persons_keywords_and_title_survive_retags(photo: Path) -> None:
 
 
 def test_fill_empty_keeps_a_persons_title_and_replace_overrides_it(photo: Path) -> None:
-    subprocess.run(["exiftool", "-q", "-overwrite_original", "-XMP-dc:Title=Minou",
-                    "-IPTC:ObjectName=Minou", str(photo)], check=True)
+    subprocess.run(
+        [
+            "exiftool",
+            "-q",
+            "-overwrite_original",
+            "-XMP-dc:Title=Minou",
+            "-IPTC:ObjectName=Minou",
+            str(photo),
+        ],
+        check=True,
+    )
     tagged(photo, with_keywords("cat", title="A cat"))
     assert exiftool(photo)[0]["XMP-dc:Title"] == "Minou"
     tagged(photo, with_keywords("cat", title="A cat"), overwrite="replace")
@@ -139,17 +160,27 @@ def test_phototags_own_title_is_replaced_on_a_retag(photo: Path) -> None:
 
 def test_a_title_a_person_edited_after_phototag_is_kept(photo: Path) -> None:
     tagged(photo, with_keywords("cat", title="First"))
-    subprocess.run(["exiftool", "-q", "-overwrite_original", "-XMP-dc:Title=Mine",
-                    str(photo)], check=True)
+    subprocess.run(
+        ["exiftool", "-q", "-overwrite_original", "-XMP-dc:Title=Mine", str(photo)], check=True
+    )
     tagged(photo, with_keywords("cat", title="Second"))
     assert exiftool(photo)[0]["XMP-dc:Title"] == "Mine"
 
 
 def test_non_ascii_and_xml_special_text_survive_every_field(photo: Path) -> None:
-    words = ("café", "Müller & Söhne", "Straße", "日本語", "cat 🐱", "<b>\"x\"</b>", "a'b")
-    result = TagResult(tags=Tags(title="Chat tigré 🐱 <&>", caption="Größe: 日本語 & \"more\"",
-                                 description="é ü ß", alt_text="🐱", keywords=words,
-                                 hierarchical=("Orte|Café",)), backend="local", model="m")
+    words = ("café", "Müller & Söhne", "Straße", "日本語", "cat 🐱", '<b>"x"</b>', "a'b")
+    result = TagResult(
+        tags=Tags(
+            title="Chat tigré 🐱 <&>",
+            caption='Größe: 日本語 & "more"',
+            description="é ü ß",
+            alt_text="🐱",
+            keywords=words,
+            hierarchical=("Orte|Café",),
+        ),
+        backend="local",
+        model="m",
+    )
     tagged(photo, result)
     tags = exiftool(photo)[0]
     assert as_list(tags["XMP-dc:Subject"]) == list(words)
@@ -163,8 +194,11 @@ def test_non_ascii_and_xml_special_text_survive_every_field(photo: Path) -> None
 
 def test_iptc_byte_limits_never_cut_a_character(photo: Path) -> None:
     long_keyword = "日本語" * 10  # 90 bytes of UTF-8
-    result = TagResult(tags=Tags(title="é" * 40, caption="ü" * 1500, keywords=(long_keyword,)),
-                       backend="local", model="m")
+    result = TagResult(
+        tags=Tags(title="é" * 40, caption="ü" * 1500, keywords=(long_keyword,)),
+        backend="local",
+        model="m",
+    )
     tagged(photo, result)
     tags = exiftool(photo)[0]
     iptc_keyword = as_list(tags["IPTC:Keywords"])[0]
@@ -205,8 +239,12 @@ def test_a_file_changed_since_it_was_read_is_not_written(photo: Path) -> None:
 
 def test_a_missing_file_is_gone(tmp_path: Path) -> None:
     with pytest.raises(FileGone):
-        write_tags(tmp_path / "nope.jpg", RESULT, settings=MetadataSettings(),
-                   expected=FileSig(size=1, mtime_ns=1))
+        write_tags(
+            tmp_path / "nope.jpg",
+            RESULT,
+            settings=MetadataSettings(),
+            expected=FileSig(size=1, mtime_ns=1),
+        )
 
 
 @pytest.mark.parametrize("options", [{"dry_run": True}, {"write": False}])
@@ -232,8 +270,17 @@ def test_stale_temp_files_are_removed_and_nothing_else(tmp_path: Path) -> None:
 
 
 def test_read_tags_separates_phototags_output_from_a_persons(photo: Path) -> None:
-    subprocess.run(["exiftool", "-q", "-overwrite_original", "-XMP-dc:Subject=Grandma",
-                    "-XMP-dc:Title=Minou", str(photo)], check=True)
+    subprocess.run(
+        [
+            "exiftool",
+            "-q",
+            "-overwrite_original",
+            "-XMP-dc:Subject=Grandma",
+            "-XMP-dc:Title=Minou",
+            str(photo),
+        ],
+        check=True,
+    )
     tagged(photo)
     shown = read_tags(photo, settings=MetadataSettings())
     assert shown["target"] == str(photo) and shown["sidecar"] is False

@@ -18,9 +18,20 @@ from phototag.cli.cmd_service import DEFAULT_EXEC_START, exec_quote, render_unit
 REPO = Path(__file__).resolve().parent.parent
 UNIT = REPO / "service" / "phototag.service"
 PHOTOTAGD = Path(sys.executable).parent / "phototagd"
-NAMESPACE_OPTIONS = ("PrivateTmp", "ProtectSystem", "ProtectHome", "ProtectKernel",
-                     "ProtectControlGroups", "ProtectProc", "ProcSubset", "ReadWritePaths",
-                     "ReadOnlyPaths", "PrivateDevices", "ProtectClock", "ProtectHostname")
+NAMESPACE_OPTIONS = (
+    "PrivateTmp",
+    "ProtectSystem",
+    "ProtectHome",
+    "ProtectKernel",
+    "ProtectControlGroups",
+    "ProtectProc",
+    "ProcSubset",
+    "ReadWritePaths",
+    "ReadOnlyPaths",
+    "PrivateDevices",
+    "ProtectClock",
+    "ProtectHostname",
+)
 
 
 def verify(unit: Path, *, home: Path, runtime: Path) -> str:
@@ -29,8 +40,11 @@ def verify(unit: Path, *, home: Path, runtime: Path) -> str:
         pytest.skip("systemd-analyze is not installed")
     runtime.mkdir(mode=0o700, exist_ok=True)
     out = subprocess.run(
-        ["systemd-analyze", "--user", "verify", str(unit)], capture_output=True, text=True,
-        env={**os.environ, "HOME": str(home), "XDG_RUNTIME_DIR": str(runtime)}, check=False,
+        ["systemd-analyze", "--user", "verify", str(unit)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "HOME": str(home), "XDG_RUNTIME_DIR": str(runtime)},
+        check=False,
     )
     return out.stdout + out.stderr
 
@@ -51,14 +65,18 @@ def test_the_unit_verifies_without_a_word(tmp_path: Path) -> None:
 
 def test_verify_does_catch_a_bad_key(tmp_path: Path) -> None:
     bad = tmp_path / "phototag.service"
-    bad.write_text(render_unit(exec_start=str(PHOTOTAGD)).replace("[Service]",
-                                                                  "[Service]\nWatchDogSec=1"))
+    bad.write_text(
+        render_unit(exec_start=str(PHOTOTAGD)).replace("[Service]", "[Service]\nWatchDogSec=1")
+    )
     assert "Unknown key" in verify(bad, home=tmp_path, runtime=tmp_path / "run")
 
 
 def test_the_unit_is_a_notify_service_with_a_watchdog() -> None:
-    keys = dict(line.split("=", 1) for line in UNIT.read_text().splitlines()
-                if "=" in line and not line.startswith("#"))
+    keys = dict(
+        line.split("=", 1)
+        for line in UNIT.read_text().splitlines()
+        if "=" in line and not line.startswith("#")
+    )
     assert keys["Type"] == "notify"
     assert keys["Restart"] == "on-failure"
     assert keys["WatchdogSec"] == "60s"
@@ -68,24 +86,30 @@ def test_the_unit_is_a_notify_service_with_a_watchdog() -> None:
 
 def test_no_sandboxing_that_a_user_manager_silently_ignores() -> None:
     """Mount-namespace options do nothing in a user unit without PrivateUsers=yes."""
-    settings = [line.split("=")[0] for line in UNIT.read_text().splitlines()
-                if "=" in line and not line.startswith("#")]
+    settings = [
+        line.split("=")[0]
+        for line in UNIT.read_text().splitlines()
+        if "=" in line and not line.startswith("#")
+    ]
     if "PrivateUsers" not in settings:
         assert not [s for s in settings if s.startswith(NAMESPACE_OPTIONS)]
 
 
 @pytest.mark.parametrize(
     ("path", "word"),
-    [("/usr/bin/phototagd", "/usr/bin/phototagd"),
-     ("/home/ann/my tools/phototagd", '"/home/ann/my tools/phototagd"'),
-     ("/home/ann/100%/phototagd", "/home/ann/100%%/phototagd")],
+    [
+        ("/usr/bin/phototagd", "/usr/bin/phototagd"),
+        ("/home/ann/my tools/phototagd", '"/home/ann/my tools/phototagd"'),
+        ("/home/ann/100%/phototagd", "/home/ann/100%%/phototagd"),
+    ],
 )
 def test_exec_quote(path: str, word: str) -> None:
     assert exec_quote(Path(path)) == word
 
 
-def test_service_install_dry_run_changes_nothing(xdg: dict[str, Path],
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_service_install_dry_run_changes_nothing(
+    xdg: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
     assert tagctl.main(["service", "install", "--dry-run"]) == 0
     out = capsys.readouterr().out
     unit = xdg["XDG_CONFIG_HOME"] / "systemd" / "user" / "phototag.service"
@@ -113,12 +137,21 @@ def test_debian_package(tmp_path: Path) -> None:
     problem = _build_problem()
     if problem:
         pytest.skip(problem)
-    built = subprocess.run([str(REPO / "packaging/debian/build-deb.sh"), str(tmp_path / "dist")],
-                           capture_output=True, text=True, check=False, timeout=1800)
+    built = subprocess.run(
+        [str(REPO / "packaging/debian/build-deb.sh"), str(tmp_path / "dist")],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=1800,
+    )
     assert built.returncode == 0, built.stderr[-3000:]
     deb = Path(built.stdout.strip().splitlines()[-1])
-    info = subprocess.run(["dpkg-deb", "-f", str(deb), "Package", "Depends"],
-                          capture_output=True, text=True, check=True).stdout
+    info = subprocess.run(
+        ["dpkg-deb", "-f", str(deb), "Package", "Depends"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert "Package: phototag" in info and "python3.11" in info
     tree = tmp_path / "tree"
     subprocess.run(["dpkg-deb", "-x", str(deb), str(tree)], check=True)
@@ -126,8 +159,12 @@ def test_debian_package(tmp_path: Path) -> None:
     assert os.readlink(tree / "usr/bin/tagctl") == "/opt/phototag/bin/tagctl"
     unit = tree / "usr/lib/systemd/user/phototag.service"
     assert re.search(r"^ExecStart=/usr/bin/phototagd$", unit.read_text(), re.M)
-    leftovers = subprocess.run(["grep", "-rlI", str(tmp_path), str(tree / "opt/phototag/bin")],
-                               capture_output=True, text=True, check=False).stdout
+    leftovers = subprocess.run(
+        ["grep", "-rlI", str(tmp_path), str(tree / "opt/phototag/bin")],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
     assert leftovers == ""  # no build paths in the scripts
     script = (
         "mount -t tmpfs tmpfs /opt && mkdir /opt/phototag && "
@@ -135,8 +172,13 @@ def test_debian_package(tmp_path: Path) -> None:
         f"{tree}/usr/bin/phototagd --version && {tree}/usr/bin/tagctl --help && "
         "/opt/phototag/bin/python -c 'import systemd.daemon, systemd.journal'"
     )
-    ran = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script],
-                         capture_output=True, text=True, check=False, timeout=120)
+    ran = subprocess.run(
+        ["unshare", "-m", "--propagation", "private", "sh", "-c", script],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout.startswith("phototagd ")
     assert "service" in ran.stdout

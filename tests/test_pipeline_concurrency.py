@@ -59,10 +59,14 @@ def test_decoding_is_bounded_by_workers_while_requests_overlap(
 
     with FakeVLM() as server:
         server.latency_s = 0.4  # long enough that the 6 request slots fill up
-        settings = load_settings(cli={
-            "roots": [str(inbox)], "backend": "openai", "workers": workers,
-            "vlm": {"base_url": server.url, "model": "fake-vlm", "max_inflight": 6},
-        })
+        settings = load_settings(
+            cli={
+                "roots": [str(inbox)],
+                "backend": "openai",
+                "workers": workers,
+                "vlm": {"base_url": server.url, "model": "fake-vlm", "max_inflight": 6},
+            }
+        )
         daemon = Daemon(settings, once=True)
         assert daemon.run() == 0
         at_server = server.max_in_flight

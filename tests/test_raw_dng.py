@@ -86,8 +86,9 @@ def test_prepare_returns_the_upright_preview_not_the_raw_data(
     tmp_path: Path, orientation: int, preview_format: Literal["jpeg", "rgb"]
 ) -> None:
     preview = quadrants()
-    path = write_dng(tmp_path / "IMG_1.dng", preview, orientation=orientation,
-                     preview_format=preview_format)
+    path = write_dng(
+        tmp_path / "IMG_1.dng", preview, orientation=orientation, preview_format=preview_format
+    )
     prepared = prepare(path, **LIMITS)
     want = upright(preview, orientation)
     assert prepared.image.mode == "RGB"
@@ -131,19 +132,23 @@ def test_a_missing_date_stays_missing_in_any_time_zone(
         time.tzset()
 
 
-@pytest.mark.parametrize(("naming", "sidecar"), [("append", "IMG.dng.xmp"),
-                                                 ("replace", "IMG.xmp")])
+@pytest.mark.parametrize(("naming", "sidecar"), [("append", "IMG.dng.xmp"), ("replace", "IMG.xmp")])
 def test_the_daemon_tags_a_dng_into_a_sidecar(tmp_path: Path, naming: str, sidecar: str) -> None:
     inbox, staging = tmp_path / "inbox", tmp_path / "staging"
     inbox.mkdir()
     staging.mkdir()
     cat = Image.open(DATA / "chelsea.jpg").convert("RGB")  # landscape, 451x300
     # stored on its side, as a camera held upright stores it, with Orientation 8 to undo that
-    dng = write_dng(staging / "IMG.dng", cat.transpose(Image.Transpose.ROTATE_270),
-                    orientation=8, taken=datetime(2024, 7, 14, 18, 30, 5))
+    dng = write_dng(
+        staging / "IMG.dng",
+        cat.transpose(Image.Transpose.ROTATE_270),
+        orientation=8,
+        taken=datetime(2024, 7, 14, 18, 30, 5),
+    )
     original = dng.read_bytes()
-    daemon = DaemonProcess(home=tmp_path / "home", roots=[inbox],
-                           env={"PHOTOTAG_METADATA__SIDECAR_NAMING": naming}).start()
+    daemon = DaemonProcess(
+        home=tmp_path / "home", roots=[inbox], env={"PHOTOTAG_METADATA__SIDECAR_NAMING": naming}
+    ).start()
     try:
         dng.rename(inbox / "IMG.dng")
         status = daemon.wait_done(1)

@@ -56,8 +56,13 @@ def test_each_line_is_readable_as_soon_as_append_returns(tmp_path: Path) -> None
 def test_unicode_and_undecodable_paths_round_trip(tmp_path: Path) -> None:
     log = _log(tmp_path, FakeClock(DAY))
     raw_name = os.fsdecode(b"/photos/caf\xe9.jpg")  # Latin-1 byte: a lone surrogate
-    record = {"path": raw_name, "keywords": ["été", "日本語", "🐱"], "where": tmp_path,
-              "at": DAY, "tags": {"b"}}
+    record = {
+        "path": raw_name,
+        "keywords": ["été", "日本語", "🐱"],
+        "where": tmp_path,
+        "at": DAY,
+        "tags": {"b"},
+    }
     log.append(record)
     log.close()
     text = log.current_path.read_bytes().decode("utf-8")  # strict UTF-8
@@ -85,8 +90,11 @@ def test_rolls_by_size_without_splitting_lines(tmp_path: Path) -> None:
         log.append(record)
     log.close()
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert names == ["phototag-2026-05-10.1.jsonl", "phototag-2026-05-10.2.jsonl",
-                     "phototag-2026-05-10.jsonl"]
+    assert names == [
+        "phototag-2026-05-10.1.jsonl",
+        "phototag-2026-05-10.2.jsonl",
+        "phototag-2026-05-10.jsonl",
+    ]
     sizes = [(tmp_path / name).stat().st_size for name in names]
     assert all(size <= 10_000 for size in sizes)
     assert sum(len(_lines(tmp_path / name)) for name in names) == 25
@@ -119,10 +127,14 @@ def test_rolls_by_day(tmp_path: Path) -> None:
 
 
 def test_retention_deletes_old_log_files_only(tmp_path: Path) -> None:
-    old = ["phototag-2026-04-01.jsonl", "phototag-2026-04-01.3.jsonl",
-           "phototag-2026-05-02.jsonl"]
-    kept = ["phototag-2026-05-03.jsonl", "phototag-2026-05-09.2.jsonl",
-            "notes.txt", "phototag-summary.md", "phototag-2026-13-01.jsonl"]
+    old = ["phototag-2026-04-01.jsonl", "phototag-2026-04-01.3.jsonl", "phototag-2026-05-02.jsonl"]
+    kept = [
+        "phototag-2026-05-03.jsonl",
+        "phototag-2026-05-09.2.jsonl",
+        "notes.txt",
+        "phototag-summary.md",
+        "phototag-2026-13-01.jsonl",
+    ]
     for name in old + kept:
         (tmp_path / name).write_text("{}\n")
     clock = FakeClock(DAY)
@@ -152,7 +164,8 @@ def test_appends_from_many_threads_never_interleave(tmp_path: Path) -> None:
     log.close()
     records = [r for path in tmp_path.glob("*.jsonl") for r in _lines(path)]
     assert sorted((r["worker"], r["i"]) for r in records) == [
-        (n, i) for n in range(4) for i in range(50)]
+        (n, i) for n in range(4) for i in range(50)
+    ]
 
 
 def test_append_after_close_is_refused(tmp_path: Path) -> None:
@@ -202,8 +215,7 @@ def test_percentiles_on_known_inputs() -> None:
         stats.add({"tag": float(n), "write": 0.5})
     stats.add({"hash": 2.0})
     result = stats.percentiles()
-    assert result["tag"] == {"p50": pytest.approx(50.5), "p95": pytest.approx(95.05),
-                             "count": 100}
+    assert result["tag"] == {"p50": pytest.approx(50.5), "p95": pytest.approx(95.05), "count": 100}
     assert result["write"] == {"p50": 0.5, "p95": 0.5, "count": 100}
     assert result["hash"] == {"p50": 2.0, "p95": 2.0, "count": 1}
 
@@ -230,10 +242,11 @@ def test_summary_contains_the_numbers_and_escapes_cells() -> None:
         started_at=DAY - timedelta(hours=2),
         totals={"done": 12, "failed": 2, "queued": 3},
         keyword_counts=[("cat", 7), ("R|B", 2)],
-        failures=[{"path": "/in/bad|name\nx.jpg", "reason": "truncated JPEG", "at": "12:00"},
-                  {"path": "/in/empty.jpg", "error": "zero bytes"}],
-        recent=[{"path": "/in/cat.jpg", "title": "A cat | sleeping",
-                 "keywords": ["cat", "sofa"]}],
+        failures=[
+            {"path": "/in/bad|name\nx.jpg", "reason": "truncated JPEG", "at": "12:00"},
+            {"path": "/in/empty.jpg", "error": "zero bytes"},
+        ],
+        recent=[{"path": "/in/cat.jpg", "title": "A cat | sleeping", "keywords": ["cat", "sofa"]}],
         backend="local",
         health="healthy",
     )
@@ -252,8 +265,16 @@ def test_summary_contains_the_numbers_and_escapes_cells() -> None:
 
 
 def test_summary_with_nothing_yet() -> None:
-    text = render_summary(generated_at=DAY, started_at=None, totals={}, keyword_counts=[],
-                          failures=[], recent=[], backend="openai", health="circuit open")
+    text = render_summary(
+        generated_at=DAY,
+        started_at=None,
+        totals={},
+        keyword_counts=[],
+        failures=[],
+        recent=[],
+        backend="openai",
+        health="circuit open",
+    )
     assert "not running" in text
     assert "| **total** | **0** |" in text
     assert text.count("(none)") == 3
@@ -261,10 +282,16 @@ def test_summary_with_nothing_yet() -> None:
 
 
 def test_summary_path_with_undecodable_bytes_is_writable(tmp_path: Path) -> None:
-    text = render_summary(generated_at=DAY, started_at=DAY, totals={"done": 1},
-                          keyword_counts=[], failures=[{"path": os.fsdecode(b"/a\xff.jpg"),
-                                                        "reason": "x"}],
-                          recent=[], backend="local", health="ok")
+    text = render_summary(
+        generated_at=DAY,
+        started_at=DAY,
+        totals={"done": 1},
+        keyword_counts=[],
+        failures=[{"path": os.fsdecode(b"/a\xff.jpg"), "reason": "x"}],
+        recent=[],
+        backend="local",
+        health="ok",
+    )
     assert "/a\\udcff.jpg" in text
     write_text(tmp_path / "summary.md", text)
 
@@ -278,9 +305,16 @@ def test_metrics_snapshot_rates_and_bounded_history() -> None:
     history: deque[dict] = deque(maxlen=3)
     start = 1_000_000.0
     for minute in range(1, 6):
-        snap = metrics_snapshot(now=start + 7200 + minute * 60, started_at=start,
-                                done_total=240 + minute, done_last_hour=120, queue_depth=4,
-                                in_flight=2, stages=stats, history=history)
+        snap = metrics_snapshot(
+            now=start + 7200 + minute * 60,
+            started_at=start,
+            done_total=240 + minute,
+            done_last_hour=120,
+            queue_depth=4,
+            in_flight=2,
+            stages=stats,
+            history=history,
+        )
     assert snap["throughput"]["last_hour_per_min"] == pytest.approx(2.0)
     assert snap["throughput"]["since_start_per_min"] == pytest.approx(245 / 125)
     assert snap["queue_depth"] == 4 and snap["in_flight"] == 2
@@ -292,10 +326,26 @@ def test_metrics_snapshot_rates_and_bounded_history() -> None:
 
 def test_metrics_of_a_young_daemon_use_the_time_run() -> None:
     history: deque[dict] = deque(maxlen=10)
-    snap = metrics_snapshot(now=600.0, started_at=0.0, done_total=30, done_last_hour=30,
-                            queue_depth=0, in_flight=0, stages=StageStats(), history=history)
+    snap = metrics_snapshot(
+        now=600.0,
+        started_at=0.0,
+        done_total=30,
+        done_last_hour=30,
+        queue_depth=0,
+        in_flight=0,
+        stages=StageStats(),
+        history=history,
+    )
     assert snap["throughput"]["last_hour_per_min"] == pytest.approx(3.0)
-    zero = metrics_snapshot(now=5.0, started_at=5.0, done_total=0, done_last_hour=0,
-                            queue_depth=0, in_flight=0, stages=StageStats(), history=history)
+    zero = metrics_snapshot(
+        now=5.0,
+        started_at=5.0,
+        done_total=0,
+        done_last_hour=0,
+        queue_depth=0,
+        in_flight=0,
+        stages=StageStats(),
+        history=history,
+    )
     assert zero["throughput"]["last_hour_per_min"] == 0.0
     assert zero["stages"] == {}

@@ -56,8 +56,13 @@ def test_redact_leaves_ordinary_text_alone() -> None:
     assert redact(text) == text
 
 
-def run_child(tmp_path: Path, *, journal_stream: bool, mode: str = "no-systemd-python",
-              env: dict[str, str] | None = None) -> str:
+def run_child(
+    tmp_path: Path,
+    *,
+    journal_stream: bool,
+    mode: str = "no-systemd-python",
+    env: dict[str, str] | None = None,
+) -> str:
     err = tmp_path / "stderr.txt"
     err.touch()
     child_env = {k: v for k, v in os.environ.items() if k != "JOURNAL_STREAM"}
@@ -66,8 +71,9 @@ def run_child(tmp_path: Path, *, journal_stream: bool, mode: str = "no-systemd-p
         child_env["JOURNAL_STREAM"] = f"{st.st_dev}:{st.st_ino}"
     child_env.update(env or {})
     with err.open("w") as fh:
-        subprocess.run([sys.executable, "-c", CHILD, mode], stderr=fh, env=child_env,
-                       check=True, timeout=60)
+        subprocess.run(
+            [sys.executable, "-c", CHILD, mode], stderr=fh, env=child_env, check=True, timeout=60
+        )
     return err.read_text()
 
 
@@ -115,8 +121,10 @@ RECEIVER = textwrap.dedent(
         sys.stdout.buffer.write(len(entry).to_bytes(8, "little") + entry)
     """
 )
-IN_NAMESPACE = ('mount -t tmpfs tmpfs /run/systemd && mkdir /run/systemd/journal && '
-                'exec "$PYTHON" -c "$RECEIVER" "$ERRFILE"')
+IN_NAMESPACE = (
+    "mount -t tmpfs tmpfs /run/systemd && mkdir /run/systemd/journal && "
+    'exec "$PYTHON" -c "$RECEIVER" "$ERRFILE"'
+)
 
 
 def test_native_journal_entries_carry_structured_fields(tmp_path: Path) -> None:
@@ -127,17 +135,24 @@ def test_native_journal_entries_carry_structured_fields(tmp_path: Path) -> None:
     errfile = tmp_path / "stderr.txt"
     out = subprocess.run(
         ["unshare", "-m", "--propagation", "private", "sh", "-c", IN_NAMESPACE],
-        capture_output=True, timeout=60, check=False,
-        env={**os.environ, "PYTHON": sys.executable, "RECEIVER": RECEIVER, "CHILD": CHILD,
-             "ERRFILE": str(errfile)},
+        capture_output=True,
+        timeout=60,
+        check=False,
+        env={
+            **os.environ,
+            "PYTHON": sys.executable,
+            "RECEIVER": RECEIVER,
+            "CHILD": CHILD,
+            "ERRFILE": str(errfile),
+        },
     )
     assert out.returncode == 0, out.stderr.decode()
     raw_entries = []
     stream = out.stdout
     while stream:
         size = int.from_bytes(stream[:8], "little")
-        raw_entries.append(stream[8:8 + size])
-        stream = stream[8 + size:]
+        raw_entries.append(stream[8 : 8 + size])
+        stream = stream[8 + size :]
     entries = [dict(_fields(raw)) for raw in raw_entries]
     by_message = {e["MESSAGE"].split("\n")[0]: e for e in entries}
     assert "slow answer" in by_message, entries
@@ -162,10 +177,10 @@ def _fields(raw: bytes) -> list[tuple[str, str]]:
         head = raw[:line_end]
         if b"=" in head:
             key, _, value = head.partition(b"=")
-            raw = raw[line_end + 1:]
+            raw = raw[line_end + 1 :]
         else:
-            size = int.from_bytes(raw[line_end + 1:line_end + 9], "little")
-            key, value = head, raw[line_end + 9:line_end + 9 + size]
-            raw = raw[line_end + 9 + size + 1:]
+            size = int.from_bytes(raw[line_end + 1 : line_end + 9], "little")
+            key, value = head, raw[line_end + 9 : line_end + 9 + size]
+            raw = raw[line_end + 9 + size + 1 :]
         fields.append((key.decode(), value.decode()))
     return fields

@@ -50,8 +50,9 @@ def listener(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Listen
     lis.sock.close()
 
 
-def test_without_notify_socket_nothing_is_sent(monkeypatch: pytest.MonkeyPatch,
-                                               implementation: str) -> None:
+def test_without_notify_socket_nothing_is_sent(
+    monkeypatch: pytest.MonkeyPatch, implementation: str
+) -> None:
     monkeypatch.delenv("NOTIFY_SOCKET", raising=False)
     assert service.notify(ready=True) is False
 
@@ -86,19 +87,27 @@ def test_abstract_socket_names(monkeypatch: pytest.MonkeyPatch, implementation: 
         lis.sock.close()
 
 
-def test_a_vanished_socket_is_not_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                           implementation: str) -> None:
+def test_a_vanished_socket_is_not_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, implementation: str
+) -> None:
     monkeypatch.setenv("NOTIFY_SOCKET", str(tmp_path / "gone.sock"))
     assert service.notify(ready=True) is False
 
 
 @pytest.mark.parametrize(
     ("usec", "pid", "expected"),
-    [(None, None, None), ("0", None, None), ("abc", None, None), ("30000000", None, 30.0),
-     ("30000000", "self", 30.0), ("30000000", "1", None)],
+    [
+        (None, None, None),
+        ("0", None, None),
+        ("abc", None, None),
+        ("30000000", None, 30.0),
+        ("30000000", "self", 30.0),
+        ("30000000", "1", None),
+    ],
 )
-def test_watchdog_interval(monkeypatch: pytest.MonkeyPatch, usec: str | None, pid: str | None,
-                           expected: float | None) -> None:
+def test_watchdog_interval(
+    monkeypatch: pytest.MonkeyPatch, usec: str | None, pid: str | None, expected: float | None
+) -> None:
     for name, value in (("WATCHDOG_USEC", usec), ("WATCHDOG_PID", pid)):
         if value is None:
             monkeypatch.delenv(name, raising=False)
@@ -136,8 +145,9 @@ def test_heartbeat_pets_only_while_alive_and_sends_changed_status(
     assert "WATCHDOG=1" in recovered
 
 
-def test_a_failing_liveness_check_counts_as_stuck(listener: Listener,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failing_liveness_check_counts_as_stuck(
+    listener: Listener, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("WATCHDOG_USEC", "1000000")
 
     def broken() -> bool:
@@ -148,8 +158,9 @@ def test_a_failing_liveness_check_counts_as_stuck(listener: Listener,
     assert listener.messages() == ["STATUS=x"]
 
 
-def test_without_watchdog_only_status_is_sent(listener: Listener,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_watchdog_only_status_is_sent(
+    listener: Listener, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("WATCHDOG_USEC", raising=False)
     lines = iter(["a", "a", "b"])
     heartbeat = service.Heartbeat(is_alive=lambda: True, status_line=lambda: next(lines))

@@ -12,11 +12,18 @@ from phototag.reporting.prometheus import render_prom, write_prom
 
 
 def test_exposition_format() -> None:
-    text = render_prom({
-        "tagged_total": 412, "queue_depth": 3, "backend_up": True, "seconds": 0.25,
-        "jobs": {"status": {"queued": 3, "failed": 1, 'we"ird\n': 2}},
-        "backend": "openai", "nothing": None, "nan": math.nan,
-    })
+    text = render_prom(
+        {
+            "tagged_total": 412,
+            "queue_depth": 3,
+            "backend_up": True,
+            "seconds": 0.25,
+            "jobs": {"status": {"queued": 3, "failed": 1, 'we"ird\n': 2}},
+            "backend": "openai",
+            "nothing": None,
+            "nan": math.nan,
+        }
+    )
     assert text == (
         "# TYPE phototag_backend_up gauge\nphototag_backend_up 1\n"
         "# TYPE phototag_jobs gauge\n"
@@ -45,7 +52,6 @@ def test_written_atomically_and_readable_by_node_exporter(tmp_path: Path) -> Non
         write_prom(target, {"tagged_total": n, "padding": {"i": {str(i): i for i in range(50)}}})
     stop.set()
     thread.join()
-    assert all(text.endswith("phototag_tagged_total " + text.rsplit(" ", 1)[-1])
-               for text in seen)
+    assert all(text.endswith("phototag_tagged_total " + text.rsplit(" ", 1)[-1]) for text in seen)
     assert all("# TYPE phototag_tagged_total counter" in text for text in seen)
     assert os.listdir(tmp_path) == ["phototag.prom"]  # no temporary files left

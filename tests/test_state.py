@@ -133,8 +133,10 @@ def test_a_version_1_index_is_migrated_with_its_counts(tmp_path: Path) -> None:
     db.executescript(MIGRATIONS[0])
     db.execute("PRAGMA user_version=1")
     for i, status in enumerate(["done", "done", "failed", "queued"]):
-        db.execute("INSERT INTO files (path, size, mtime_ns, status, updated_at) "
-                   "VALUES (?, 1, 1, ?, 0)", (f"/p/{i}.jpg".encode(), status))
+        db.execute(
+            "INSERT INTO files (path, size, mtime_ns, status, updated_at) VALUES (?, 1, 1, ?, 0)",
+            (f"/p/{i}.jpg".encode(), status),
+        )
     db.close()
     index = Index(path)
     assert index.reader().counts()["done"] == 2 and index.reader().counts()["failed"] == 1

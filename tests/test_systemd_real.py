@@ -33,8 +33,12 @@ def _unshare_problem() -> str | None:
         return "systemd is not installed"
     if not shutil.which("unshare") or not shutil.which("nsenter"):
         return "unshare/nsenter (util-linux) are missing"
-    probe = subprocess.run(["unshare", "-m", "--propagation", "private", "true"],
-                           capture_output=True, text=True, check=False)
+    probe = subprocess.run(
+        ["unshare", "-m", "--propagation", "private", "true"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if probe.returncode != 0:
         return f"unshare -m is impossible here: {probe.stderr.strip()}"
     return None
@@ -58,19 +62,36 @@ class UserManager:
         }
         self.log = (root / "manager.log").open("w")
         self.process = subprocess.Popen(
-            ["unshare", "-m", "--propagation", "private", "sh", "-c",
-             "mount -t tmpfs tmpfs /run/systemd && mkdir /run/systemd/system && "
-             f"exec {SYSTEMD} --user"],
-            env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
+            [
+                "unshare",
+                "-m",
+                "--propagation",
+                "private",
+                "sh",
+                "-c",
+                "mount -t tmpfs tmpfs /run/systemd && mkdir /run/systemd/system && "
+                f"exec {SYSTEMD} --user",
+            ],
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
         )
-        wait_for(lambda: self.run("is-system-running").stdout.strip() in ("running", "degraded"),
-                 timeout_s=30, what="the user manager to come up")
+        wait_for(
+            lambda: self.run("is-system-running").stdout.strip() in ("running", "degraded"),
+            timeout_s=30,
+            what="the user manager to come up",
+        )
 
     def exec(self, *argv: str, check: bool = False) -> subprocess.CompletedProcess[str]:
         """Run a command inside the manager's mount namespace, with its environment."""
-        return subprocess.run(["nsenter", "-t", str(self.process.pid), "-m", "--", *argv],
-                              env=self.env, capture_output=True, text=True, check=check,
-                              timeout=60)
+        return subprocess.run(
+            ["nsenter", "-t", str(self.process.pid), "-m", "--", *argv],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=check,
+            timeout=60,
+        )
 
     def run(self, *args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
         return self.exec("systemctl", "--user", *args, check=check)
@@ -136,7 +157,7 @@ NOTIFY_SCRIPT = textwrap.dedent(
 
 def record_results(tmp_path: Path) -> str:
     """An ExecStopPost= line appending systemd's verdict ($SERVICE_RESULT) to results.txt."""
-    return (f"ExecStopPost=/bin/sh -c 'echo $$SERVICE_RESULT >> {tmp_path / 'results.txt'}'\n")
+    return f"ExecStopPost=/bin/sh -c 'echo $$SERVICE_RESULT >> {tmp_path / 'results.txt'}'\n"
 
 
 def results(tmp_path: Path) -> list[str]:
@@ -144,8 +165,9 @@ def results(tmp_path: Path) -> list[str]:
     return path.read_text().split() if path.exists() else []
 
 
-def install_notify_unit(manager: UserManager, tmp_path: Path, *, hang_after_s: float | None,
-                        watchdog_s: int = 2) -> Path:
+def install_notify_unit(
+    manager: UserManager, tmp_path: Path, *, hang_after_s: float | None, watchdog_s: int = 2
+) -> Path:
     script = tmp_path / "notify_service.py"
     script.write_text(NOTIFY_SCRIPT)
     runs = tmp_path / "runs.txt"
@@ -165,25 +187,38 @@ def install_notify_unit(manager: UserManager, tmp_path: Path, *, hang_after_s: f
 def test_active_only_after_ready_and_status_text(manager: UserManager, tmp_path: Path) -> None:
     install_notify_unit(manager, tmp_path, hang_after_s=None)
     manager.run("start", "--no-block", "tiny.service", check=True)
-    wait_for(lambda: manager.prop("tiny.service", "MainPID") not in ("", "0"), timeout_s=10,
-             what="the service process")
+    wait_for(
+        lambda: manager.prop("tiny.service", "MainPID") not in ("", "0"),
+        timeout_s=10,
+        what="the service process",
+    )
     assert manager.run("is-active", "tiny.service").stdout.strip() == "activating"
-    wait_for(lambda: manager.run("is-active", "tiny.service").returncode == 0, timeout_s=15,
-             what="READY=1")
+    wait_for(
+        lambda: manager.run("is-active", "tiny.service").returncode == 0,
+        timeout_s=15,
+        what="READY=1",
+    )
     assert manager.prop("tiny.service", "StatusText") == "3 tagged, 0 queued, backend ok"
     time.sleep(3)  # longer than WatchdogSec: the heartbeat keeps it alive
     assert manager.prop("tiny.service", "NRestarts") == "0"
 
 
-def test_a_stuck_service_is_killed_by_the_watchdog_and_restarted(manager: UserManager,
-                                                                 tmp_path: Path) -> None:
+def test_a_stuck_service_is_killed_by_the_watchdog_and_restarted(
+    manager: UserManager, tmp_path: Path
+) -> None:
     runs = install_notify_unit(manager, tmp_path, hang_after_s=1.0)
     manager.run("start", "tiny.service", check=True)  # returns once READY=1 arrived
     first_pid = manager.prop("tiny.service", "MainPID")
-    wait_for(lambda: int(manager.prop("tiny.service", "NRestarts") or 0) >= 1, timeout_s=20,
-             what="a watchdog restart")
-    wait_for(lambda: manager.run("is-active", "tiny.service").returncode == 0, timeout_s=15,
-             what="the restarted service to be ready")
+    wait_for(
+        lambda: int(manager.prop("tiny.service", "NRestarts") or 0) >= 1,
+        timeout_s=20,
+        what="a watchdog restart",
+    )
+    wait_for(
+        lambda: manager.run("is-active", "tiny.service").returncode == 0,
+        timeout_s=15,
+        what="the restarted service to be ready",
+    )
     assert manager.prop("tiny.service", "MainPID") != first_pid
     assert len(runs.read_text().split()) >= 2
     assert results(tmp_path)[0] == "watchdog"
@@ -223,10 +258,14 @@ def phototag_home(manager: UserManager, tmp_path: Path) -> Path:
 def test_phototagd_under_systemd(manager: UserManager, phototag_home: Path) -> None:
     installed = manager.exec(str(BIN / "tagctl"), "service", "install")
     assert installed.returncode == 0, installed.stderr
-    wait_for(lambda: manager.run("is-active", UNIT_NAME).returncode == 0, timeout_s=120,
-             what="phototagd to be ready")
-    wait_for(lambda: manager.prop(UNIT_NAME, "StatusText") != "", timeout_s=30,
-             what="a STATUS= line")
+    wait_for(
+        lambda: manager.run("is-active", UNIT_NAME).returncode == 0,
+        timeout_s=120,
+        what="phototagd to be ready",
+    )
+    wait_for(
+        lambda: manager.prop(UNIT_NAME, "StatusText") != "", timeout_s=30, what="a STATUS= line"
+    )
     pid = manager.prop(UNIT_NAME, "MainPID")
     status = Path(f"/proc/{pid}/status").read_text()
     assert "NoNewPrivs:\t1" in status  # the sandboxing holds in a user unit
@@ -243,15 +282,26 @@ def test_hung_phototagd_is_killed_by_the_watchdog_and_restarted(
 ) -> None:
     dropin = manager.units / f"{UNIT_NAME}.d" / "hang.conf"
     dropin.parent.mkdir(parents=True)
-    dropin.write_text("[Service]\nWatchdogSec=3s\nRestartSec=1s\n"
-                      "Environment=PHOTOTAG_DEBUG_HANG_AFTER_S=2\n" + record_results(tmp_path))
+    dropin.write_text(
+        "[Service]\nWatchdogSec=3s\nRestartSec=1s\n"
+        "Environment=PHOTOTAG_DEBUG_HANG_AFTER_S=2\n" + record_results(tmp_path)
+    )
     installed = manager.exec(str(BIN / "tagctl"), "service", "install")
     assert installed.returncode == 0, installed.stderr
-    wait_for(lambda: manager.run("is-active", UNIT_NAME).returncode == 0, timeout_s=120,
-             what="phototagd to be ready")
+    wait_for(
+        lambda: manager.run("is-active", UNIT_NAME).returncode == 0,
+        timeout_s=120,
+        what="phototagd to be ready",
+    )
     first_pid = manager.prop(UNIT_NAME, "MainPID")
-    wait_for(lambda: int(manager.prop(UNIT_NAME, "NRestarts") or 0) >= 1, timeout_s=60,
-             what="a watchdog restart of phototagd")
+    wait_for(
+        lambda: int(manager.prop(UNIT_NAME, "NRestarts") or 0) >= 1,
+        timeout_s=60,
+        what="a watchdog restart of phototagd",
+    )
     assert results(tmp_path)[0] == "watchdog"
-    wait_for(lambda: manager.prop(UNIT_NAME, "MainPID") not in ("0", "", first_pid),
-             timeout_s=120, what="a new phototagd process")
+    wait_for(
+        lambda: manager.prop(UNIT_NAME, "MainPID") not in ("0", "", first_pid),
+        timeout_s=120,
+        what="a new phototagd process",
+    )

@@ -79,7 +79,10 @@ def test_schema_is_strict_and_caps_keywords() -> None:
 
 def _prompt(**overrides: object):  # type: ignore[no-untyped-def]
     options: dict[str, object] = {
-        "profile": "default", "user_profiles": {}, "language": "English", "max_keywords": 25,
+        "profile": "default",
+        "user_profiles": {},
+        "language": "English",
+        "max_keywords": 25,
     }
     options.update(overrides)
     return build_prompt(**options)  # type: ignore[arg-type]

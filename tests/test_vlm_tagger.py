@@ -44,12 +44,15 @@ def make_tagger(
 
     def make(*, max_keywords: int = 25, **vlm: Any) -> OpenAITagger:
         options: dict[str, Any] = {
-            "base_url": fake.url, "model": "fake-vlm", "retry_base_s": 0.01,
-            "retry_max_s": 2.0, "timeout_s": 5.0, "max_retries": 3,
+            "base_url": fake.url,
+            "model": "fake-vlm",
+            "retry_base_s": 0.01,
+            "retry_max_s": 2.0,
+            "timeout_s": 5.0,
+            "max_retries": 3,
         }
         options.update(vlm)
-        settings = Settings(backend="openai", max_keywords=max_keywords,
-                            vlm=VlmSettings(**options))
+        settings = Settings(backend="openai", max_keywords=max_keywords, vlm=VlmSettings(**options))
         tagger = OpenAITagger(settings=settings)
         made.append(tagger)
         return tagger
@@ -130,7 +133,10 @@ def test_missing_model_is_permanent_and_names_what_is_served(
     [("", ("first", "second"), "first"), ("llava", ("bakllava", "llava:latest"), "llava:latest")],
 )
 def test_model_id_as_the_server_reports_it(
-    make_tagger: MakeTagger, fake: FakeVLM, configured: str, served: tuple[str, ...],
+    make_tagger: MakeTagger,
+    fake: FakeVLM,
+    configured: str,
+    served: tuple[str, ...],
     chosen: str,
 ) -> None:
     fake.models = served
@@ -230,8 +236,7 @@ def test_one_request_per_image_with_a_downscaled_jpeg(
 
 def test_a_large_image_is_shrunk_to_the_byte_limit(make_tagger: MakeTagger, fake: FakeVLM) -> None:
     noise = Image.effect_noise((3000, 2000), 100).convert("RGB")
-    big = PreparedImage(path=Path("noise.png"), image=noise, original_size=noise.size,
-                        format="PNG")
+    big = PreparedImage(path=Path("noise.png"), image=noise, original_size=noise.size, format="PNG")
     tagger = ready(make_tagger, fake, max_edge_px=2048, max_image_bytes=100_000)
     tagger.tag(big)
     (sent,) = fake.chat_requests[0].images
@@ -315,8 +320,9 @@ def test_vocabulary_enum_and_filter(make_tagger: MakeTagger, fake: FakeVLM, tmp_
     [error(500), error(503), error(429, retry_after=0), reset(), error(408)],
     ids=["500", "503", "429", "reset", "408"],
 )
-def test_transient_failures_are_retried(make_tagger: MakeTagger, fake: FakeVLM,
-                                        failure: Any) -> None:
+def test_transient_failures_are_retried(
+    make_tagger: MakeTagger, fake: FakeVLM, failure: Any
+) -> None:
     tagger = ready(make_tagger, fake)
     fake.script(failure)
     assert tagger.tag(photo()).tags.title == "A tabby cat"
@@ -363,8 +369,9 @@ def test_retries_run_out_into_backend_unavailable(make_tagger: MakeTagger, fake:
 
 
 @pytest.mark.parametrize("status", [400, 413])
-def test_a_refused_image_fails_that_job_only(make_tagger: MakeTagger, fake: FakeVLM,
-                                             status: int) -> None:
+def test_a_refused_image_fails_that_job_only(
+    make_tagger: MakeTagger, fake: FakeVLM, status: int
+) -> None:
     tagger = ready(make_tagger, fake)
     fake.script(error(status, "image could not be processed"))
     with pytest.raises(BadImage, match=f"HTTP {status}: image could not be processed"):
@@ -402,8 +409,9 @@ def test_max_inflight_is_never_exceeded(make_tagger: MakeTagger, fake: FakeVLM) 
     tagger = ready(make_tagger, fake, max_inflight=3)
     fake.script(*[slow(0.15)] * 24)
     image = photo("chelsea.jpg")
-    threads = [threading.Thread(target=lambda: [tagger.tag(image) for _ in range(2)])
-               for _ in range(12)]
+    threads = [
+        threading.Thread(target=lambda: [tagger.tag(image) for _ in range(2)]) for _ in range(12)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -421,12 +429,20 @@ def test_an_outage_mid_run_loses_nothing_and_tags_each_photo_once(
     """100 photos, 6 threads, the server down for ``outage_s`` after 30 answers. A job that
     meets BackendUnavailable goes back in the queue and its thread waits for a passing
     preflight, as the daemon's circuit does."""
-    tagger = ready(make_tagger, fake, max_inflight=4, max_retries=2, retry_base_s=0.05,
-                   timeout_s=2.0)
+    tagger = ready(
+        make_tagger, fake, max_inflight=4, max_retries=2, retry_base_s=0.05, timeout_s=2.0
+    )
     fake.latency_s = 0.05
     base = Image.open(DATA / "chelsea.jpg").convert("RGB")
-    images = [PreparedImage(path=Path(f"p{i}.jpg"), image=base.resize((200 + i, 150)),
-                            original_size=(200 + i, 150), format="JPEG") for i in range(100)]
+    images = [
+        PreparedImage(
+            path=Path(f"p{i}.jpg"),
+            image=base.resize((200 + i, 150)),
+            original_size=(200 + i, 150),
+            format="JPEG",
+        )
+        for i in range(100)
+    ]
     queue = list(range(100))
     results: dict[int, list[str]] = {}
     lock = threading.Lock()
@@ -474,8 +490,9 @@ def test_an_outage_mid_run_loses_nothing_and_tags_each_photo_once(
     assert sorted(results) == list(range(100))
     assert all(len(titles) == 1 for titles in results.values())
     assert unavailable > 0  # the outage really happened mid-run
-    tagged_widths = {r.images[0].size[0] for r in fake.chat_requests if r.images
-                     and r.images[0].size != (64, 64)}
+    tagged_widths = {
+        r.images[0].size[0] for r in fake.chat_requests if r.images and r.images[0].size != (64, 64)
+    }
     assert tagged_widths == {200 + i for i in range(100)}
     assert fake.max_in_flight <= 4
 

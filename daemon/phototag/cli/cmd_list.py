@@ -10,8 +10,7 @@ from phototag.cli.daemon_call import add_json_flag, run_remote
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("list", help="list photos by status")
-    parser.add_argument("--status", default="failed",
-                        help="which status to list (default: failed)")
+    parser.add_argument("--status", default="failed", help="which status to list (default: failed)")
     add_json_flag(parser)
     parser.set_defaults(func=run)
 

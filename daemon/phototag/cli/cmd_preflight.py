@@ -26,5 +26,10 @@ def render(health: Any) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    return run_remote(args, "preflight", render=render, timeout_s=PREFLIGHT_TIMEOUT_S,
-                      problem=lambda health: not (isinstance(health, dict) and health.get("ok")))
+    return run_remote(
+        args,
+        "preflight",
+        render=render,
+        timeout_s=PREFLIGHT_TIMEOUT_S,
+        problem=lambda health: not (isinstance(health, dict) and health.get("ok")),
+    )

@@ -12,8 +12,12 @@ from phototag.cli.daemon_call import add_json_flag, render_mapping, run_remote
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("rescan", help="look again for new or changed photos")
-    parser.add_argument("path", nargs="?", type=Path,
-                        help="a folder or file inside a watched root (default: all roots)")
+    parser.add_argument(
+        "path",
+        nargs="?",
+        type=Path,
+        help="a folder or file inside a watched root (default: all roots)",
+    )
     add_json_flag(parser)
     parser.set_defaults(func=run)
 

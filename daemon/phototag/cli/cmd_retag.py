@@ -16,10 +16,16 @@ from phototag.cli.daemon_call import add_json_flag, render_mapping, run_remote
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("retag", help="queue photos to be tagged again")
-    parser.add_argument("paths", nargs="*", type=Path, metavar="PATH",
-                        help="photos or folders inside a watched root")
-    parser.add_argument("--stale", action="store_true",
-                        help="also every photo tagged under another model or prompt")
+    parser.add_argument(
+        "paths",
+        nargs="*",
+        type=Path,
+        metavar="PATH",
+        help="photos or folders inside a watched root",
+    )
+    parser.add_argument(
+        "--stale", action="store_true", help="also every photo tagged under another model or prompt"
+    )
     add_json_flag(parser)
     parser.set_defaults(func=run)
 
@@ -29,5 +35,4 @@ def run(args: argparse.Namespace) -> int:
         print("tagctl retag: give PATH... or --stale", file=sys.stderr)
         return 2
     paths = [os.path.abspath(p) for p in args.paths]
-    return run_remote(args, "retag", {"paths": paths, "stale": args.stale},
-                      render=render_mapping)
+    return run_remote(args, "retag", {"paths": paths, "stale": args.stale}, render=render_mapping)

@@ -10,8 +10,9 @@ from phototag.cli.daemon_call import add_json_flag, render_mapping, run_remote
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("retry", help="retry waiting jobs now")
-    parser.add_argument("--failed", action="store_true",
-                        help="also queue again the photos that failed for good")
+    parser.add_argument(
+        "--failed", action="store_true", help="also queue again the photos that failed for good"
+    )
     add_json_flag(parser)
     parser.set_defaults(func=run)
 

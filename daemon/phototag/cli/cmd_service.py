@@ -23,8 +23,17 @@ from phototag.cli.daemon_call import EXIT_NOT_RUNNING, EXIT_OK, EXIT_PROBLEM, ad
 
 UNIT_NAME = "phototag.service"
 DEFAULT_EXEC_START = "%h/.local/bin/phototagd"
-SHOWN_PROPERTIES = ("LoadState", "ActiveState", "SubState", "UnitFileState", "FragmentPath",
-                    "MainPID", "NRestarts", "StatusText", "Result")
+SHOWN_PROPERTIES = (
+    "LoadState",
+    "ActiveState",
+    "SubState",
+    "UnitFileState",
+    "FragmentPath",
+    "MainPID",
+    "NRestarts",
+    "StatusText",
+    "Result",
+)
 
 UNIT_TEMPLATE = """\
 # phototag: a systemd user unit. `tagctl service install` writes it with ExecStart set
@@ -110,8 +119,17 @@ def run(args: argparse.Namespace) -> int:
     else:
         return _status(as_json=args.json)
     if args.json:
-        print(json.dumps({"action": args.action, "dry_run": args.dry_run, "steps": steps.done,
-                          "ok": code == EXIT_OK}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "action": args.action,
+                    "dry_run": args.dry_run,
+                    "steps": steps.done,
+                    "ok": code == EXIT_OK,
+                },
+                indent=2,
+            )
+        )
     return code
 
 
@@ -166,8 +184,9 @@ def _install(steps: _Steps) -> int:
         print("tagctl: cannot find phototagd beside this Python or on PATH", file=sys.stderr)
         return EXIT_PROBLEM
     steps.write(unit_path(), render_unit(exec_start=exec_quote(phototagd)))
-    ok = (steps.run("systemctl", "--user", "daemon-reload")
-          and steps.run("systemctl", "--user", "enable", "--now", "--no-block", UNIT_NAME))
+    ok = steps.run("systemctl", "--user", "daemon-reload") and steps.run(
+        "systemctl", "--user", "enable", "--now", "--no-block", UNIT_NAME
+    )
     if ok and not steps.quiet and not steps.dry_run:
         print("started; see `tagctl service status` and `journalctl --user -u phototag`")
     return EXIT_OK if ok else EXIT_PROBLEM
@@ -188,7 +207,9 @@ def unit_properties() -> dict[str, str]:
     """What ``systemctl --user show`` says of the unit (raises OSError, CalledProcessError)."""
     out = subprocess.run(
         ["systemctl", "--user", "show", UNIT_NAME, "-p", ",".join(SHOWN_PROPERTIES)],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return dict(line.split("=", 1) for line in out.stdout.splitlines() if "=" in line)
 
@@ -198,16 +219,19 @@ def _status(*, as_json: bool) -> int:
         props = unit_properties()
     except (OSError, subprocess.CalledProcessError) as exc:
         detail = getattr(exc, "stderr", None) or exc
-        print(f"tagctl: cannot ask the systemd user manager: {str(detail).strip()}",
-              file=sys.stderr)
+        print(
+            f"tagctl: cannot ask the systemd user manager: {str(detail).strip()}", file=sys.stderr
+        )
         return EXIT_PROBLEM
     active = props.get("ActiveState") == "active"
     if as_json:
         print(json.dumps({"unit": UNIT_NAME, **props}, indent=2))
     else:
-        print(f"{UNIT_NAME}: {props.get('ActiveState')} ({props.get('SubState')}), "
-              f"{props.get('UnitFileState') or 'not installed'}, "
-              f"pid {props.get('MainPID')}, restarts {props.get('NRestarts')}")
+        print(
+            f"{UNIT_NAME}: {props.get('ActiveState')} ({props.get('SubState')}), "
+            f"{props.get('UnitFileState') or 'not installed'}, "
+            f"pid {props.get('MainPID')}, restarts {props.get('NRestarts')}"
+        )
         if props.get("StatusText"):
             print(f"status: {props['StatusText']}")
         if props.get("FragmentPath"):

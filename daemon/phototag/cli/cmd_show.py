@@ -55,8 +55,9 @@ def render(report: dict[str, Any]) -> str:
         if record["prompt_digest"]:
             lines.append(f"  prompt:    sha256 {record['prompt_digest']}")
         lines.append("  phototag wrote:")
-        lines += [f"    {name}: {_value(value)}"
-                  for name, value in report["phototag"].items() if value]
+        lines += [
+            f"    {name}: {_value(value)}" for name, value in report["phototag"].items() if value
+        ]
         lines.append(f"    fields: {', '.join(record['fields']) or '-'}")
     lines.append("  already there (not phototag's):")
     lines += [f"    {key}: {_value(value)}" for key, value in report["other"].items()]
@@ -69,6 +70,7 @@ def _value(value: Any) -> str:
     if isinstance(value, list):
         return "; ".join(map(str, value))
     if isinstance(value, dict):
-        return "; ".join(f"{v} ({k.removeprefix('lang=').strip(chr(34))})"
-                         for k, v in value.items())
+        return "; ".join(
+            f"{v} ({k.removeprefix('lang=').strip(chr(34))})" for k, v in value.items()
+        )
     return str(value)

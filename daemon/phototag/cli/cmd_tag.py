@@ -37,6 +37,11 @@ def run(args: argparse.Namespace) -> int:
     if not os.path.isfile(path):
         print(f"tagctl: {path}: no such file", file=sys.stderr)
         return 2
-    return run_remote(args, "tag", {"path": path}, render=render, timeout_s=TAG_TIMEOUT_S,
-                      problem=lambda record: isinstance(record, dict)
-                      and record.get("status") == "failed")
+    return run_remote(
+        args,
+        "tag",
+        {"path": path},
+        render=render,
+        timeout_s=TAG_TIMEOUT_S,
+        problem=lambda record: isinstance(record, dict) and record.get("status") == "failed",
+    )

@@ -44,11 +44,16 @@ def run_remote(
     try:
         result = call(socket_path, verb, verb_args, timeout_s=timeout_s)
     except DaemonNotRunning as exc:
-        return _fail(args, f"{exc}; start it with: systemctl --user start phototag",
-                     kind="not-running", code=EXIT_NOT_RUNNING)
+        return _fail(
+            args,
+            f"{exc}; start it with: systemctl --user start phototag",
+            kind="not-running",
+            code=EXIT_NOT_RUNNING,
+        )
     except DaemonError as exc:
-        return _fail(args, str(exc), kind=exc.kind,
-                     code=EXIT_USAGE if exc.kind == "usage" else EXIT_PROBLEM)
+        return _fail(
+            args, str(exc), kind=exc.kind, code=EXIT_USAGE if exc.kind == "usage" else EXIT_PROBLEM
+        )
     emit(result, as_json=args.json, render=render)
     return EXIT_PROBLEM if problem(result) else EXIT_OK
 

@@ -18,8 +18,21 @@ from pathlib import Path
 from phototag import __version__
 from phototag.errors import ConfigError
 
-VERBS = ("status", "pause", "resume", "rescan", "retry", "retag", "preflight", "tag", "list",
-         "service", "show", "scan", "backfill")
+VERBS = (
+    "status",
+    "pause",
+    "resume",
+    "rescan",
+    "retry",
+    "retag",
+    "preflight",
+    "tag",
+    "list",
+    "service",
+    "show",
+    "scan",
+    "backfill",
+)
 
 
 def build_parser(verbs: tuple[str, ...] = VERBS) -> argparse.ArgumentParser:

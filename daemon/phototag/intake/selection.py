@@ -68,8 +68,9 @@ class Selection:
             return "not matched by the include globs"
         return None
 
-    def walk(self, top: Path | None = None, *, known: Known | None = None
-             ) -> Iterator[tuple[Path, FileSig]]:
+    def walk(
+        self, top: Path | None = None, *, known: Known | None = None
+    ) -> Iterator[tuple[Path, FileSig]]:
         """Every candidate under ``top`` (default: all roots) with its signature; stat only.
 
         The tree is listed first, as ``find`` would, then compared with ``known`` (from the
@@ -122,8 +123,12 @@ class Selection:
                     if is_file(st.st_mode):  # a link not followed is S_IFLNK: never listed
                         # scan_key(prefix + name, ...), inlined: this line runs once a file
                         append(b"%b%b/%d %d" % (prefix, name, st.st_size, st.st_mtime_ns))
-                    elif (stat.S_ISDIR(st.st_mode) and self.recursive
-                          and not name.startswith(b".") and (st.st_dev, st.st_ino) not in seen):
+                    elif (
+                        stat.S_ISDIR(st.st_mode)
+                        and self.recursive
+                        and not name.startswith(b".")
+                        and (st.st_dev, st.st_ino) not in seen
+                    ):
                         seen.add((st.st_dev, st.st_ino))
                         pending.append(prefix + name)
             finally:

@@ -201,8 +201,11 @@ def start_observers(
             native, watched = None, []
     if (
         watched
-        and (missing := (needed := count_folders(watched, recursive=recursive))
-             - wait_for_watches(needed)) > 0
+        and (
+            missing := (needed := count_folders(watched, recursive=recursive))
+            - wait_for_watches(needed)
+        )
+        > 0
     ):
         _warn_limit(OSError(errno.ENOSPC, f"{missing} folder(s) left unwatched"))
         polled.update({root: "inotify watch limit reached" for root in watched})

@@ -124,4 +124,4 @@ def _temp_beside(path: Path) -> Iterator[tuple[int, Path]]:
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view):]
+        view = view[os.write(fd, view) :]

@@ -70,8 +70,7 @@ def plan_write(
     photos (``IMG_1.xmp`` shared by a RAW and a JPEG) is kept, never replaced.
     """
     tags = result.tags
-    shared = source is not None and previous is not None and bool(
-        set(previous.sources) - {source})
+    shared = source is not None and previous is not None and bool(set(previous.sources) - {source})
     own_keywords = () if previous is None or shared else previous.keywords
     own_hierarchy = () if previous is None or shared else previous.hierarchical
 
@@ -79,13 +78,15 @@ def plan_write(
     iptc_changes: dict[str, Any] = {}
     fields: list[str] = []
 
-    subject, added = merge_keywords(as_list(xmp.get(XMP_SUBJECT)), own=own_keywords,
-                                    new=tags.keywords)
+    subject, added = merge_keywords(
+        as_list(xmp.get(XMP_SUBJECT)), own=own_keywords, new=tags.keywords
+    )
     if added or subject != as_list(xmp.get(XMP_SUBJECT)):
         xmp_changes.update(bag(XMP_SUBJECT, subject))
         fields.append(XMP_SUBJECT)
-    hierarchy, added_hierarchy = merge_keywords(as_list(xmp.get(XMP_HIERARCHY)),
-                                                own=own_hierarchy, new=tags.hierarchical)
+    hierarchy, added_hierarchy = merge_keywords(
+        as_list(xmp.get(XMP_HIERARCHY)), own=own_hierarchy, new=tags.hierarchical
+    )
     if added_hierarchy or hierarchy != as_list(xmp.get(XMP_HIERARCHY)):
         xmp_changes.update(bag(XMP_HIERARCHY, hierarchy))
         fields.append(XMP_HIERARCHY)
@@ -95,7 +96,8 @@ def plan_write(
         # IPTC mirrors XMP: phototag adds there exactly what it adds to dc:subject, so
         # the one provenance list tells its own keywords apart in both.
         keywords, added_iptc = merge_keywords(
-            current, own=[_fit_keyword(k) for k in own_keywords],
+            current,
+            own=[_fit_keyword(k) for k in own_keywords],
             new=[_fit_keyword(k) for k in added],
         )
         if added_iptc or keywords != current:
@@ -123,8 +125,11 @@ def plan_write(
             fields.append(spec.iptc)
 
     if iptc_changes or (iptc and not iptc_utf8):
-        iptc_changes = {IPTC_CHARSET: IPTC_UTF8, **_transcoded(iptc or {}, iptc_utf8),
-                        **iptc_changes}
+        iptc_changes = {
+            IPTC_CHARSET: IPTC_UTF8,
+            **_transcoded(iptc or {}, iptc_utf8),
+            **iptc_changes,
+        }
 
     kept_keywords = previous.keywords if previous is not None and shared else ()
     kept_hierarchy = previous.hierarchical if previous is not None and shared else ()
@@ -135,20 +140,26 @@ def plan_write(
         prompt_digest=result.prompt_digest,
         time=time_iso,
         keywords=_unique([*[k for k in kept_keywords if k in subject], *added]),
-        hierarchical=_unique([*[k for k in kept_hierarchy if k in hierarchy],
-                              *added_hierarchy]),
+        hierarchical=_unique([*[k for k in kept_hierarchy if k in hierarchy], *added_hierarchy]),
         fields=tuple(fields),
         texts=tuple(texts.items()),
-        sources=() if source is None else _unique(
-            [*(previous.sources if shared and previous else ()), source]),
+        sources=()
+        if source is None
+        else _unique([*(previous.sources if shared and previous else ()), source]),
     )
     xmp_changes.update(to_xmp(record))
-    return Plan(xmp=xmp_changes, iptc=iptc_changes, fields=tuple(fields),
-                keywords=_unique(added), provenance=record)
+    return Plan(
+        xmp=xmp_changes,
+        iptc=iptc_changes,
+        fields=tuple(fields),
+        keywords=_unique(added),
+        provenance=record,
+    )
 
 
-def merge_keywords(current: Iterable[str], *, own: Iterable[str],
-                   new: Iterable[str]) -> tuple[list[str], list[str]]:
+def merge_keywords(
+    current: Iterable[str], *, own: Iterable[str], new: Iterable[str]
+) -> tuple[list[str], list[str]]:
     """(the merged list, the keywords phototag adds): ``current`` less phototag's ``own``
     previous keywords, plus each of ``new`` not already there (compared case-insensitively).
     """
@@ -206,7 +217,8 @@ def _transcoded(iptc: Mapping[str, Any], iptc_utf8: bool) -> dict[str, Any]:
     if iptc_utf8:
         return {}
     return {
-        key: value for key, value in iptc.items()
+        key: value
+        for key, value in iptc.items()
         if key.startswith("Iptc.Application2.") and not "".join(as_list(value)).isascii()
     }
 

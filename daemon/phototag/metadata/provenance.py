@@ -60,8 +60,12 @@ _BAGS = {
     "sources": "sources",
 }
 TEXT_NAMES = ("title", "caption", "description", "alt_text")
-_TEXT_PROPS = {"title": "title", "caption": "caption", "description": "description",
-               "alt_text": "altText"}
+_TEXT_PROPS = {
+    "title": "title",
+    "caption": "caption",
+    "description": "description",
+    "alt_text": "altText",
+}
 
 
 def from_xmp(xmp: Mapping[str, Any]) -> Provenance | None:
@@ -71,7 +75,8 @@ def from_xmp(xmp: Mapping[str, Any]) -> Provenance | None:
     scalars = {attr: _scalar(xmp.get(_KEY + prop)) for attr, prop in _SCALARS.items()}
     bags = {attr: tuple(as_list(xmp.get(_KEY + prop))) for attr, prop in _BAGS.items()}
     texts = tuple(
-        (name, text) for name, prop in _TEXT_PROPS.items()
+        (name, text)
+        for name, prop in _TEXT_PROPS.items()
         if (text := _scalar(xmp.get(_KEY + prop)))
     )
     return Provenance(**scalars, **bags, texts=texts)
@@ -79,8 +84,9 @@ def from_xmp(xmp: Mapping[str, Any]) -> Provenance | None:
 
 def to_xmp(record: Provenance) -> dict[str, Any]:
     """Changes for ``modify_xmp`` that replace any previous record with ``record``."""
-    changes: dict[str, Any] = {_KEY + prop: getattr(record, attr) for attr, prop in
-                               _SCALARS.items()}
+    changes: dict[str, Any] = {
+        _KEY + prop: getattr(record, attr) for attr, prop in _SCALARS.items()
+    }
     for attr, prop in _BAGS.items():
         changes.update(bag(_KEY + prop, getattr(record, attr)))
     written = dict(record.texts)

@@ -71,8 +71,14 @@ class WriteOutcome:
     note: str = ""  # e.g. "WebP: no IPTC", "sidecar: RAW"
 
 
-def write_tags(path: Path, result: TagResult, *, settings: MetadataSettings, expected: FileSig,
-               dry_run: bool = False) -> WriteOutcome:
+def write_tags(
+    path: Path,
+    result: TagResult,
+    *,
+    settings: MetadataSettings,
+    expected: FileSig,
+    dry_run: bool = False,
+) -> WriteOutcome:
     """Merge ``result`` into ``path``'s metadata, or its sidecar.
 
     Raises FileGone if the photo is missing, FileChanged if it no longer matches
@@ -83,10 +89,22 @@ def write_tags(path: Path, result: TagResult, *, settings: MetadataSettings, exp
     target, note = _choose_target(path, settings=settings)
     try:
         if target == path:
-            return _write_in_place(path, result, settings=settings, expected=expected,
-                                   commit=settings.write and not dry_run)
-        return _write_sidecar(path, target, result, settings=settings, expected=expected,
-                              commit=settings.write and not dry_run, note=note)
+            return _write_in_place(
+                path,
+                result,
+                settings=settings,
+                expected=expected,
+                commit=settings.write and not dry_run,
+            )
+        return _write_sidecar(
+            path,
+            target,
+            result,
+            settings=settings,
+            expected=expected,
+            commit=settings.write and not dry_run,
+            note=note,
+        )
     except (FileGone, FileChanged, MetadataWriteError):
         raise
     except FileNotFoundError as exc:
@@ -104,8 +122,11 @@ def write_tags(path: Path, result: TagResult, *, settings: MetadataSettings, exp
 def read_tags(path: Path, *, settings: MetadataSettings) -> dict[str, Any]:
     """What phototag wrote into ``path`` (or its sidecar), when, and what else is there."""
     target = _read_target(path, settings=settings)
-    report: dict[str, Any] = {"path": str(path), "target": str(target) if target else None,
-                              "sidecar": target is not None and target != path}
+    report: dict[str, Any] = {
+        "path": str(path),
+        "target": str(target) if target else None,
+        "sidecar": target is not None and target != path,
+    }
     if target is None:
         return {**report, "provenance": None, "phototag": {}, "other": {}}
     try:
@@ -118,15 +139,19 @@ def read_tags(path: Path, *, settings: MetadataSettings) -> dict[str, Any]:
     return {**report, **describe(xmp, iptc, record)}
 
 
-def describe(xmp: dict[str, Any], iptc: dict[str, Any], record: Provenance | None
-             ) -> dict[str, Any]:
+def describe(
+    xmp: dict[str, Any], iptc: dict[str, Any], record: Provenance | None
+) -> dict[str, Any]:
     """Split parsed metadata into phototag's provenance, its own output, and the rest."""
     own_keywords = set(record.keywords) if record else set()
     own_hierarchy = set(record.hierarchical) if record else set()
     phototag: dict[str, Any] = {}
     if record:
-        phototag = {"keywords": list(record.keywords),
-                    "hierarchical": list(record.hierarchical), **dict(record.texts)}
+        phototag = {
+            "keywords": list(record.keywords),
+            "hierarchical": list(record.hierarchical),
+            **dict(record.texts),
+        }
     other: dict[str, Any] = {}
     for key, value in {**xmp, **iptc}.items():
         if key.startswith(f"Xmp.{NS_PREFIX}.") or key == IPTC_CHARSET:
@@ -140,10 +165,15 @@ def describe(xmp: dict[str, Any], iptc: dict[str, Any], record: Provenance | Non
             other[key] = value
     provenance = None
     if record:
-        provenance = {"generator": record.generator, "backend": record.backend,
-                      "model": record.model, "prompt_digest": record.prompt_digest,
-                      "time": record.time, "fields": list(record.fields),
-                      "sources": list(record.sources)}
+        provenance = {
+            "generator": record.generator,
+            "backend": record.backend,
+            "model": record.model,
+            "prompt_digest": record.prompt_digest,
+            "time": record.time,
+            "fields": list(record.fields),
+            "sources": list(record.sources),
+        }
     return {"provenance": provenance, "phototag": phototag, "other": other}
 
 
@@ -165,8 +195,10 @@ def _choose_target(path: Path, *, settings: MetadataSettings) -> tuple[Path, str
         return path, ""
     if settings.readonly_fallback == "sidecar":
         return sidecar_path(path, naming=settings.sidecar_naming), f"sidecar: {reason}"
-    raise MetadataWriteError(f"{path.name}: {reason}; nothing written "
-                             "(set metadata.readonly_fallback = \"sidecar\" to use a sidecar)")
+    raise MetadataWriteError(
+        f"{path.name}: {reason}; nothing written "
+        '(set metadata.readonly_fallback = "sidecar" to use a sidecar)'
+    )
 
 
 def _read_only_reason(path: Path) -> str:
@@ -197,8 +229,9 @@ def _read_target(path: Path, *, settings: MetadataSettings) -> Path | None:
     return path
 
 
-def _write_in_place(path: Path, result: TagResult, *, settings: MetadataSettings,
-                    expected: FileSig, commit: bool) -> WriteOutcome:
+def _write_in_place(
+    path: Path, result: TagResult, *, settings: MetadataSettings, expected: FileSig, commit: bool
+) -> WriteOutcome:
     # exiv2 keeps its own copy of the file: the bytes read are freed as soon as it has
     # it, so a write holds three copies of a photo at its peak, not four
     image = pyexiv2.ImageData(path.read_bytes())
@@ -209,26 +242,57 @@ def _write_in_place(path: Path, result: TagResult, *, settings: MetadataSettings
         image.close()
     note = "" if has_iptc else "WebP: no IPTC"
     if not commit:
-        return WriteOutcome(written=False, target=path, sidecar=False, fields=plan.fields,
-                            keywords=plan.keywords, sig=None, sha256=None, note=note)
+        return WriteOutcome(
+            written=False,
+            target=path,
+            sidecar=False,
+            fields=plan.fields,
+            keywords=plan.keywords,
+            sig=None,
+            sha256=None,
+            note=note,
+        )
     sig = replace_bytes(path, new, expected=expected, keep_mtime=settings.keep_mtime)
-    return WriteOutcome(written=True, target=path, sidecar=False, fields=plan.fields,
-                        keywords=plan.keywords, sig=sig,
-                        sha256=hashlib.sha256(new).hexdigest(), note=note)
+    return WriteOutcome(
+        written=True,
+        target=path,
+        sidecar=False,
+        fields=plan.fields,
+        keywords=plan.keywords,
+        sig=sig,
+        sha256=hashlib.sha256(new).hexdigest(),
+        note=note,
+    )
 
 
-def _write_sidecar(path: Path, target: Path, result: TagResult, *,
-                   settings: MetadataSettings, expected: FileSig, commit: bool,
-                   note: str) -> WriteOutcome:
+def _write_sidecar(
+    path: Path,
+    target: Path,
+    result: TagResult,
+    *,
+    settings: MetadataSettings,
+    expected: FileSig,
+    commit: bool,
+    note: str,
+) -> WriteOutcome:
     reason = _read_only_reason(target) if target.exists() else _folder_read_only(target.parent)
     if commit and reason:
         raise MetadataWriteError(f"cannot write the sidecar {target.name}: {reason}")
     existing = target.read_bytes() if target.exists() else None
     existing_sig = FileSig.of(target) if existing is not None else None
-    new, plan = _merge_sidecar(existing or EMPTY_XPACKET, result, source=path.name,
-                               settings=settings)
-    outcome = WriteOutcome(written=commit, target=target, sidecar=True, fields=plan.fields,
-                           keywords=plan.keywords, sig=None, sha256=None, note=note)
+    new, plan = _merge_sidecar(
+        existing or EMPTY_XPACKET, result, source=path.name, settings=settings
+    )
+    outcome = WriteOutcome(
+        written=commit,
+        target=target,
+        sidecar=True,
+        fields=plan.fields,
+        keywords=plan.keywords,
+        sig=None,
+        sha256=None,
+        note=note,
+    )
     if not commit:
         return outcome
     check_unchanged(path, expected)
@@ -239,8 +303,9 @@ def _write_sidecar(path: Path, target: Path, result: TagResult, *,
     return outcome
 
 
-def _merge_sidecar(packet: bytes, result: TagResult, *, source: str,
-                   settings: MetadataSettings) -> tuple[bytes, Plan]:
+def _merge_sidecar(
+    packet: bytes, result: TagResult, *, source: str, settings: MetadataSettings
+) -> tuple[bytes, Plan]:
     """Merge into an XMP sidecar's packet, carried inside a tiny JPEG: exiv2's own sidecar
     writer fails to re-encode arrays it read ("Indexing applied to non-array") and drops
     properties whose key contains "iptc", while its JPEG writer handles both."""
@@ -252,8 +317,7 @@ def _merge_sidecar(packet: bytes, result: TagResult, *, source: str,
         carrier.close()
     image = pyexiv2.ImageData(wrapped)
     try:
-        merged, plan, _ = _merge(image, result, source=source, settings=settings,
-                                 with_iptc=False)
+        merged, plan, _ = _merge(image, result, source=source, settings=settings, with_iptc=False)
     finally:
         image.close()
     image = pyexiv2.ImageData(merged)
@@ -270,16 +334,27 @@ def _carrier_jpeg() -> bytes:
     return buffer.getvalue()
 
 
-def _merge(image: pyexiv2.ImageData, result: TagResult, *, source: str | None,
-           settings: MetadataSettings, with_iptc: bool = True) -> tuple[bytes, Plan, bool]:
+def _merge(
+    image: pyexiv2.ImageData,
+    result: TagResult,
+    *,
+    source: str | None,
+    settings: MetadataSettings,
+    with_iptc: bool = True,
+) -> tuple[bytes, Plan, bool]:
     """(new bytes, the plan, whether the format has IPTC) for ``image`` with ``result``;
     the caller opens and closes ``image``."""
     has_iptc = with_iptc and image.get_mime_type() not in _NO_IPTC
     xmp = image.read_xmp()
     iptc, iptc_utf8 = _read_iptc(image) if has_iptc else ({}, True)
     plan = plan_write(
-        xmp=xmp, iptc=iptc if has_iptc else None, iptc_utf8=iptc_utf8, result=result,
-        previous=from_xmp(xmp), overwrite=settings.overwrite, source=source,
+        xmp=xmp,
+        iptc=iptc if has_iptc else None,
+        iptc_utf8=iptc_utf8,
+        result=result,
+        previous=from_xmp(xmp),
+        overwrite=settings.overwrite,
+        source=source,
         time_iso=datetime.now(UTC).isoformat(timespec="seconds"),
     )
     if plan.iptc:

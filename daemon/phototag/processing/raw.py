@@ -38,8 +38,9 @@ def open_preview(path: Path) -> Image.Image:
             flip = raw.sizes.flip
             thumb = raw.extract_thumb()
     except rawpy.LibRawNoThumbnailError as exc:
-        raise BadImage("the RAW has no embedded preview (phototag never decodes a RAW "
-                       "in full)") from exc
+        raise BadImage(
+            "the RAW has no embedded preview (phototag never decodes a RAW in full)"
+        ) from exc
     except rawpy.LibRawError as exc:
         raise BadImage(f"not a RAW file libraw can read: {exc}") from exc
     try:

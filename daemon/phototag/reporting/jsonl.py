@@ -1,5 +1,4 @@
-"""The rolling JSONL log: one durable line per finished image.
-"""
+"""The rolling JSONL log: one durable line per finished image."""
 
 from __future__ import annotations
 
@@ -140,4 +139,4 @@ def _jsonl_name(day: date, index: int) -> str:
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view):]
+        view = view[os.write(fd, view) :]

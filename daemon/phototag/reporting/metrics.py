@@ -1,5 +1,4 @@
-"""Per-stage timings and the metrics.json snapshot.
-"""
+"""Per-stage timings and the metrics.json snapshot."""
 
 from __future__ import annotations
 
@@ -26,8 +25,11 @@ class StageStats:
         with self._lock:
             snapshot = {stage: sorted(values) for stage, values in self._samples.items()}
         return {
-            stage: {"p50": _quantile(values, 0.50), "p95": _quantile(values, 0.95),
-                    "count": len(values)}
+            stage: {
+                "p50": _quantile(values, 0.50),
+                "p95": _quantile(values, 0.95),
+                "count": len(values),
+            }
             for stage, values in snapshot.items()
         }
 
@@ -60,8 +62,15 @@ def metrics_snapshot(
     hour_s = min(uptime_s, 3600.0)
     per_min_hour = done_last_hour * 60.0 / hour_s if hour_s else 0.0
     per_min_start = done_total * 60.0 / uptime_s if uptime_s else 0.0
-    history.append({"t": now, "done_total": done_total, "queue_depth": queue_depth,
-                    "in_flight": in_flight, "per_min": round(per_min_hour, 3)})
+    history.append(
+        {
+            "t": now,
+            "done_total": done_total,
+            "queue_depth": queue_depth,
+            "in_flight": in_flight,
+            "per_min": round(per_min_hour, 3),
+        }
+    )
     return {
         "schema": 1,
         "generated_at": now,

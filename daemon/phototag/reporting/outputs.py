@@ -106,8 +106,13 @@ class Outputs:
         )
         _safe_write(self._settings.state_dir / "metrics.json", json.dumps(snapshot, indent=2))
         if self._settings.outputs.prometheus:
-            metrics = prom_metrics(counts=counts, queue_depth=counts["queued"],
-                                   in_flight=in_flight, healthy=healthy, paused=paused)
+            metrics = prom_metrics(
+                counts=counts,
+                queue_depth=counts["queued"],
+                in_flight=in_flight,
+                healthy=healthy,
+                paused=paused,
+            )
             try:
                 write_prom(self._settings.state_dir / "phototag.prom", metrics)
             except OSError as exc:

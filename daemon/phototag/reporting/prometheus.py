@@ -79,8 +79,9 @@ def _escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
-def prom_metrics(*, counts: Mapping[str, int], queue_depth: int, in_flight: int,
-                 healthy: bool, paused: bool) -> dict[str, Any]:
+def prom_metrics(
+    *, counts: Mapping[str, int], queue_depth: int, in_flight: int, healthy: bool, paused: bool
+) -> dict[str, Any]:
     """The daemon's figures in the shape render_prom expects."""
     return {
         "files": {"status": dict(counts)},

@@ -1,5 +1,4 @@
-"""The Markdown summary of recent work.
-"""
+"""The Markdown summary of recent work."""
 
 from __future__ import annotations
 
@@ -31,10 +30,13 @@ def render_summary(
         "",
         "## Totals",
         "",
-        *_table(("status", "images"), [
-            *((status, str(n)) for status, n in totals.items()),
-            ("**total**", f"**{sum(totals.values())}**"),
-        ]),
+        *_table(
+            ("status", "images"),
+            [
+                *((status, str(n)) for status, n in totals.items()),
+                ("**total**", f"**{sum(totals.values())}**"),
+            ],
+        ),
         "",
         "## Keywords",
         "",
@@ -42,17 +44,31 @@ def render_summary(
         "",
         "## Failures",
         "",
-        *_table(("file", "reason", "when"), [
-            (str(f.get("path", "")), str(f.get("reason") or f.get("error") or ""),
-             str(f.get("at", ""))) for f in failures
-        ]),
+        *_table(
+            ("file", "reason", "when"),
+            [
+                (
+                    str(f.get("path", "")),
+                    str(f.get("reason") or f.get("error") or ""),
+                    str(f.get("at", "")),
+                )
+                for f in failures
+            ],
+        ),
         "",
         "## Recent images",
         "",
-        *_table(("file", "title", "keywords"), [
-            (str(r.get("path", "")), str(r.get("title", "")), ", ".join(r.get("keywords") or ()))
-            for r in recent
-        ]),
+        *_table(
+            ("file", "title", "keywords"),
+            [
+                (
+                    str(r.get("path", "")),
+                    str(r.get("title", "")),
+                    ", ".join(r.get("keywords") or ()),
+                )
+                for r in recent
+            ],
+        ),
         "",
     ]
     return "\n".join(lines)

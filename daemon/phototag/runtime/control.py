@@ -52,14 +52,18 @@ def answer(request_line: bytes, handlers: Mapping[str, Handler]) -> dict[str, An
     if not isinstance(request, dict):
         return _error("request must be a JSON object", kind="protocol")
     if request.get("v") != PROTOCOL_VERSION:
-        return _error(f"unsupported protocol version {request.get('v')!r} "
-                      f"(this daemon speaks {PROTOCOL_VERSION})", kind="protocol")
+        return _error(
+            f"unsupported protocol version {request.get('v')!r} "
+            f"(this daemon speaks {PROTOCOL_VERSION})",
+            kind="protocol",
+        )
     verb = request.get("verb")
     args = request.get("args") or {}
     handler = handlers.get(verb) if isinstance(verb, str) else None
     if handler is None:
-        return _error(f"unknown verb {verb!r}; known: {', '.join(sorted(handlers))}",
-                      kind="protocol")
+        return _error(
+            f"unknown verb {verb!r}; known: {', '.join(sorted(handlers))}", kind="protocol"
+        )
     if not isinstance(args, dict):
         return _error("args must be a JSON object", kind="protocol")
     try:
@@ -132,8 +136,9 @@ class ControlServer:
                 conn, _ = listener.accept()
             except OSError:
                 return
-            threading.Thread(target=self._serve, args=(conn,), name="control-conn",
-                             daemon=True).start()
+            threading.Thread(
+                target=self._serve, args=(conn,), name="control-conn", daemon=True
+            ).start()
 
     def _serve(self, conn: socket.socket) -> None:
         with self._lock:
@@ -143,8 +148,7 @@ class ControlServer:
                 uid = peer_uid(conn)
                 if uid != os.getuid():
                     logger.warning("control socket: refused a peer with uid {}", uid)
-                    conn.sendall(_encode(_error(f"permission denied for uid {uid}",
-                                                kind="denied")))
+                    conn.sendall(_encode(_error(f"permission denied for uid {uid}", kind="denied")))
                     return
                 while line := reader.readline(MAX_REQUEST_BYTES + 1):
                     if len(line) > MAX_REQUEST_BYTES:

@@ -27,8 +27,9 @@ class DaemonError(PhototagError):
         self.kind = kind
 
 
-def call(path: Path, verb: str, args: dict[str, Any] | None = None, *,
-         timeout_s: float = 5.0) -> Any:
+def call(
+    path: Path, verb: str, args: dict[str, Any] | None = None, *, timeout_s: float = 5.0
+) -> Any:
     """Ask the daemon listening on ``path`` to run ``verb``; its result, or an exception."""
     request = {"v": PROTOCOL_VERSION, "verb": verb, "args": args or {}}
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC) as sock:
@@ -36,18 +37,19 @@ def call(path: Path, verb: str, args: dict[str, Any] | None = None, *,
         try:
             sock.connect(str(path))
         except (FileNotFoundError, ConnectionRefusedError) as exc:
-            raise DaemonNotRunning(f"phototagd is not running (nothing listens on {path})") \
-                from exc
+            raise DaemonNotRunning(f"phototagd is not running (nothing listens on {path})") from exc
         except OSError as exc:
-            raise DaemonError(f"cannot reach phototagd at {path}: {exc.strerror}",
-                              kind="denied") from exc
+            raise DaemonError(
+                f"cannot reach phototagd at {path}: {exc.strerror}", kind="denied"
+            ) from exc
         try:
             sock.sendall((json.dumps(request) + "\n").encode())
             with sock.makefile("rb") as reader:
                 line = reader.readline(MAX_REQUEST_BYTES * 64)
         except TimeoutError as exc:
-            raise DaemonError(f"phototagd gave no answer to {verb!r} within {timeout_s:g} s",
-                              kind="error") from exc
+            raise DaemonError(
+                f"phototagd gave no answer to {verb!r} within {timeout_s:g} s", kind="error"
+            ) from exc
         except OSError as exc:
             raise DaemonError(f"lost the connection to phototagd: {exc}", kind="error") from exc
     if not line:
@@ -55,8 +57,9 @@ def call(path: Path, verb: str, args: dict[str, Any] | None = None, *,
     try:
         reply = json.loads(line)
     except json.JSONDecodeError as exc:
-        raise DaemonError(f"phototagd answered something that is not JSON: {exc}",
-                          kind="protocol") from exc
+        raise DaemonError(
+            f"phototagd answered something that is not JSON: {exc}", kind="protocol"
+        ) from exc
     if reply.get("ok"):
         return reply.get("result")
     raise DaemonError(str(reply.get("error", "unknown error")), kind=str(reply.get("kind", "")))

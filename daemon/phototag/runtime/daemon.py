@@ -263,8 +263,11 @@ class Daemon:
         self.index.close()
         if self.once and (self.outputs.failed_this_run or self.gave_up):
             self.exit_code = 1
-        logger.info("stopped: {} tagged, {} failed this run",
-                    self.outputs.done_this_run, self.outputs.failed_this_run)
+        logger.info(
+            "stopped: {} tagged, {} failed this run",
+            self.outputs.done_this_run,
+            self.outputs.failed_this_run,
+        )
 
     # -- gates and callbacks ------------------------------------------------------------
 
@@ -332,20 +335,28 @@ class Daemon:
             logger.debug("heartbeat not recorded: {}", exc)
 
     def write_summary(self) -> None:
-        self.outputs.write_summary(backend=f"{self.tagger.name} ({self.tagger.model})",
-                                   health=self.circuit.describe())
+        self.outputs.write_summary(
+            backend=f"{self.tagger.name} ({self.tagger.model})", health=self.circuit.describe()
+        )
 
     def write_metrics(self) -> None:
-        self.outputs.write_metrics(in_flight=self.pool.in_flight,
-                                   healthy=self.circuit.healthy, paused=self.paused)
+        self.outputs.write_metrics(
+            in_flight=self.pool.in_flight, healthy=self.circuit.healthy, paused=self.paused
+        )
 
     def status(self) -> dict[str, Any]:
         """The index's view (as tagctl computes it with the daemon down) plus live figures."""
         status = collect_status(self.index.reader())
         live = self.live_state()
         status.update(
-            running=True, pid=live["pid"], uptime_s=round(time.time() - self.started_at, 1),
-            health=live["health"], paused=live["paused"], in_flight=live["in_flight"],
-            waiting_to_settle=live["pending"], backend=live["backend"], model=live["model"],
+            running=True,
+            pid=live["pid"],
+            uptime_s=round(time.time() - self.started_at, 1),
+            health=live["health"],
+            paused=live["paused"],
+            in_flight=live["in_flight"],
+            waiting_to_settle=live["pending"],
+            backend=live["backend"],
+            model=live["model"],
         )
         return status

@@ -23,8 +23,15 @@ except ImportError:  # the base install: no systemd-python
     _journal = None
 
 SYSLOG_IDENTIFIER = "phototag"
-PRIORITIES = {"TRACE": 7, "DEBUG": 7, "INFO": 6, "SUCCESS": 5, "WARNING": 4, "ERROR": 3,
-              "CRITICAL": 2}
+PRIORITIES = {
+    "TRACE": 7,
+    "DEBUG": 7,
+    "INFO": 6,
+    "SUCCESS": 5,
+    "WARNING": 4,
+    "ERROR": 3,
+    "CRITICAL": 2,
+}
 TERMINAL_FORMAT = (
     "<green>{time:HH:mm:ss.SSS}</green> <level>{level: <7}</level> "
     "<cyan>{name}</cyan> {message}{extra[extra_text]}"
@@ -72,8 +79,12 @@ def setup_logging(*, level: str) -> None:
         sink = JournalSink() if _journal is not None else PrefixedStderrSink(sys.stderr)
         logger.add(sink, format="{message}", **common)
     else:
-        logger.add(_RedactingWriter(sys.stderr), format=TERMINAL_FORMAT,
-                   colorize=sys.stderr.isatty(), **common)
+        logger.add(
+            _RedactingWriter(sys.stderr),
+            format=TERMINAL_FORMAT,
+            colorize=sys.stderr.isatty(),
+            **common,
+        )
 
 
 def _extra_text(record: Any) -> None:

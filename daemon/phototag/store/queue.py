@@ -1,5 +1,4 @@
-"""The daemon's read-write handle on the index: the durable job queue.
-"""
+"""The daemon's read-write handle on the index: the durable job queue."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Read-only views of the index: tagctl's reader and the catch-up scan's snapshot.
-"""
+"""Read-only views of the index: tagctl's reader and the catch-up scan's snapshot."""
 
 from __future__ import annotations
 
@@ -70,11 +69,14 @@ class Known:
             try:
                 db.execute("PRAGMA busy_timeout=10000")
                 db.execute("BEGIN")  # every query below sees the same snapshot
-                self._in_flight = {row[0] for row in db.execute(
-                    "SELECT path FROM files WHERE status IN ('queued', 'processing') "
-                    "AND path >= ? AND path < ?",
-                    (low, high),
-                )}
+                self._in_flight = {
+                    row[0]
+                    for row in db.execute(
+                        "SELECT path FROM files WHERE status IN ('queued', 'processing') "
+                        "AND path >= ? AND path < ?",
+                        (low, high),
+                    )
+                }
                 after: bytes | None = low  # chunks are (after, end): low is no file's path
                 while after is not None:
                     row = db.execute(_SCAN_CHUNK_LAST, (after, high, _SCAN_CHUNK - 1)).fetchone()
@@ -125,7 +127,8 @@ class IndexReader:
     def done_since(self, since: float) -> int:
         return self._all(
             # "+status": not the status index (most rows are done), the finished_at one
-            "SELECT count(*) FROM files WHERE finished_at >= ? AND +status='done'", (since,)
+            "SELECT count(*) FROM files WHERE finished_at >= ? AND +status='done'",
+            (since,),
         )[0][0]
 
     def records(

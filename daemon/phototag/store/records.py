@@ -1,5 +1,4 @@
-"""What one row of the index is, and the pure decisions made on it.
-"""
+"""What one row of the index is, and the pure decisions made on it."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""The index's tables and the stepwise migrations between schema versions.
-"""
+"""The index's tables and the stepwise migrations between schema versions."""
 
 from __future__ import annotations
 

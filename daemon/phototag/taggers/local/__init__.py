@@ -1,2 +1,1 @@
-"""The embedded offline tagger: ImageNet classifier, faces, places and facts.
-"""
+"""The embedded offline tagger: ImageNet classifier, faces, places and facts."""

@@ -96,8 +96,9 @@ def _open_session(path: Path, *, threads: int) -> object:
             str(path), sess_options=options, providers=["CPUExecutionProvider"]
         )
     except Exception as exc:  # onnxruntime raises its own untyped errors
-        raise BackendUnavailable(f"cannot load the classifier model {path}: {exc}",
-                                 permanent=True) from exc
+        raise BackendUnavailable(
+            f"cannot load the classifier model {path}: {exc}", permanent=True
+        ) from exc
 
 
 def to_input(image: Image.Image) -> np.ndarray:
@@ -107,8 +108,10 @@ def to_input(image: Image.Image) -> np.ndarray:
     left, top = (width - edge) // 2, (height - edge) // 2
     rgb = image if image.mode == "RGB" else image.convert("RGB")
     square = rgb.resize(
-        (INPUT_EDGE_PX, INPUT_EDGE_PX), Image.Resampling.BILINEAR,
-        box=(left, top, left + edge, top + edge), reducing_gap=2.0,
+        (INPUT_EDGE_PX, INPUT_EDGE_PX),
+        Image.Resampling.BILINEAR,
+        box=(left, top, left + edge, top + edge),
+        reducing_gap=2.0,
     )
     pixels = (np.asarray(square, dtype=np.float32) - 127.0) / 128.0
     return pixels.transpose(2, 0, 1)[np.newaxis]

