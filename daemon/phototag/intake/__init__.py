@@ -1,4 +1,5 @@
 """Intake: from the filesystem to the durable queue (watch, settle, select, scan).
 
-May import: phototag's top-level modules and phototag.store.
+May import: phototag.store and the top-level modules (errors, domain, config, paths,
+keywords).
 """

@@ -1,4 +1,4 @@
-"""Reading and writing a photo's metadata (XMP/IPTC/EXIF, sidecars), atomically.
+"""Reading and writing a photo's metadata (XMP, IPTC, EXIF, sidecars), atomically.
 
-May import: phototag's top-level modules only.
+May import: the top-level modules only.
 """

@@ -1,4 +1,5 @@
 """What the daemon reports: JSONL, summary, metrics, Prometheus, status, progress.
 
-May import: phototag.store, phototag.metadata.write and the top-level modules.
+May import: phototag.processing (the outcomes it reports), phototag.intake,
+phototag.taggers, phototag.metadata, phototag.store and the top-level modules.
 """

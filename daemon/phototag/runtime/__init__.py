@@ -1,4 +1,5 @@
 """The running daemon: its core, control socket, systemd, reloads and logging.
 
-May import: everything below it (processing, intake, reporting, taggers, metadata, store).
+May import: every layer below it (reporting, processing, intake, taggers, metadata,
+store) and the top-level modules.
 """

@@ -1,4 +1,4 @@
-"""The SQLite index and durable job queue.
+"""The SQLite index and durable job queue: one row per file, its status is the queue.
 
-May import: phototag's top-level modules only.
+May import: the top-level modules only.
 """

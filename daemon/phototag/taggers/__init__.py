@@ -1,4 +1,7 @@
-"""Tagging backends. Each implements :class:`Tagger`; :func:`make_tagger` picks one."""
+"""Tagging backends. Each implements :class:`Tagger`; :func:`make_tagger` picks one.
+
+May import: the top-level modules only (``local/`` and ``vlm/`` import their own parts).
+"""
 
 from __future__ import annotations
 
