@@ -42,7 +42,9 @@ def _imports(path: Path) -> list[tuple[int, str]]:
             if node.module.startswith("phototag."):
                 found.append((node.lineno, node.module))
         elif isinstance(node, ast.Import):
-            found.extend((node.lineno, a.name) for a in node.names if a.name.startswith("phototag."))
+            found.extend(
+                (node.lineno, a.name) for a in node.names if a.name.startswith("phototag.")
+            )
     return found
 
 
@@ -65,7 +67,9 @@ def test_imports_point_down_the_layers() -> None:
             if target == layer:
                 continue
             if RANK[target] >= RANK[layer]:
-                wrong.append(f"{path.relative_to(PACKAGE)}:{line} ({layer or 'top'}) imports {module}")
+                wrong.append(
+                    f"{path.relative_to(PACKAGE)}:{line} ({layer or 'top'}) imports {module}"
+                )
     assert not wrong, "\n".join(wrong)
 
 
@@ -74,12 +78,14 @@ def test_each_package_states_its_job_and_what_it_may_import() -> None:
         doc = ast.get_docstring(ast.parse(init.read_text()))
         assert doc, f"{init.relative_to(PACKAGE)} has no docstring"
         if init.parent.parent == PACKAGE:  # a layer's own folder
-            assert "May import" in doc, f"{init.relative_to(PACKAGE)} does not say what it may import"
+            assert "May import" in doc, (
+                f"{init.relative_to(PACKAGE)} does not say what it may import"
+            )
 
 
 def test_the_check_sees_a_wrong_import(tmp_path: Path) -> None:
     """The walk would catch store importing runtime (so the test above can fail)."""
     bad = tmp_path / "bad.py"
     bad.write_text("from phototag.runtime.daemon import Daemon\n")
-    ((line, module),) = _imports(bad)
+    ((_line, module),) = _imports(bad)
     assert RANK[_layer(module)] > RANK["store"]
