@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from phototag.errors import BackendUnavailable
-from phototag.runtime.control import ControlServer, ControlSocketBusy
-from phototag.runtime.control_client import DaemonError, DaemonNotRunning, call
+from phototag.errors import BackendUnavailable, ControlSocketBusy, DaemonError, DaemonNotRunning
+from phototag.runtime.control import ControlServer
+from phototag.runtime.control_client import call
 
 
 def handlers(log: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:

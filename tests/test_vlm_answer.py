@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from phototag.errors import ConfigError
-from phototag.taggers.vlm.answer import AnswerError, answer_schema, extract_json, parse_answer
+from phototag.errors import AnswerError, ConfigError
+from phototag.taggers.vlm.answer import answer_schema, extract_json, parse_answer
 from phototag.taggers.vlm.prompts import BUILTIN_PROFILES, build_prompt, profile_text
 from phototag.taggers.vlm.vocabulary import Vocabulary
 

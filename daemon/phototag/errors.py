@@ -8,8 +8,14 @@ PhototagError
 │   ├── BadImage             cannot be decoded safely (corrupt, empty, bomb): failed
 │   ├── MetadataWriteError   the write failed; the photo is left as it was: failed
 │   └── BadAnswer            the backend answered garbage (after a repair try): failed
-└── BackendUnavailable       backend down, misconfigured or overloaded: job re-queued,
-                             circuit opens, workers pause
+├── BackendUnavailable       backend down, misconfigured or overloaded: job re-queued,
+│                            circuit opens, workers pause
+├── ControlSocketBusy        another daemon already answers on the control socket
+├── DaemonNotRunning         nobody listens on the control socket (tagctl)
+└── DaemonError              the daemon answered a verb with an error (tagctl)
+
+AnswerError (a ValueError)   a model's text is not a valid answer (read by the VLM tagger,
+                             which turns it into one repair request, then BadAnswer)
 """
 
 from __future__ import annotations
@@ -59,3 +65,24 @@ class BackendUnavailable(PhototagError):
     def __init__(self, message: str, *, permanent: bool = False) -> None:
         super().__init__(message)
         self.permanent = permanent  # needs a person (wrong key, missing model), not a retry
+
+
+class ControlSocketBusy(PhototagError):
+    """Another daemon already answers on the control socket."""
+
+
+class DaemonNotRunning(PhototagError):
+    """Nobody listens on the control socket."""
+
+
+class DaemonError(PhototagError):
+    """The daemon answered with an error; ``kind`` is usage, error, internal, protocol or
+    denied (see :mod:`phototag.runtime.control`)."""
+
+    def __init__(self, message: str, *, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+class AnswerError(ValueError):
+    """The text is not a valid answer; the message says why (short, for the repair prompt)."""

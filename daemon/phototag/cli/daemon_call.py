@@ -9,7 +9,8 @@ from collections.abc import Callable
 from typing import Any
 
 from phototag.config import load_settings
-from phototag.runtime.control_client import DaemonError, DaemonNotRunning, call
+from phototag.errors import DaemonError, DaemonNotRunning
+from phototag.runtime.control_client import call
 
 EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, EXIT_NOT_RUNNING = 0, 1, 2, 3
 

@@ -26,15 +26,11 @@ from typing import Any
 
 from loguru import logger
 
-from phototag.errors import PhototagError
+from phototag.errors import ControlSocketBusy, PhototagError
 
 PROTOCOL_VERSION = 1
 MAX_REQUEST_BYTES = 1 << 20
 Handler = Callable[[dict[str, Any]], Any]
-
-
-class ControlSocketBusy(PhototagError):
-    """Another daemon already answers on the control socket."""
 
 
 def peer_uid(conn: socket.socket) -> int:

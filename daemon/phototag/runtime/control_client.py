@@ -10,21 +10,8 @@ import socket
 from pathlib import Path
 from typing import Any
 
-from phototag.errors import PhototagError
+from phototag.errors import DaemonError, DaemonNotRunning
 from phototag.runtime.control import MAX_REQUEST_BYTES, PROTOCOL_VERSION
-
-
-class DaemonNotRunning(PhototagError):
-    """Nobody listens on the control socket."""
-
-
-class DaemonError(PhototagError):
-    """The daemon answered with an error; ``kind`` is usage, error, internal, protocol or
-    denied (see :mod:`phototag.runtime.control`)."""
-
-    def __init__(self, message: str, *, kind: str) -> None:
-        super().__init__(message)
-        self.kind = kind
 
 
 def call(

@@ -21,6 +21,7 @@ from loguru import logger
 from phototag import __version__
 from phototag.config import Settings
 from phototag.domain import Health
+from phototag.errors import ControlSocketBusy
 from phototag.intake.discovery import Discovery, queue_pending
 from phototag.intake.intake import Intake
 from phototag.intake.mounts import SpaceGate
@@ -34,7 +35,6 @@ from phototag.processing.workers import WorkerPool
 from phototag.reporting.outputs import Outputs
 from phototag.reporting.progress import Backlog, BacklogTracker, ProgressBar
 from phototag.reporting.status import collect_status
-from phototag.runtime.control import ControlSocketBusy
 from phototag.runtime.supervision import Supervision
 from phototag.store.queue import Index
 from phototag.taggers import Tagger, make_tagger

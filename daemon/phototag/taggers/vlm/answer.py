@@ -14,12 +14,10 @@ from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from phototag.errors import AnswerError
+
 _FENCE = re.compile(r"```[a-zA-Z0-9_-]*\s*\n?(.*?)```", re.DOTALL)
 _TRAILING_COMMA = re.compile(r",\s*([}\]])")
-
-
-class AnswerError(ValueError):
-    """The text is not a valid answer; the message says why (short, for the repair prompt)."""
 
 
 class Answer(BaseModel):

@@ -35,9 +35,16 @@ from PIL import Image
 
 from phototag.config import Settings, VlmSettings
 from phototag.domain import Health, PreparedImage, TagResult, Tags
-from phototag.errors import BackendUnavailable, BadAnswer, BadImage, ConfigError, JobError
+from phototag.errors import (
+    AnswerError,
+    BackendUnavailable,
+    BadAnswer,
+    BadImage,
+    ConfigError,
+    JobError,
+)
 from phototag.keywords import normalise_keywords
-from phototag.taggers.vlm.answer import Answer, AnswerError, parse_answer, repair_prompt
+from phototag.taggers.vlm.answer import Answer, parse_answer, repair_prompt
 from phototag.taggers.vlm.prompts import build_prompt
 from phototag.taggers.vlm.vocabulary import Vocabulary, casefold
 
