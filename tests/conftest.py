@@ -41,14 +41,20 @@ def daemon(tmp_path: Path, inbox: Path) -> Iterator[object]:
         assert proc.stop() == 0
 
 
-@pytest.fixture
-def xdg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Path]]:
-    """Point HOME and the XDG folders at temp folders; clear PHOTOTAG_* variables."""
+@pytest.fixture(autouse=True)
+def _hermetic(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No PHOTOTAG_* setting of the person running the suite leaks into a test."""
     import os
 
     for name in list(os.environ):
         if name.upper().startswith("PHOTOTAG_"):
             monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def xdg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Path]]:
+    """Point HOME and the XDG folders at temp folders (PHOTOTAG_* are cleared for every
+    test by ``_hermetic``)."""
     dirs = {
         "HOME": tmp_path / "home",
         "XDG_CONFIG_HOME": tmp_path / "home/.config",

@@ -29,7 +29,7 @@ class DaemonProcess:
         self.roots = roots
         self.state = home / "state"
         self.env = {
-            **os.environ,
+            **{k: v for k, v in os.environ.items() if not k.upper().startswith("PHOTOTAG_")},
             "HOME": str(home),
             "XDG_CONFIG_HOME": str(home / "config"),
             "XDG_STATE_HOME": str(home / "xdg-state"),
