@@ -16,6 +16,9 @@ from batch_support import Batch, backdate, snapshot, vlm_env
 from conftest import DATA, exiftool
 from fakevlm import FakeVLM, Recorded, tags_json
 from phototag import __version__
+from phototag.config import load_settings
+from phototag.store.queue import Index
+from phototag.taggers import make_tagger
 
 DESCRIPTION = "A long, careful description from the large model."
 
@@ -88,6 +91,42 @@ def test_description_and_keywords_from_other_models(
     assert record["model"] == "fake-vlm:latest; description: big-vlm; keywords: small-vlm"
     assert record["profile"] == "default; keywords: stock"
     assert re.fullmatch(r"[0-9a-f]{64}", record["prompt_digest"])
+
+
+def test_retag_stale_finds_nothing_stale_after_a_run_with_field_models(
+    tmp_path: Path,
+    main: FakeVLM,
+    other: FakeVLM,
+    inbox: Path,
+    xdg: dict[str, Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The per-field tagger names the digest its results record, so ``retag --stale``
+    (which asks the tagger) re-queues none of the photos it has just tagged."""
+    parts = {
+        "PHOTOTAG_VLM__KEYWORDS__BASE_URL": other.url,
+        "PHOTOTAG_VLM__KEYWORDS__MODEL": "small-vlm",
+        "PHOTOTAG_VLM__KEYWORDS__PROFILE": "stock",
+    }
+    batch = Batch(home=tmp_path / "home", roots=[inbox], env=vlm_env(main, **parts))
+    run = batch.once()
+    assert run.returncode == 0 and "2 tagged, 0 failed" in run.stdout, run.stderr
+    for name, value in batch.env.items():  # the same settings, in this process
+        if name.startswith("PHOTOTAG_"):
+            monkeypatch.setenv(name, value)
+    tagger = make_tagger(load_settings())
+    try:
+        assert tagger.preflight().ok
+        index = Index(batch.state / "index.sqlite3")
+        try:
+            stale = index.requeue_stale(
+                backend=tagger.name, model=tagger.model, prompt_digest=tagger.prompt_digest
+            )
+        finally:
+            index.close()
+    finally:
+        tagger.close()
+    assert stale == 0
 
 
 def test_once_stops_when_a_field_model_is_missing(

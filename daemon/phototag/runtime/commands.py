@@ -69,7 +69,7 @@ class Commands:
             queued += self._d.index.requeue_stale(
                 backend=tagger.name,
                 model=tagger.model,
-                prompt_digest=getattr(tagger, "prompt_digest", ""),
+                prompt_digest=tagger.prompt_digest,
             )
         for raw in args.get("paths", []):
             path = self._inside_roots(raw)

@@ -19,7 +19,15 @@ class Tagger(Protocol):
     name: str  # "local" or "openai"
 
     @property
-    def model(self) -> str: ...
+    def model(self) -> str:
+        """The model answering (after a preflight, the name the server serves)."""
+        ...
+
+    @property
+    def prompt_digest(self) -> str:
+        """What a result of this tagger records as its prompt digest ("" when there is no
+        prompt): ``tagctl retag --stale`` re-queues what was tagged with another one."""
+        ...
 
     def tag(self, image: PreparedImage) -> TagResult:
         """Tag one image. Raises BadAnswer (job fails) or BackendUnavailable (job waits)."""

@@ -49,6 +49,10 @@ class LocalTagger:
     def model(self) -> str:
         return f"phototag-local/{MODEL_ID if self._classifier else 'facts'}"
 
+    @property
+    def prompt_digest(self) -> str:
+        return ""  # no prompt: the model and its rules are named by ``model``
+
     def tag(self, image: PreparedImage) -> TagResult:
         findings = self.find(image)
         return TagResult(
