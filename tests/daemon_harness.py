@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -14,6 +15,8 @@ from typing import Any
 
 from conftest import exiftool
 from fakevlm import FakeVLM
+from phototag.reporting.status import collect_status
+from phototag.store.reader import IndexReader
 
 
 class DaemonProcess:
@@ -93,11 +96,21 @@ class DaemonProcess:
         )
 
     def status(self) -> dict[str, Any]:
-        out = self.tagctl("status", "--json")
-        try:
-            return json.loads(out.stdout)
-        except ValueError:
+        """What ``tagctl status --json`` says, read in this process from the index (a new
+        tagctl process every poll cost most of the suite's time on 2 cores)."""
+        index = self.state / "index.sqlite3"
+        if not index.exists():
             return {}
+        try:
+            reader = IndexReader.open(index)
+        except sqlite3.Error:  # being created right now
+            return {}
+        try:
+            return json.loads(json.dumps(collect_status(reader)))
+        except sqlite3.Error:
+            return {}
+        finally:
+            reader.close()
 
     def jsonl(self) -> list[dict[str, Any]]:
         lines: list[dict[str, Any]] = []
@@ -106,16 +119,41 @@ class DaemonProcess:
         return lines
 
     def wait_done(self, count: int, *, timeout_s: float = 60) -> dict[str, Any]:
+        """Wait until ``count`` files are done or failed and nothing is queued or claimed
+        (the index's own counts, current at once; the heartbeat lags up to 2 s)."""
+
         def finished() -> dict[str, Any] | None:
             status = self.status()
             counts = status.get("counts", {})
             settled = counts.get("done", 0) + counts.get("failed", 0) >= count
-            idle = status.get("queue_depth", 1) == 0 and status.get("in_flight", 1) == 0
+            idle = counts.get("queued", 1) == 0 and counts.get("processing", 1) == 0
             return status if settled and idle else None
 
         return wait_for(
             finished, timeout_s=timeout_s, what=f"{count} files finished", log=self.log_path
         )
+
+    def wait_settled(self, count: int, *, timeout_s: float = 30) -> dict[str, Any]:
+        """Wait until ``count`` files in all have settled with nothing to do: the proof
+        that events (phototag's own writes, a touch) were seen and led to no work."""
+        return wait_for(
+            lambda: (s := self.status()).get("settled_unchanged", 0) >= count and s,
+            timeout_s=timeout_s,
+            what=f"{count} files to settle as unchanged",
+            log=self.log_path,
+        )
+
+    def wait_heartbeats(self, count: int = 2, *, timeout_s: float = 30) -> dict[str, Any]:
+        """Wait until the daemon's loop has gone round ``count`` more times (each round
+        records a heartbeat): a "nothing happens meanwhile" check that is not a guess."""
+        seen = {self.status().get("last_seen_at")}
+
+        def beaten() -> dict[str, Any] | None:
+            status = self.status()
+            seen.add(status.get("last_seen_at"))
+            return status if len(seen) > count else None
+
+        return wait_for(beaten, timeout_s=timeout_s, what=f"{count} heartbeats", log=self.log_path)
 
 
 def wait_for(
@@ -124,7 +162,7 @@ def wait_for(
     timeout_s: float,
     what: str,
     log: Path | None = None,
-    interval_s: float = 0.2,
+    interval_s: float = 0.05,
 ) -> Any:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:

@@ -6,7 +6,6 @@ import json
 import os
 import shutil
 import signal
-import time
 from pathlib import Path
 
 from conftest import DATA, exiftool
@@ -23,7 +22,7 @@ def test_pause_keeps_work_queued_and_resume_finishes_it(daemon: DaemonProcess, i
     assert tagctl_json(daemon, "pause") == (0, {"paused": True})
     shutil.copyfile(DATA / "chelsea.jpg", inbox / "cat.jpg")
     wait_for(lambda: daemon.status()["queue_depth"] == 1, timeout_s=30, what="queued")
-    time.sleep(1.5)
+    daemon.wait_heartbeats(2)  # the loop went round with the photo queued
     status = daemon.status()
     assert status["paused"] is True and status["counts"]["done"] == 0
     assert "paused" in daemon.tagctl("status").stdout

@@ -39,8 +39,8 @@ def test_photos_come_out_tagged_once(daemon: DaemonProcess, inbox: Path) -> None
     assert status["running"] is True and status["backend"] == "local"
     reader = IndexReader.open(daemon.state / "index.sqlite3")
     assert all(reader.get(p).status == "done" for p in photos)
-    # the daemon's own writes never come back as new work: wait a few debounce periods
-    time.sleep(2.5)
+    # the daemon's own writes never come back as new work: each settles as unchanged
+    daemon.wait_settled(len(PHOTOS))
     assert len(daemon.jsonl()) == len(PHOTOS)
     assert (daemon.state / "summary.md").read_text().count("|") > 4
     assert daemon.stop() == 0
@@ -54,7 +54,7 @@ def test_restart_never_retags_and_picks_up_new_files(daemon: DaemonProcess, inbo
     shutil.copyfile(DATA / "rocket.jpg", inbox / "rocket.jpg")  # arrives while down
     daemon.start()
     daemon.wait_done(2)
-    time.sleep(1.5)
+    daemon.wait_settled(1)  # the rocket's own write came back and led to nothing
     assert [r["path"] for r in daemon.jsonl()] == [
         str(inbox / "cat.jpg"),
         str(inbox / "rocket.jpg"),
@@ -99,13 +99,14 @@ def test_move_rename_copy_and_delete_keep_identity(daemon: DaemonProcess, inbox:
     assert reader.get(inbox / "pets" / "renamed-cat.jpg").status == "done"
     assert (inbox / "pets" / "renamed-cat.jpg").read_bytes() == tagged_cat
     assert reader.get(inbox / "cat.jpg") is None
+    settled = daemon.status()["settled_unchanged"]
     (inbox / "pets" / "renamed-cat.jpg").rename(inbox / "pets" / "kitty.jpg")  # same folder
     wait_for(
         lambda: (r := reader.get(inbox / "pets" / "kitty.jpg")) and r.status == "done",
         timeout_s=30,
         what="the rename to be recorded",
     )
-    time.sleep(1.5)
+    daemon.wait_settled(settled + 1)  # the moved file settled and needed no tagging
     assert not [r for r in daemon.jsonl() if "kitty" in r["path"]]
 
 
@@ -156,7 +157,7 @@ def test_file_written_slowly_over_10s_is_tagged_once_after_its_last_byte(tmp_pat
         assert record["status"] == "done"
         reader = IndexReader.open(proc.state / "index.sqlite3")
         assert reader.get(dest).finished_at >= finished_writing
-        time.sleep(3)
+        proc.wait_settled(1)  # its own write came back and led to nothing
         assert len(proc.jsonl()) == 1
     finally:
         assert proc.stop() == 0

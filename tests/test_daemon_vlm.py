@@ -123,7 +123,7 @@ def test_missing_model_pauses_with_one_clear_message(tmp_path: Path) -> None:
                 timeout_s=30,
                 what="the photo to wait in the queue",
             )
-            time.sleep(1.5)
+            daemon.wait_heartbeats(2)  # the loop went round with the photo waiting
             status = daemon.status()
             assert status["queue_depth"] == 1 and status["counts"]["failed"] == 0
             reason = status["health"]["reason"]

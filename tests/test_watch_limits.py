@@ -6,7 +6,6 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -62,7 +61,7 @@ def test_watch_limit_falls_back_to_polling_with_one_clear_warning(tmp_path: Path
         assert len([w for w in warnings if "inotify watch limit reached" in w]) == 1
         assert "fs.inotify.max_user_watches" in log and "by polling" in log
         assert "Traceback" not in log
-        time.sleep(2)  # several polls: phototag's own writes must not come back as work
+        daemon.wait_settled(2)  # phototag's own writes came back and led to no work
         assert len(daemon.jsonl()) == 2
         assert "deleted:" not in daemon.log_path.read_text()
     finally:
@@ -79,7 +78,7 @@ def test_polling_forced_by_the_setting_tags_photos(tmp_path: Path) -> None:
         shutil.copyfile(DATA / "rocket.jpg", inbox / "sub" / "rocket.jpg")
         assert daemon.wait_done(1, timeout_s=60)["counts"]["done"] == 1
         assert "watch_mode is polling" in daemon.log_path.read_text()
-        time.sleep(2)
+        daemon.wait_settled(1)
         assert len(daemon.jsonl()) == 1
     finally:
         assert daemon.stop() == 0

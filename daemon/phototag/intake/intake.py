@@ -41,6 +41,7 @@ class Intake:
         self._tracker = StabilityTracker(debounce_s=debounce_s, stat=self._entry_sig)
         self._index_failing = False  # the index refused a write (e.g. its disk is full)
         self._on_queued = on_queued
+        self._settled_unchanged = 0  # written by the intake thread only
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="intake", daemon=True)
 
@@ -51,6 +52,12 @@ class Intake:
         self._stop.set()
         self.changes.put(Change("touched", Path("/")))  # wake the thread
         self._thread.join(timeout=5)
+
+    @property
+    def settled_unchanged(self) -> int:
+        """Files that settled after an event and needed no work (phototag's own writes, a
+        touch): what "nothing happened" looks like from outside."""
+        return self._settled_unchanged
 
     @property
     def pending(self) -> int:
@@ -184,6 +191,9 @@ class Intake:
             ):
                 logger.info("skipped {}: {}", display_path(path), reason)
             return
-        if decide(record, sig) == "queue" and self._index.enqueue(path, sig):
+        decision = decide(record, sig)
+        if decision == "queue" and self._index.enqueue(path, sig):
             logger.debug("queued: {}", display_path(path))
             self._on_queued()
+        elif decision == "unchanged":
+            self._settled_unchanged += 1

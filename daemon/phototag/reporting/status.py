@@ -54,6 +54,7 @@ def collect_status(reader: IndexReader, *, now: float | None = None) -> dict[str
         "queue_depth": counts["queued"],
         "in_flight": daemon.get("in_flight", 0) if running else 0,
         "waiting_to_settle": daemon.get("pending", 0) if running else 0,
+        "settled_unchanged": daemon.get("settled_unchanged", 0) if running else 0,
         "backlog": daemon.get("backlog") if running else None,
         "counts": counts,
         "images_per_min_last_hour": round(reader.done_since(now - 3600) / 60, 2),

@@ -322,6 +322,7 @@ class Daemon:
             "paused": self._paused.is_set(),
             "in_flight": self.pool.in_flight,
             "pending": self.intake.pending,
+            "settled_unchanged": self.intake.settled_unchanged,
             "backlog": self.backlog.as_json() if self.backlog.remaining else None,
         }
 
