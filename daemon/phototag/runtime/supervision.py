@@ -3,7 +3,6 @@ RELOADING), the control socket behind tagctl, and configuration reloads on SIGHU
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -28,7 +27,6 @@ LIVE_SETTINGS = (
     "outputs",
     "reconcile_interval_s",
 )
-DEBUG_HANG_ENV = "PHOTOTAG_DEBUG_HANG_AFTER_S"  # tests: stop the heartbeat N s after READY
 
 
 class Supervision:
@@ -39,15 +37,6 @@ class Supervision:
             path=daemon.settings.socket_path, handlers=Commands(daemon).handlers()
         )
         self._heartbeat = Heartbeat(is_alive=self.is_alive, status_line=self.status_line)
-        self._ready_at = 0.0
-        hang = os.environ.get(DEBUG_HANG_ENV)
-        self._hang_after_s = float(hang) if hang else None
-        if self._hang_after_s is not None:
-            logger.warning(
-                "{} is set: the watchdog heartbeat stops {}s after start",
-                DEBUG_HANG_ENV,
-                self._hang_after_s,
-            )
 
     def open(self) -> None:
         """Take the control socket first: raises ControlSocketBusy if a daemon already runs."""
@@ -55,7 +44,6 @@ class Supervision:
 
     def ready(self) -> None:
         """Tell systemd we are ready (the catch-up scan is queued); start the heartbeat."""
-        self._ready_at = time.monotonic()
         notify(ready=True, status=self.status_line())
         self._heartbeat.start()
 
@@ -81,9 +69,6 @@ class Supervision:
 
     def is_alive(self) -> bool:
         """True while the pipeline makes progress or has good reason to wait."""
-        hang_s = self._hang_after_s
-        if hang_s is not None and time.monotonic() - self._ready_at > hang_s:
-            return False
         d = self._d
         if d.paused or not d.circuit.healthy or d.pool.in_flight == 0:
             return True
