@@ -222,6 +222,7 @@ class Index:
         sig: FileSig | None = None,
         sha256: str | None = None,
         out_sha256: str | None = None,
+        image_sha256: str | None = None,
         result: dict[str, Any] | None = None,
         error: str | None = None,
         backend: str | None = None,
@@ -230,7 +231,8 @@ class Index:
         fallback: bool = False,
         dry_run: bool = False,
     ) -> None:
-        """Record a job's end. ``sig`` is the file after phototag wrote it (no re-tag loop)."""
+        """Record a job's end. ``sig`` is the file after phototag wrote it (no re-tag loop);
+        ``image_sha256`` the hash of its image data alone, which a write leaves unchanged."""
         now = time.time()
         with self._lock, self._tx():
             old = self._db.execute(
@@ -252,6 +254,7 @@ class Index:
                 sets |= {
                     "result": json.dumps(result, ensure_ascii=False) if result else None,
                     "out_sha256": out_sha256,
+                    "image_sha256": image_sha256,
                     "backend": backend,
                     "model": model,
                     "prompt_digest": prompt_digest,
@@ -313,12 +316,13 @@ class Index:
         with self._lock, self._tx():
             self._db.execute("DELETE FROM files WHERE id=?", (donor.id,))
             self._db.execute(
-                "UPDATE files SET status='done', sha256=?, out_sha256=?, result=?, backend=?, "
-                "model=?, prompt_digest=?, finished_at=?, updated_at=?, last_error=NULL "
-                "WHERE id=?",
+                "UPDATE files SET status='done', sha256=?, out_sha256=?, image_sha256=?, "
+                "result=?, backend=?, model=?, prompt_digest=?, finished_at=?, updated_at=?, "
+                "last_error=NULL WHERE id=?",
                 (
                     donor.sha256,
                     donor.out_sha256,
+                    donor.image_sha256,
                     json.dumps(donor.result, ensure_ascii=False),
                     donor.backend,
                     donor.model,
