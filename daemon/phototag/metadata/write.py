@@ -31,6 +31,7 @@ from phototag.metadata.atomic import (
     remove_stale_temp_files,
     replace_bytes,
 )
+from phototag.metadata.edits import person_edits
 from phototag.metadata.merge import (
     IPTC_CHARSET,
     IPTC_KEYWORDS,
@@ -347,15 +348,20 @@ def _merge(
     has_iptc = with_iptc and image.get_mime_type() not in _NO_IPTC
     xmp = image.read_xmp()
     iptc, iptc_utf8 = _read_iptc(image) if has_iptc else ({}, True)
+    previous = from_xmp(xmp)
+    edits = person_edits(xmp, previous)
     plan = plan_write(
         xmp=xmp,
         iptc=iptc if has_iptc else None,
         iptc_utf8=iptc_utf8,
         result=result,
-        previous=from_xmp(xmp),
+        previous=previous,
         overwrite=settings.overwrite,
         source=source,
         time_iso=datetime.now(UTC).isoformat(timespec="seconds"),
+        rejected=edits.rejected,
+        changed=edits.changed,
+        overwrite_edits=settings.overwrite_edits,
     )
     if plan.iptc:
         image.modify_iptc(plan.iptc)
