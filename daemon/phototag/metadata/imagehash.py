@@ -16,6 +16,9 @@ metadata to file", phototag itself) rewrites only metadata:
 
 Other formats (HEIC, CR3, RAF, ...) and files whose structure does not parse get
 ``image_sha256`` None: the caller cannot tell, and must treat a change as new pixels.
+
+Cost: on a 24-MP JPEG (6000x4000, 6.9 MB, in the page cache) both digests take 10 ms on
+one core here, the whole-file sha256 alone 5 ms; no pixel is decoded.
 """
 
 from __future__ import annotations

@@ -129,7 +129,7 @@ def read_tags(path: Path, *, settings: MetadataSettings) -> dict[str, Any]:
         "sidecar": target is not None and target != path,
     }
     if target is None:
-        return {**report, "provenance": None, "phototag": {}, "other": {}}
+        return {**report, "provenance": None, "phototag": {}, "other": {}, "person": {}}
     try:
         xmp, iptc = _read_metadata(target.read_bytes())
     except FileNotFoundError as exc:
@@ -143,7 +143,9 @@ def read_tags(path: Path, *, settings: MetadataSettings) -> dict[str, Any]:
 def describe(
     xmp: dict[str, Any], iptc: dict[str, Any], record: Provenance | None
 ) -> dict[str, Any]:
-    """Split parsed metadata into phototag's provenance, its own output, and the rest."""
+    """Split parsed metadata into phototag's provenance, its own output, the rest, and
+    what a person did to phototag's output (the keywords they removed, the texts they
+    changed: :mod:`phototag.metadata.edits`)."""
     own_keywords = set(record.keywords) if record else set()
     own_hierarchy = set(record.hierarchical) if record else set()
     phototag: dict[str, Any] = {}
@@ -175,7 +177,9 @@ def describe(
             "fields": list(record.fields),
             "sources": list(record.sources),
         }
-    return {"provenance": provenance, "phototag": phototag, "other": other}
+    edits = person_edits(xmp, record)
+    person = {"rejected": list(edits.rejected), "changed": list(edits.changed)}
+    return {"provenance": provenance, "phototag": phototag, "other": other, "person": person}
 
 
 def _is_own_text(key: str, value: Any, spec: TextField, record: Provenance) -> bool:
