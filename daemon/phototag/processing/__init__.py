@@ -1,4 +1,5 @@
 """One job through the stages, the worker pool and the backend circuit.
 
-May import: phototag.taggers, phototag.metadata.write and .imagehash, phototag.store and the top-level modules.
+May import: phototag.taggers, phototag.metadata.write and phototag.metadata.imagehash,
+phototag.store and the top-level modules.
 """
