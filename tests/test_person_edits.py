@@ -152,6 +152,9 @@ def test_classify_change(tmp_path: Path) -> None:
     assert classify_change(record, sha256="s2", image_sha256="i1") is Change.METADATA_ONLY
     assert classify_change(record, sha256="s2", image_sha256="i2") is Change.NEW_PIXELS
     assert classify_change(record, sha256="s2", image_sha256=None) is Change.NEW_PIXELS
+    # a re-tag asked for is done even after a metadata edit the daemon has not seen yet
+    assert index.requeue_done(under=path) == 1
+    assert classify_change(index.get_id(job.id), sha256="s2", image_sha256="i1") is Change.NEW
     index.close()
 
 

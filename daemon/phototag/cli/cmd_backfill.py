@@ -44,7 +44,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--overwrite",
         action="store_true",
-        help="for this run, replace a title or description a person wrote",
+        help="for this run, replace a title or description a person wrote, even one they "
+        "changed after phototag wrote it",
     )
     parser.set_defaults(func=run)
 

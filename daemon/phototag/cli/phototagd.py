@@ -51,8 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--overwrite",
         action="store_true",
-        help="for this run, replace a title or description a person wrote "
-        '([metadata] overwrite = "replace")',
+        help="for this run, replace a title or description a person wrote, even one they "
+        "changed after phototag wrote it",
     )
     p.add_argument(
         "--once",

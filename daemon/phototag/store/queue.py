@@ -15,6 +15,11 @@ from phototag.store.reader import IndexReader, Known, _keywords_of, _prefix_rang
 from phototag.store.records import FileRecord, Job, decode_path, encode_path
 from phototag.store.schema import _COLUMNS, MIGRATIONS, SCHEMA_VERSION
 
+# A re-tag asked for is done even if another tool edited the photo's metadata meanwhile
+# (daemon stopped, then `tagctl backfill --retag`): without the image hash to compare
+# with, the job cannot take the edit for a metadata-only change and skip the tagger.
+_TAG_AGAIN = "status='queued', attempts=0, image_sha256=NULL"
+
 
 class Index:
     """The daemon's read-write handle on the index (thread-safe)."""
@@ -181,7 +186,7 @@ class Index:
     def requeue_done(self, *, under: Path | None = None, dry_run_only: bool = False) -> int:
         """Queue finished records again: every one at or under ``under`` (a file or folder),
         or only those tagged in a dry run (nothing was written into them)."""
-        sql = "UPDATE files SET status='queued', attempts=0, queued_at=?, updated_at=? "
+        sql = f"UPDATE files SET {_TAG_AGAIN}, queued_at=?, updated_at=? "
         sql += "WHERE status='done'"
         now = time.time()
         params: list[Any] = [now, now]
@@ -198,7 +203,7 @@ class Index:
         now = time.time()
         with self._lock:
             return self._db.execute(
-                "UPDATE files SET status='queued', attempts=0, queued_at=?, updated_at=? "
+                f"UPDATE files SET {_TAG_AGAIN}, queued_at=?, updated_at=? "
                 "WHERE status='done' AND fallback=1",
                 (now, now),
             ).rowcount
@@ -208,7 +213,7 @@ class Index:
         now = time.time()
         with self._lock:
             return self._db.execute(
-                "UPDATE files SET status='queued', attempts=0, queued_at=?, updated_at=? "
+                f"UPDATE files SET {_TAG_AGAIN}, queued_at=?, updated_at=? "
                 "WHERE status='done' AND (fallback=1 OR backend IS NOT ? OR model IS NOT ? "
                 "OR coalesce(prompt_digest, '') IS NOT ?)",
                 (now, now, backend, model, prompt_digest),
