@@ -266,16 +266,23 @@ def test_the_daemon_keeps_a_persons_edit_of_a_jpeg(tmp_path: Path, fake: FakeVLM
     finally:
         assert daemon.stop() == 0
 
-    # a new model: retag --stale tags it again, and still never writes "cat"
+    # edited while phototag was not running: the catch-up scan notes it, no request
+    edit(photo, "-XMP-dc:Subject+=Garden")
     env = vlm_env(fake, PHOTOTAG_VLM__MODEL="fake-vlm-2")
     daemon = DaemonProcess(home=tmp_path / "home", roots=[inbox], env=env).start()
     try:
+        records = wait_records(daemon, 4)
+        assert records[-1]["change"] == "metadata-only", records[-1]
+        daemon.wait_done(1)
+        assert tagging_requests(fake) == 2
+        # a new model: retag --stale tags it again, and still never writes "cat"
         assert retag(daemon, "--stale") == 1
-        wait_records(daemon, 4)
+        wait_records(daemon, 5)
         daemon.wait_done(1)
         assert tagging_requests(fake) == 3
         meta = read(photo)
-        assert "cat" not in keywords(meta) and {"Chelsea", "tabby"} <= set(keywords(meta))
+        assert "cat" not in keywords(meta)
+        assert {"Chelsea", "Garden", "tabby"} <= set(keywords(meta))
         assert meta["Title"] == "Mine"
     finally:
         assert daemon.stop() == 0
