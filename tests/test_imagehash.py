@@ -13,8 +13,9 @@ from PIL import Image
 from conftest import DATA
 from phototag.config import MetadataSettings
 from phototag.domain import FileSig, TagResult, Tags
-from phototag.metadata.imagehash import hash_file
+from phototag.metadata.imagehash import hash_file, pixels_sha256
 from phototag.metadata.write import write_tags
+from phototag.processing.imaging import prepare
 from rawfixture import write_dng
 
 FORMATS = ("jpg", "png", "webp", "tif")
@@ -102,3 +103,19 @@ def test_an_unknown_or_broken_format_has_no_image_hash(tmp_path: Path) -> None:
     hashes = hash_file(cut)
     assert hashes.image_sha256 is None
     assert hashes.sha256 == hashlib.sha256(data[: len(data) // 2]).hexdigest()
+
+
+def test_heic_falls_back_to_the_decoded_pixels(tmp_path: Path) -> None:
+    path = tmp_path / "cat.heic"
+    picture().save(path, format="HEIF")
+    other = tmp_path / "other.heic"
+    picture(dot=True).resize((300, 200)).save(other, format="HEIF")
+    assert hash_file(path).image_sha256 is None  # no parser for HEIF's boxes
+
+    def pixels(p: Path) -> str:
+        return pixels_sha256(prepare(p, max_edge_px=256, max_pixels=50_000_000).image)
+
+    before = pixels(path)
+    exiftool_edit(path)
+    assert pixels(path) == before
+    assert pixels(other) != before

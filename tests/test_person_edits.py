@@ -318,3 +318,22 @@ def test_the_daemon_keeps_a_persons_edit_of_a_raw_sidecar(tmp_path: Path, fake: 
         assert show(daemon, inbox / "IMG.dng")["person"]["rejected"] == ["cat"]
     finally:
         assert daemon.stop() == 0
+
+
+def test_the_daemon_keeps_a_persons_edit_of_a_heic(tmp_path: Path, fake: FakeVLM) -> None:
+    """No parser finds HEIC's image data: the decoded pixels tell the edit apart."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    staging = tmp_path / "cat.heic"
+    Image.open(DATA / "chelsea.jpg").save(staging, format="HEIF")
+    daemon = DaemonProcess(home=tmp_path / "home", roots=[inbox], env=vlm_env(fake)).start()
+    try:
+        staging.rename(inbox / "cat.heic")
+        daemon.wait_done(1)
+        assert tagging_requests(fake) == 1
+        edit(inbox / "cat.heic", "-XMP-xmp:Rating=4")
+        records = wait_records(daemon, 2)
+        assert records[-1]["change"] == "metadata-only", records[-1]
+        assert tagging_requests(fake) == 1
+    finally:
+        assert daemon.stop() == 0

@@ -27,7 +27,7 @@ from phototag.errors import (
     JobError,
 )
 from phototag.intake.selection import entry_skip_reason, size_skip_reason
-from phototag.metadata.imagehash import hash_file
+from phototag.metadata.imagehash import hash_file, pixels_sha256
 from phototag.metadata.write import WriteOutcome, write_tags
 from phototag.processing.changes import Change, classify_change
 from phototag.processing.circuit import Circuit
@@ -209,6 +209,10 @@ class Pipeline:
                     max_edge_px=self._edge_px,
                     max_pixels=self._settings.max_image_pixels,
                 )
+            if outcome.image_sha256 is None:  # HEIC, CR3, ...: compare the decoded pixels
+                outcome.image_sha256 = pixels_sha256(image.image)
+                if self._keep_metadata_edit(job, outcome, sig):
+                    return
         with _timed(outcome, "tag"):
             outcome.result = self._tag(image)
         if outcome.result.backend == "openai":
