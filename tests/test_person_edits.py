@@ -24,15 +24,18 @@ from PIL import Image
 from conftest import DATA, as_list, exiftool
 from daemon_harness import DaemonProcess, vlm_env, wait_for
 from fakevlm import FakeVLM
-from phototag.config import MetadataSettings
-from phototag.domain import FileSig, TagResult, Tags
+from phototag.config import MetadataSettings, Settings, load_settings
+from phototag.domain import FileSig, Health, PreparedImage, TagResult, Tags
 from phototag.metadata.edits import person_edits
 from phototag.metadata.provenance import Provenance
 from phototag.metadata.write import read_tags, write_tags
 from phototag.paths import INDEX_NAME
 from phototag.processing.changes import Change, classify_change
+from phototag.processing.circuit import Circuit
+from phototag.processing.pipeline import Outcome, Pipeline
 from phototag.store.queue import Index
 from phototag.store.schema import MIGRATIONS, SCHEMA_VERSION
+from phototag.taggers import Tagger, make_tagger
 from rawfixture import write_dng
 
 RESULT = TagResult(
@@ -175,6 +178,65 @@ def test_a_version_3_index_gains_the_image_hash_column(tmp_path: Path) -> None:
     assert record is not None and record.image_sha256 is None and record.status == "done"
     index.close()
     assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+class Counting:
+    """The real embedded tagger, counting how often it is asked."""
+
+    def __init__(self, tagger: Tagger) -> None:
+        self._tagger = tagger
+        self.name = tagger.name
+        self.calls = 0
+
+    @property
+    def model(self) -> str:
+        return self._tagger.model
+
+    def tag(self, image: PreparedImage) -> TagResult:
+        self.calls += 1
+        return self._tagger.tag(image)
+
+    def preflight(self) -> Health:
+        return self._tagger.preflight()
+
+
+def pipeline(settings: Settings, index: Index, tagger: Counting) -> Pipeline:
+    circuit = Circuit(tagger=tagger, interval_s=3600)
+    return Pipeline(
+        settings=settings, index=index, tagger=tagger, circuit=circuit, on_outcome=lambda _: None
+    )
+
+
+def process(pipe: Pipeline, index: Index, path: Path) -> Outcome:
+    index.enqueue(path, FileSig.of(path))
+    (job,) = index.claim(1)
+    return pipe.process(job)
+
+
+def test_the_pipeline_tells_a_metadata_edit_from_new_pixels(
+    xdg: dict[str, Path], tmp_path: Path, photo: Path
+) -> None:
+    cli = {"backend": "local", "roots": [str(tmp_path)], "state_dir": str(tmp_path / "state")}
+    settings = load_settings(cli=cli)
+    index = Index(settings.index_path)
+    tagger = Counting(make_tagger(settings))
+    real = pipeline(settings, index, tagger)
+    dry = pipeline(load_settings(cli={**cli, "dry_run": True}), index, tagger)
+    try:
+        assert process(real, index, photo).change is Change.NEW and tagger.calls == 1
+        edit(photo, "-XMP-dc:Subject+=Chelsea")
+        # a dry run notes the edit too, and the record still says phototag's write is real
+        assert process(dry, index, photo).change is Change.METADATA_ONLY
+        record = index.get(photo)
+        assert record is not None and not record.dry_run and tagger.calls == 1
+        edit(photo, "-XMP-dc:Title=Mine")
+        outcome = process(real, index, photo)
+        assert outcome.change is Change.METADATA_ONLY and outcome.status == "done"
+        assert tagger.calls == 1
+        Image.open(DATA / "coffee.jpg").save(photo)  # new pixels under the same name
+        assert process(real, index, photo).change is Change.NEW_PIXELS and tagger.calls == 2
+    finally:
+        index.close()
 
 
 # -- the real daemon -------------------------------------------------------------------------

@@ -316,7 +316,10 @@ class Pipeline:
             return
         result, write = outcome.result, outcome.write
         assert result is not None and write is not None
-        dry_run = self._settings.dry_run or not self._settings.metadata.write
+        # a metadata-only change keeps the record of phototag's real, earlier write
+        dry_run = outcome.change is not Change.METADATA_ONLY and (
+            self._settings.dry_run or not self._settings.metadata.write
+        )
         self._index.finish(
             job.id,
             status="done",
