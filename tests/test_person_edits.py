@@ -26,7 +26,7 @@ from daemon_harness import DaemonProcess, vlm_env, wait_for
 from fakevlm import FakeVLM
 from phototag.config import MetadataSettings, Settings, load_settings
 from phototag.domain import FileSig, Health, PreparedImage, TagResult, Tags
-from phototag.metadata.edits import person_edits
+from phototag.metadata.edits import PersonEdits, person_edits
 from phototag.metadata.provenance import Provenance
 from phototag.metadata.write import read_tags, write_tags
 from phototag.paths import INDEX_NAME
@@ -130,6 +130,9 @@ def test_person_edits_compare_keywords_as_phototag_merges_them() -> None:
     assert edits.rejected == ("dog", "cat")  # kept from before, and newly removed
     assert edits.changed == ()
     assert person_edits(xmp, None).rejected == ()
+    # no record (another tool dropped it): what the index says phototag wrote stands in
+    fallback = person_edits(xmp, None, written_before=["cat", "tabby", "dog"])
+    assert fallback == PersonEdits(rejected=("cat", "dog"))
 
 
 # -- the decision and the index -------------------------------------------------------------
@@ -157,7 +160,13 @@ def test_classify_change(tmp_path: Path) -> None:
     assert classify_change(record, sha256="s2", image_sha256=None) is Change.NEW_PIXELS
     # a re-tag asked for is done even after a metadata edit the daemon has not seen yet
     assert index.requeue_done(under=path) == 1
-    assert classify_change(index.get_id(job.id), sha256="s2", image_sha256="i1") is Change.NEW
+    again = index.get_id(job.id)
+    assert classify_change(again, sha256="s2", image_sha256="i1") is Change.NEW_PIXELS
+    assert classify_change(again, sha256="s1", image_sha256="i1") is Change.SAME_BYTES
+    (job,) = index.claim(1)
+    index.finish(job.id, status="done", sha256="r0", out_sha256=None, result={"keywords": []})
+    sidecar_tagged = index.get_id(job.id)  # a RAW: phototag wrote its sidecar, not the file
+    assert classify_change(sidecar_tagged, sha256="r0", image_sha256=None) is Change.SAME_BYTES
     index.close()
 
 
@@ -378,6 +387,23 @@ def test_the_daemon_keeps_a_persons_edit_of_a_raw_sidecar(tmp_path: Path, fake: 
         meta = read(sidecar)
         assert "cat" not in keywords(meta) and {"Chelsea", "tabby"} <= set(keywords(meta))
         assert show(daemon, inbox / "IMG.dng")["person"]["rejected"] == ["cat"]
+
+        # a tool that rewrites the sidecar from its own database, without phototag's
+        # record, and without "fur": the index still knows what phototag wrote there
+        sidecar.unlink()
+        keep = ("-XMP-dc:Subject=tabby", "-XMP-dc:Subject=Chelsea")
+        subprocess.run(
+            ["exiftool", "-q", *keep, "-o", str(sidecar), str(DATA / "chelsea.jpg")], check=True
+        )
+        assert show(daemon, inbox / "IMG.dng")["provenance"] is None
+        assert retag(daemon, str(inbox / "IMG.dng")) == 1
+        wait_records(daemon, 4)
+        daemon.wait_done(1)
+        assert tagging_requests(fake) == 3
+        meta = read(sidecar)
+        assert "fur" not in keywords(meta) and "cat" not in keywords(meta)
+        assert {"Chelsea", "tabby"} <= set(keywords(meta))
+        assert {"cat", "fur"} <= set(show(daemon, inbox / "IMG.dng")["person"]["rejected"])
     finally:
         assert daemon.stop() == 0
 

@@ -24,13 +24,22 @@ class PersonEdits:
     changed: tuple[str, ...] = ()  # Tags attributes ("title", ...) a person changed
 
 
-def person_edits(xmp: Mapping[str, Any], previous: Provenance | None) -> PersonEdits:
+def person_edits(
+    xmp: Mapping[str, Any], previous: Provenance | None, *, written_before: Iterable[str] = ()
+) -> PersonEdits:
     """The person's edits to phototag's output in ``xmp`` (parsed, as ``pyexiv2`` reads it),
     with those an earlier record already holds. Keywords compare case-insensitively, as
-    phototag merges them: "Cat" for "cat" is a person's spelling, not a removal."""
-    if previous is None:
-        return PersonEdits()
+    phototag merges them: "Cat" for "cat" is a person's spelling, not a removal.
+
+    Without a record (another tool rewrote the XMP without phototag's namespace),
+    ``written_before`` (the keywords the index says phototag wrote there) stands in for
+    the record's keywords; which texts were phototag's is then not known.
+    """
     present = {k.casefold() for k in as_list(xmp.get(XMP_SUBJECT))}
+    if previous is None:
+        return PersonEdits(
+            rejected=_unique_folded(k for k in written_before if k.casefold() not in present)
+        )
     removed = [k for k in previous.keywords if k.casefold() not in present]
     changed = [
         spec.name

@@ -12,6 +12,7 @@ import functools
 import hashlib
 import io
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -79,8 +80,13 @@ def write_tags(
     settings: MetadataSettings,
     expected: FileSig,
     dry_run: bool = False,
+    written_before: Sequence[str] = (),
 ) -> WriteOutcome:
     """Merge ``result`` into ``path``'s metadata, or its sidecar.
+
+    ``written_before`` are the keywords the index says phototag wrote there last time: if
+    another tool dropped phototag's provenance record since, those now missing were
+    removed by a person (:func:`phototag.metadata.edits.person_edits`).
 
     Raises FileGone if the photo is missing, FileChanged if it no longer matches
     ``expected`` (nothing written), MetadataWriteError for anything else (the photo and
@@ -96,6 +102,7 @@ def write_tags(
                 settings=settings,
                 expected=expected,
                 commit=settings.write and not dry_run,
+                written_before=written_before,
             )
         return _write_sidecar(
             path,
@@ -105,6 +112,7 @@ def write_tags(
             expected=expected,
             commit=settings.write and not dry_run,
             note=note,
+            written_before=written_before,
         )
     except (FileGone, FileChanged, MetadataWriteError):
         raise
@@ -235,14 +243,22 @@ def _read_target(path: Path, *, settings: MetadataSettings) -> Path | None:
 
 
 def _write_in_place(
-    path: Path, result: TagResult, *, settings: MetadataSettings, expected: FileSig, commit: bool
+    path: Path,
+    result: TagResult,
+    *,
+    settings: MetadataSettings,
+    expected: FileSig,
+    commit: bool,
+    written_before: Sequence[str],
 ) -> WriteOutcome:
     # exiv2 keeps its own copy of the file: the bytes read are freed as soon as it has
     # it, so a write holds three copies of a photo at its peak, not four
     image = pyexiv2.ImageData(path.read_bytes())
     try:
         check_unchanged(path, expected)  # the bytes read are the ones the daemon tagged
-        new, plan, has_iptc = _merge(image, result, source=None, settings=settings)
+        new, plan, has_iptc = _merge(
+            image, result, source=None, settings=settings, written_before=written_before
+        )
     finally:
         image.close()
     note = "" if has_iptc else "WebP: no IPTC"
@@ -279,6 +295,7 @@ def _write_sidecar(
     expected: FileSig,
     commit: bool,
     note: str,
+    written_before: Sequence[str],
 ) -> WriteOutcome:
     reason = _read_only_reason(target) if target.exists() else _folder_read_only(target.parent)
     if commit and reason:
@@ -286,7 +303,11 @@ def _write_sidecar(
     existing = target.read_bytes() if target.exists() else None
     existing_sig = FileSig.of(target) if existing is not None else None
     new, plan = _merge_sidecar(
-        existing or EMPTY_XPACKET, result, source=path.name, settings=settings
+        existing or EMPTY_XPACKET,
+        result,
+        source=path.name,
+        settings=settings,
+        written_before=written_before,
     )
     outcome = WriteOutcome(
         written=commit,
@@ -309,7 +330,12 @@ def _write_sidecar(
 
 
 def _merge_sidecar(
-    packet: bytes, result: TagResult, *, source: str, settings: MetadataSettings
+    packet: bytes,
+    result: TagResult,
+    *,
+    source: str,
+    settings: MetadataSettings,
+    written_before: Sequence[str],
 ) -> tuple[bytes, Plan]:
     """Merge into an XMP sidecar's packet, carried inside a tiny JPEG: exiv2's own sidecar
     writer fails to re-encode arrays it read ("Indexing applied to non-array") and drops
@@ -322,7 +348,14 @@ def _merge_sidecar(
         carrier.close()
     image = pyexiv2.ImageData(wrapped)
     try:
-        merged, plan, _ = _merge(image, result, source=source, settings=settings, with_iptc=False)
+        merged, plan, _ = _merge(
+            image,
+            result,
+            source=source,
+            settings=settings,
+            with_iptc=False,
+            written_before=written_before,
+        )
     finally:
         image.close()
     image = pyexiv2.ImageData(merged)
@@ -346,6 +379,7 @@ def _merge(
     source: str | None,
     settings: MetadataSettings,
     with_iptc: bool = True,
+    written_before: Sequence[str] = (),
 ) -> tuple[bytes, Plan, bool]:
     """(new bytes, the plan, whether the format has IPTC) for ``image`` with ``result``;
     the caller opens and closes ``image``."""
@@ -353,7 +387,7 @@ def _merge(
     xmp = image.read_xmp()
     iptc, iptc_utf8 = _read_iptc(image) if has_iptc else ({}, True)
     previous = from_xmp(xmp)
-    edits = person_edits(xmp, previous)
+    edits = person_edits(xmp, previous, written_before=written_before)
     plan = plan_write(
         xmp=xmp,
         iptc=iptc if has_iptc else None,

@@ -24,12 +24,15 @@ class Change(StrEnum):
 def classify_change(record: FileRecord | None, *, sha256: str, image_sha256: str | None) -> Change:
     """How the file hashing to ``sha256`` / ``image_sha256`` differs from what the index
     knows of it. Only a record of a real (not dry-run) tagging counts: a dry run wrote
-    nothing, so nothing of phototag's is there for a person to have edited. A file whose
-    image data cannot be hashed (``image_sha256`` None) is never taken for metadata-only.
+    nothing, so nothing of phototag's is there for a person to have edited. Without an
+    image hash on either side (a format with none, a record from before schema 4, a re-tag
+    asked for) a changed file is never taken for metadata-only.
     """
-    if record is None or record.result is None or record.dry_run or not record.image_sha256:
+    if record is None or record.result is None or record.dry_run:
         return Change.NEW
-    if sha256 == record.out_sha256:
+    # the bytes phototag left: its in-place write, or (a sidecar was written, the index
+    # keeps no out_sha256) the photo's own bytes, which phototag never rewrites
+    if sha256 == (record.out_sha256 or record.sha256):
         return Change.SAME_BYTES
     if image_sha256 is not None and image_sha256 == record.image_sha256:
         return Change.METADATA_ONLY

@@ -51,6 +51,7 @@ class Outcome:
     sha256: str | None = None
     image_sha256: str | None = None  # the image data without its metadata blocks
     change: Change | None = None  # how the file differs from the index's record of it
+    known: FileRecord | None = None  # the index's record of the file before this job
     result: TagResult | None = None
     write: WriteOutcome | None = None
     error: str | None = None
@@ -220,7 +221,7 @@ class Pipeline:
 
             outcome.profile = profile_label(self._settings.vlm)
         with _timed(outcome, "write"):
-            outcome.write = self._write(job.path, outcome.result, sig)
+            outcome.write = self._write(job.path, outcome.result, sig, _written_before(outcome))
         outcome.status = "done"
 
     def _tag(self, image: Any) -> TagResult:
@@ -233,7 +234,7 @@ class Pipeline:
     def _keep_metadata_edit(self, job: Job, outcome: Outcome, sig: FileSig) -> bool:
         """Another tool edited only the metadata of a photo phototag tagged: the person's
         edit is final, so the index notes the file's new state and nothing is tagged."""
-        record = self._index.get_id(job.id)
+        record = outcome.known = self._index.get_id(job.id)
         outcome.change = classify_change(
             record, sha256=outcome.sha256 or "", image_sha256=outcome.image_sha256
         )
@@ -281,14 +282,21 @@ class Pipeline:
         else:
             outcome.notes.append("byte-identical copy: stored result reused, tagger not called")
             with _timed(outcome, "write"):
-                outcome.write = self._write(job.path, outcome.result, sig)
+                outcome.write = self._write(job.path, outcome.result, sig, _written_before(outcome))
         outcome.status = "done"
         return True
 
-    def _write(self, path: Path, result: TagResult, sig: FileSig) -> WriteOutcome:
+    def _write(
+        self, path: Path, result: TagResult, sig: FileSig, written_before: tuple[str, ...]
+    ) -> WriteOutcome:
         dry_run = self._settings.dry_run or not self._settings.metadata.write
         return write_tags(
-            path, result, settings=self._settings.metadata, expected=sig, dry_run=dry_run
+            path,
+            result,
+            settings=self._settings.metadata,
+            expected=sig,
+            dry_run=dry_run,
+            written_before=written_before,
         )
 
     def _record(self, outcome: Outcome) -> None:
@@ -348,6 +356,17 @@ class _timed:
         self._outcome.durations_s[self._stage] = (
             self._outcome.durations_s.get(self._stage, 0) + spent
         )
+
+
+def _written_before(outcome: Outcome) -> tuple[str, ...]:
+    """The keywords phototag wrote into this very photo last time, when its bytes are still
+    as phototag last knew them (a re-tag; a RAW whose sidecar another tool rewrote): a
+    person's removal of one is known even if that tool dropped phototag's record. Never
+    for new pixels under the same name: that is another photo."""
+    record = outcome.known
+    if outcome.change is not Change.SAME_BYTES or record is None or not record.result:
+        return ()
+    return tuple(record.result.get("keywords", ()))
 
 
 def _current_sig(job: Job) -> FileSig:
