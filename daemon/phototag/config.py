@@ -14,7 +14,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from phototag.errors import ConfigError
@@ -125,6 +133,20 @@ class MetadataSettings(_Section):
     keep_mtime: bool = True
     overwrite: Literal["fill-empty", "replace"] = "fill-empty"  # a person's title/description
     readonly_fallback: Literal["fail", "sidecar"] = "fail"
+    # Only ``--overwrite`` on a command line sets this, for that run: a text a person
+    # changed after phototag wrote it is theirs, whatever a file or the environment says.
+    _overwrite_edits: bool = PrivateAttr(default=False)
+
+    @property
+    def overwrite_edits(self) -> bool:
+        """May this run replace a text a person changed after phototag wrote it?"""
+        return self._overwrite_edits
+
+    def overwrite_for_this_run(self) -> None:
+        """``--overwrite``: replace a person's texts in this run, even those they changed
+        after phototag wrote them."""
+        self.overwrite = "replace"
+        self._overwrite_edits = True
 
 
 class OutputSettings(_Section):

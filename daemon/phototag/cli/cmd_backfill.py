@@ -44,7 +44,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--overwrite",
         action="store_true",
-        help="for this run, replace a title or description a person wrote",
+        help="for this run, replace a title or description a person wrote, even one they "
+        "changed after phototag wrote it",
     )
     parser.set_defaults(func=run)
 
@@ -56,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         config_file=args.config, cli={"dry_run": True if args.dry_run else None}
     )
     if args.overwrite:
-        settings.metadata.overwrite = "replace"
+        settings.metadata.overwrite_for_this_run()
     scope = [Path(os.path.abspath(p)) for p in args.paths] or list(settings.roots)
     selection = Selection.from_settings(settings)
     outside = [p for p in scope if selection.root_of(p) is None]

@@ -59,6 +59,13 @@ def render(report: dict[str, Any]) -> str:
             f"    {name}: {_value(value)}" for name, value in report["phototag"].items() if value
         ]
         lines.append(f"    fields: {', '.join(record['fields']) or '-'}")
+        person = report["person"]
+        if person["rejected"]:
+            lines.append(
+                f"  removed by a person (never written again): {_value(person['rejected'])}"
+            )
+        if person["changed"]:
+            lines.append(f"  changed by a person (theirs now): {', '.join(person['changed'])}")
     lines.append("  already there (not phototag's):")
     lines += [f"    {key}: {_value(value)}" for key, value in report["other"].items()]
     if not report["other"]:

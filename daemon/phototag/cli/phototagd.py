@@ -51,8 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--overwrite",
         action="store_true",
-        help="for this run, replace a title or description a person wrote "
-        '([metadata] overwrite = "replace")',
+        help="for this run, replace a title or description a person wrote, even one they "
+        "changed after phototag wrote it",
     )
     p.add_argument(
         "--once",
@@ -101,7 +101,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
     """The effective settings for these arguments (again on SIGHUP: the file may change)."""
     settings = load_settings(config_file=args.config, cli=cli_overrides(args))
     if args.overwrite:
-        settings.metadata.overwrite = "replace"
+        settings.metadata.overwrite_for_this_run()
     return settings
 
 

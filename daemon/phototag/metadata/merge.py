@@ -7,12 +7,12 @@ record) is replaced, so keywords never pile up however often a photo is re-tagge
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from phototag import GENERATOR
-from phototag.domain import TagResult
+from phototag.domain import TagResult, Tags
 from phototag.keywords import fit_utf8
 from phototag.metadata.provenance import Provenance, as_list, bag, to_xmp
 
@@ -62,14 +62,21 @@ def plan_write(
     overwrite: Overwrite,
     source: str | None,
     time_iso: str,
+    rejected: Collection[str] = (),
+    changed: Collection[str] = (),
+    overwrite_edits: bool = False,
 ) -> Plan:
     """The changes that merge ``result`` into a photo (or sidecar) holding ``xmp``/``iptc``.
 
     ``iptc`` None means the format has no IPTC (WebP, an XMP sidecar). ``source`` is the
     photo's file name when writing a sidecar (None in place): a sidecar record about other
     photos (``IMG_1.xmp`` shared by a RAW and a JPEG) is kept, never replaced.
+
+    A person's edits (:mod:`phototag.metadata.edits`) are final: no keyword of ``rejected``
+    is added, and no text field named in ``changed`` is written unless ``overwrite_edits``
+    (``--overwrite`` for this run). Both are kept in the new provenance record.
     """
-    tags = result.tags
+    tags = _without_rejected(result.tags, rejected)
     shared = source is not None and previous is not None and bool(set(previous.sources) - {source})
     own_keywords = () if previous is None or shared else previous.keywords
     own_hierarchy = () if previous is None or shared else previous.hierarchical
@@ -106,6 +113,8 @@ def plan_write(
 
     texts: dict[str, str] = {}
     for spec in TEXT_FIELDS:
+        if spec.name in changed and not overwrite_edits:
+            continue  # the person's since they changed it
         new = _text_of(tags, spec.name)
         own = "" if previous is None or shared else previous.text(spec.name)
         current = lang_alt_text(xmp.get(spec.xmp))
@@ -146,6 +155,8 @@ def plan_write(
         sources=()
         if source is None
         else _unique([*(previous.sources if shared and previous else ()), source]),
+        rejected=tuple(rejected),
+        changed=tuple(name for name in changed if name not in texts),
     )
     xmp_changes.update(to_xmp(record))
     return Plan(
@@ -200,6 +211,20 @@ def _text_of(tags: Any, name: str) -> str:
     if name == "alt_text" and not text:
         text = tags.caption.strip()
     return text
+
+
+def _without_rejected(tags: Tags, rejected: Collection[str]) -> Tags:
+    """``tags`` less the keywords a person removed (and hierarchies ending in one)."""
+    if not rejected:
+        return tags
+    folded = {k.casefold() for k in rejected}
+    return replace(
+        tags,
+        keywords=tuple(k for k in tags.keywords if k.casefold() not in folded),
+        hierarchical=tuple(
+            h for h in tags.hierarchical if h.rpartition("|")[2].casefold() not in folded
+        ),
+    )
 
 
 def _fit_keyword(keyword: str) -> str:

@@ -4,6 +4,10 @@ The record is what lets a re-tag replace only phototag's previous output: the ke
 hierarchical keywords and texts it wrote are stored verbatim, together with the names of
 the fields it wrote. ``sources`` names the photo(s) the record is about, so a sidecar that
 a RAW and a JPEG share (``IMG_1.xmp`` naming) keeps both photos' keywords.
+
+A person's edits are recorded too: ``rejected`` holds the keywords phototag wrote and a
+person then removed (never written again), ``changed`` the text fields (``title``, ...)
+phototag wrote and a person then changed (theirs from then on).
 """
 
 from __future__ import annotations
@@ -41,6 +45,8 @@ class Provenance:
     fields: tuple[str, ...] = ()
     texts: tuple[tuple[str, str], ...] = ()  # (Tags attribute, text written), e.g. ("title", ...)
     sources: tuple[str, ...] = ()  # file names of the photos this record is about
+    rejected: tuple[str, ...] = ()  # keywords of phototag's that a person removed
+    changed: tuple[str, ...] = ()  # text fields of phototag's that a person changed
 
     def text(self, name: str) -> str:
         return dict(self.texts).get(name, "")
@@ -58,6 +64,8 @@ _BAGS = {
     "hierarchical": "hierarchicalSubjects",
     "fields": "fields",
     "sources": "sources",
+    "rejected": "rejectedKeywords",
+    "changed": "changedFields",
 }
 TEXT_NAMES = ("title", "caption", "description", "alt_text")
 _TEXT_PROPS = {

@@ -12,6 +12,7 @@ import functools
 import hashlib
 import io
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +32,7 @@ from phototag.metadata.atomic import (
     remove_stale_temp_files,
     replace_bytes,
 )
+from phototag.metadata.edits import person_edits
 from phototag.metadata.merge import (
     IPTC_CHARSET,
     IPTC_KEYWORDS,
@@ -78,8 +80,13 @@ def write_tags(
     settings: MetadataSettings,
     expected: FileSig,
     dry_run: bool = False,
+    written_before: Sequence[str] = (),
 ) -> WriteOutcome:
     """Merge ``result`` into ``path``'s metadata, or its sidecar.
+
+    ``written_before`` are the keywords the index says phototag wrote there last time: if
+    another tool dropped phototag's provenance record since, those now missing were
+    removed by a person (:func:`phototag.metadata.edits.person_edits`).
 
     Raises FileGone if the photo is missing, FileChanged if it no longer matches
     ``expected`` (nothing written), MetadataWriteError for anything else (the photo and
@@ -95,6 +102,7 @@ def write_tags(
                 settings=settings,
                 expected=expected,
                 commit=settings.write and not dry_run,
+                written_before=written_before,
             )
         return _write_sidecar(
             path,
@@ -104,6 +112,7 @@ def write_tags(
             expected=expected,
             commit=settings.write and not dry_run,
             note=note,
+            written_before=written_before,
         )
     except (FileGone, FileChanged, MetadataWriteError):
         raise
@@ -128,7 +137,7 @@ def read_tags(path: Path, *, settings: MetadataSettings) -> dict[str, Any]:
         "sidecar": target is not None and target != path,
     }
     if target is None:
-        return {**report, "provenance": None, "phototag": {}, "other": {}}
+        return {**report, "provenance": None, "phototag": {}, "other": {}, "person": {}}
     try:
         xmp, iptc = _read_metadata(target.read_bytes())
     except FileNotFoundError as exc:
@@ -142,7 +151,9 @@ def read_tags(path: Path, *, settings: MetadataSettings) -> dict[str, Any]:
 def describe(
     xmp: dict[str, Any], iptc: dict[str, Any], record: Provenance | None
 ) -> dict[str, Any]:
-    """Split parsed metadata into phototag's provenance, its own output, and the rest."""
+    """Split parsed metadata into phototag's provenance, its own output, the rest, and
+    what a person did to phototag's output (the keywords they removed, the texts they
+    changed: :mod:`phototag.metadata.edits`)."""
     own_keywords = set(record.keywords) if record else set()
     own_hierarchy = set(record.hierarchical) if record else set()
     phototag: dict[str, Any] = {}
@@ -174,7 +185,9 @@ def describe(
             "fields": list(record.fields),
             "sources": list(record.sources),
         }
-    return {"provenance": provenance, "phototag": phototag, "other": other}
+    edits = person_edits(xmp, record)
+    person = {"rejected": list(edits.rejected), "changed": list(edits.changed)}
+    return {"provenance": provenance, "phototag": phototag, "other": other, "person": person}
 
 
 def _is_own_text(key: str, value: Any, spec: TextField, record: Provenance) -> bool:
@@ -230,14 +243,22 @@ def _read_target(path: Path, *, settings: MetadataSettings) -> Path | None:
 
 
 def _write_in_place(
-    path: Path, result: TagResult, *, settings: MetadataSettings, expected: FileSig, commit: bool
+    path: Path,
+    result: TagResult,
+    *,
+    settings: MetadataSettings,
+    expected: FileSig,
+    commit: bool,
+    written_before: Sequence[str],
 ) -> WriteOutcome:
     # exiv2 keeps its own copy of the file: the bytes read are freed as soon as it has
     # it, so a write holds three copies of a photo at its peak, not four
     image = pyexiv2.ImageData(path.read_bytes())
     try:
         check_unchanged(path, expected)  # the bytes read are the ones the daemon tagged
-        new, plan, has_iptc = _merge(image, result, source=None, settings=settings)
+        new, plan, has_iptc = _merge(
+            image, result, source=None, settings=settings, written_before=written_before
+        )
     finally:
         image.close()
     note = "" if has_iptc else "WebP: no IPTC"
@@ -274,6 +295,7 @@ def _write_sidecar(
     expected: FileSig,
     commit: bool,
     note: str,
+    written_before: Sequence[str],
 ) -> WriteOutcome:
     reason = _read_only_reason(target) if target.exists() else _folder_read_only(target.parent)
     if commit and reason:
@@ -281,7 +303,11 @@ def _write_sidecar(
     existing = target.read_bytes() if target.exists() else None
     existing_sig = FileSig.of(target) if existing is not None else None
     new, plan = _merge_sidecar(
-        existing or EMPTY_XPACKET, result, source=path.name, settings=settings
+        existing or EMPTY_XPACKET,
+        result,
+        source=path.name,
+        settings=settings,
+        written_before=written_before,
     )
     outcome = WriteOutcome(
         written=commit,
@@ -304,7 +330,12 @@ def _write_sidecar(
 
 
 def _merge_sidecar(
-    packet: bytes, result: TagResult, *, source: str, settings: MetadataSettings
+    packet: bytes,
+    result: TagResult,
+    *,
+    source: str,
+    settings: MetadataSettings,
+    written_before: Sequence[str],
 ) -> tuple[bytes, Plan]:
     """Merge into an XMP sidecar's packet, carried inside a tiny JPEG: exiv2's own sidecar
     writer fails to re-encode arrays it read ("Indexing applied to non-array") and drops
@@ -317,7 +348,14 @@ def _merge_sidecar(
         carrier.close()
     image = pyexiv2.ImageData(wrapped)
     try:
-        merged, plan, _ = _merge(image, result, source=source, settings=settings, with_iptc=False)
+        merged, plan, _ = _merge(
+            image,
+            result,
+            source=source,
+            settings=settings,
+            with_iptc=False,
+            written_before=written_before,
+        )
     finally:
         image.close()
     image = pyexiv2.ImageData(merged)
@@ -341,21 +379,27 @@ def _merge(
     source: str | None,
     settings: MetadataSettings,
     with_iptc: bool = True,
+    written_before: Sequence[str] = (),
 ) -> tuple[bytes, Plan, bool]:
     """(new bytes, the plan, whether the format has IPTC) for ``image`` with ``result``;
     the caller opens and closes ``image``."""
     has_iptc = with_iptc and image.get_mime_type() not in _NO_IPTC
     xmp = image.read_xmp()
     iptc, iptc_utf8 = _read_iptc(image) if has_iptc else ({}, True)
+    previous = from_xmp(xmp)
+    edits = person_edits(xmp, previous, written_before=written_before)
     plan = plan_write(
         xmp=xmp,
         iptc=iptc if has_iptc else None,
         iptc_utf8=iptc_utf8,
         result=result,
-        previous=from_xmp(xmp),
+        previous=previous,
         overwrite=settings.overwrite,
         source=source,
         time_iso=datetime.now(UTC).isoformat(timespec="seconds"),
+        rejected=edits.rejected,
+        changed=edits.changed,
+        overwrite_edits=settings.overwrite_edits,
     )
     if plan.iptc:
         image.modify_iptc(plan.iptc)

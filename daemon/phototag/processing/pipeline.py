@@ -1,4 +1,4 @@
-"""One job through the stages: check, hash, reuse or tag, write, record.
+"""One job through the stages: check, hash, keep a person's edit, reuse or tag, write, record.
 
 Each stage is a short function; :meth:`Pipeline.process` times them and turns every
 outcome, good or bad, into exactly one index update and one JSONL record.
@@ -6,7 +6,6 @@ outcome, good or bad, into exactly one index update and one JSONL record.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
 from collections.abc import Callable
@@ -28,7 +27,9 @@ from phototag.errors import (
     JobError,
 )
 from phototag.intake.selection import entry_skip_reason, size_skip_reason
+from phototag.metadata.imagehash import hash_file, pixels_sha256
 from phototag.metadata.write import WriteOutcome, write_tags
+from phototag.processing.changes import Change, classify_change
 from phototag.processing.circuit import Circuit
 from phototag.processing.imaging import prepare
 from phototag.store.queue import Index
@@ -39,7 +40,6 @@ if TYPE_CHECKING:
     from phototag.taggers.local.tagger import LocalTagger
 
 JSONL_SCHEMA = 1
-_HASH_CHUNK = 1 << 20
 
 
 @dataclass(slots=True)
@@ -49,6 +49,9 @@ class Outcome:
     job: Job
     status: str  # done, failed, queued (re-queued), deleted
     sha256: str | None = None
+    image_sha256: str | None = None  # the image data without its metadata blocks
+    change: Change | None = None  # how the file differs from the index's record of it
+    known: FileRecord | None = None  # the index's record of the file before this job
     result: TagResult | None = None
     write: WriteOutcome | None = None
     error: str | None = None
@@ -68,6 +71,7 @@ class Outcome:
             "path": display_path(self.job.path),
             "status": self.status,
             "sha256": self.sha256,
+            "change": self.change,
             "backend": self.result.backend if self.result else None,
             "model": self.result.model if self.result else None,
             "prompt_digest": self.result.prompt_digest if self.result else None,
@@ -123,21 +127,6 @@ def result_from_record(record: FileRecord) -> TagResult:
         model=record.model or "",
         prompt_digest=record.prompt_digest or "",
     )
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    try:
-        with path.open("rb") as fh:
-            while chunk := fh.read(_HASH_CHUNK):
-                digest.update(chunk)
-    except FileNotFoundError as exc:
-        raise FileGone("file disappeared before it could be read") from exc
-    except OSError as exc:
-        from phototag.errors import BadImage
-
-        raise BadImage(f"cannot read the file: {exc.strerror}") from exc
-    return digest.hexdigest()
 
 
 class Pipeline:
@@ -211,8 +200,9 @@ class Pipeline:
                 raise BadImage(reason)  # never opened: swapped for a link, or far too large
         with self._decoding:
             with _timed(outcome, "hash"):
-                outcome.sha256 = sha256_file(job.path)
-            if self._reuse(job, outcome, sig):
+                hashes = hash_file(job.path)
+                outcome.sha256, outcome.image_sha256 = hashes.sha256, hashes.image_sha256
+            if self._keep_metadata_edit(job, outcome, sig) or self._reuse(job, outcome, sig):
                 return
             with _timed(outcome, "prepare"):
                 image = prepare(
@@ -220,6 +210,10 @@ class Pipeline:
                     max_edge_px=self._edge_px,
                     max_pixels=self._settings.max_image_pixels,
                 )
+            if outcome.image_sha256 is None:  # HEIC, CR3, ...: compare the decoded pixels
+                outcome.image_sha256 = pixels_sha256(image.image)
+                if self._keep_metadata_edit(job, outcome, sig):
+                    return
         with _timed(outcome, "tag"):
             outcome.result = self._tag(image)
         if outcome.result.backend == "openai":
@@ -227,7 +221,7 @@ class Pipeline:
 
             outcome.profile = profile_label(self._settings.vlm)
         with _timed(outcome, "write"):
-            outcome.write = self._write(job.path, outcome.result, sig)
+            outcome.write = self._write(job.path, outcome.result, sig, _written_before(outcome))
         outcome.status = "done"
 
     def _tag(self, image: Any) -> TagResult:
@@ -236,6 +230,30 @@ class Pipeline:
         result = self._tagger.tag(image)
         self._circuit.record_success()
         return self._supplement(result, image) if self._supplement else result
+
+    def _keep_metadata_edit(self, job: Job, outcome: Outcome, sig: FileSig) -> bool:
+        """Another tool edited only the metadata of a photo phototag tagged: the person's
+        edit is final, so the index notes the file's new state and nothing is tagged."""
+        record = outcome.known = self._index.get_id(job.id)
+        outcome.change = classify_change(
+            record, sha256=outcome.sha256 or "", image_sha256=outcome.image_sha256
+        )
+        if outcome.change is not Change.METADATA_ONLY:
+            return False
+        assert record is not None  # classify_change says METADATA_ONLY only for a record
+        outcome.result = replace(result_from_record(record), fallback=record.fallback)
+        outcome.notes.append("metadata edited by another tool, image data unchanged: kept")
+        outcome.write = WriteOutcome(
+            written=False,
+            target=None,
+            sidecar=False,
+            fields=(),
+            keywords=(),
+            sig=sig,
+            sha256=outcome.sha256,
+        )
+        outcome.status = "done"
+        return True
 
     def _reuse(self, job: Job, outcome: Outcome, sig: FileSig) -> bool:
         """A byte-identical file was tagged before: moved while we were down, or copied."""
@@ -264,14 +282,21 @@ class Pipeline:
         else:
             outcome.notes.append("byte-identical copy: stored result reused, tagger not called")
             with _timed(outcome, "write"):
-                outcome.write = self._write(job.path, outcome.result, sig)
+                outcome.write = self._write(job.path, outcome.result, sig, _written_before(outcome))
         outcome.status = "done"
         return True
 
-    def _write(self, path: Path, result: TagResult, sig: FileSig) -> WriteOutcome:
+    def _write(
+        self, path: Path, result: TagResult, sig: FileSig, written_before: tuple[str, ...]
+    ) -> WriteOutcome:
         dry_run = self._settings.dry_run or not self._settings.metadata.write
         return write_tags(
-            path, result, settings=self._settings.metadata, expected=sig, dry_run=dry_run
+            path,
+            result,
+            settings=self._settings.metadata,
+            expected=sig,
+            dry_run=dry_run,
+            written_before=written_before,
         )
 
     def _record(self, outcome: Outcome) -> None:
@@ -299,13 +324,17 @@ class Pipeline:
             return
         result, write = outcome.result, outcome.write
         assert result is not None and write is not None
-        dry_run = self._settings.dry_run or not self._settings.metadata.write
+        # a metadata-only change keeps the record of phototag's real, earlier write
+        dry_run = outcome.change is not Change.METADATA_ONLY and (
+            self._settings.dry_run or not self._settings.metadata.write
+        )
         self._index.finish(
             job.id,
             status="done",
             sig=write.sig,
             sha256=outcome.sha256,
             out_sha256=write.sha256 if write.written else outcome.sha256,
+            image_sha256=outcome.image_sha256,  # a write leaves the image data as it was
             result=result_summary(result),
             backend=result.backend,
             model=result.model,
@@ -327,6 +356,17 @@ class _timed:
         self._outcome.durations_s[self._stage] = (
             self._outcome.durations_s.get(self._stage, 0) + spent
         )
+
+
+def _written_before(outcome: Outcome) -> tuple[str, ...]:
+    """The keywords phototag wrote into this very photo last time, when its bytes are still
+    as phototag last knew them (a re-tag; a RAW whose sidecar another tool rewrote): a
+    person's removal of one is known even if that tool dropped phototag's record. Never
+    for new pixels under the same name: that is another photo."""
+    record = outcome.known
+    if outcome.change is not Change.SAME_BYTES or record is None or not record.result:
+        return ()
+    return tuple(record.result.get("keywords", ()))
 
 
 def _current_sig(job: Job) -> FileSig:

@@ -15,6 +15,11 @@ from phototag.store.reader import IndexReader, Known, _keywords_of, _prefix_rang
 from phototag.store.records import FileRecord, Job, decode_path, encode_path
 from phototag.store.schema import _COLUMNS, MIGRATIONS, SCHEMA_VERSION
 
+# A re-tag asked for is done even if another tool edited the photo's metadata meanwhile
+# (daemon stopped, then `tagctl backfill --retag`): without the image hash to compare
+# with, the job cannot take the edit for a metadata-only change and skip the tagger.
+_TAG_AGAIN = "status='queued', attempts=0, image_sha256=NULL"
+
 
 class Index:
     """The daemon's read-write handle on the index (thread-safe)."""
@@ -181,7 +186,7 @@ class Index:
     def requeue_done(self, *, under: Path | None = None, dry_run_only: bool = False) -> int:
         """Queue finished records again: every one at or under ``under`` (a file or folder),
         or only those tagged in a dry run (nothing was written into them)."""
-        sql = "UPDATE files SET status='queued', attempts=0, queued_at=?, updated_at=? "
+        sql = f"UPDATE files SET {_TAG_AGAIN}, queued_at=?, updated_at=? "
         sql += "WHERE status='done'"
         now = time.time()
         params: list[Any] = [now, now]
@@ -198,7 +203,7 @@ class Index:
         now = time.time()
         with self._lock:
             return self._db.execute(
-                "UPDATE files SET status='queued', attempts=0, queued_at=?, updated_at=? "
+                f"UPDATE files SET {_TAG_AGAIN}, queued_at=?, updated_at=? "
                 "WHERE status='done' AND fallback=1",
                 (now, now),
             ).rowcount
@@ -208,7 +213,7 @@ class Index:
         now = time.time()
         with self._lock:
             return self._db.execute(
-                "UPDATE files SET status='queued', attempts=0, queued_at=?, updated_at=? "
+                f"UPDATE files SET {_TAG_AGAIN}, queued_at=?, updated_at=? "
                 "WHERE status='done' AND (fallback=1 OR backend IS NOT ? OR model IS NOT ? "
                 "OR coalesce(prompt_digest, '') IS NOT ?)",
                 (now, now, backend, model, prompt_digest),
@@ -222,6 +227,7 @@ class Index:
         sig: FileSig | None = None,
         sha256: str | None = None,
         out_sha256: str | None = None,
+        image_sha256: str | None = None,
         result: dict[str, Any] | None = None,
         error: str | None = None,
         backend: str | None = None,
@@ -230,7 +236,8 @@ class Index:
         fallback: bool = False,
         dry_run: bool = False,
     ) -> None:
-        """Record a job's end. ``sig`` is the file after phototag wrote it (no re-tag loop)."""
+        """Record a job's end. ``sig`` is the file after phototag wrote it (no re-tag loop);
+        ``image_sha256`` the hash of its image data alone, which a write leaves unchanged."""
         now = time.time()
         with self._lock, self._tx():
             old = self._db.execute(
@@ -252,6 +259,7 @@ class Index:
                 sets |= {
                     "result": json.dumps(result, ensure_ascii=False) if result else None,
                     "out_sha256": out_sha256,
+                    "image_sha256": image_sha256,
                     "backend": backend,
                     "model": model,
                     "prompt_digest": prompt_digest,
@@ -313,12 +321,13 @@ class Index:
         with self._lock, self._tx():
             self._db.execute("DELETE FROM files WHERE id=?", (donor.id,))
             self._db.execute(
-                "UPDATE files SET status='done', sha256=?, out_sha256=?, result=?, backend=?, "
-                "model=?, prompt_digest=?, finished_at=?, updated_at=?, last_error=NULL "
-                "WHERE id=?",
+                "UPDATE files SET status='done', sha256=?, out_sha256=?, image_sha256=?, "
+                "result=?, backend=?, model=?, prompt_digest=?, finished_at=?, updated_at=?, "
+                "last_error=NULL WHERE id=?",
                 (
                     donor.sha256,
                     donor.out_sha256,
+                    donor.image_sha256,
                     json.dumps(donor.result, ensure_ascii=False),
                     donor.backend,
                     donor.model,

@@ -45,6 +45,7 @@ class FileRecord:
     started_at: float | None
     finished_at: float | None
     updated_at: float
+    image_sha256: str | None = None  # the image data without metadata (metadata.imagehash)
 
     @property
     def sig(self) -> FileSig:

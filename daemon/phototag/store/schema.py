@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 STATUSES = ("queued", "processing", "done", "failed", "skipped", "deleted")
@@ -70,11 +70,20 @@ CREATE INDEX IF NOT EXISTS files_scan ON files(path, size, mtime_ns, status);
 """
 
 
-MIGRATIONS = (_SCHEMA, _V2, _V3)  # MIGRATIONS[n] takes an index from version n to n + 1
+# Version 4: the hash of the image data without its metadata blocks
+# (phototag.metadata.imagehash), so a metadata-only edit by another tool is told from new
+# pixels and never tagged again. NULL for records made before it, and for formats it
+# cannot parse: such a change counts as new pixels, as it did before.
+_V4 = """
+ALTER TABLE files ADD COLUMN image_sha256 TEXT;
+"""
+
+
+MIGRATIONS = (_SCHEMA, _V2, _V3, _V4)  # MIGRATIONS[n] takes an index from version n to n + 1
 
 
 _COLUMNS = (
     "id, path, size, mtime_ns, sha256, out_sha256, status, attempts, last_error, result, "
     "backend, model, prompt_digest, fallback, dry_run, queued_at, started_at, finished_at, "
-    "updated_at"
+    "updated_at, image_sha256"
 )
