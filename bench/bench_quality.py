@@ -10,13 +10,15 @@ Matching rule: a keyword and a truth term are compared word by word after lower-
 making each word singular; the keyword matches when it equals the term or ends with it as
 whole words ("red fox" matches "fox"), since a more specific kind of a true thing is true.
 
-- A keyword is a *fact* when it restates EXIF or pixel statistics: a year, month, season,
-  time of day, colour or tone word, focal-length class, orientation word "square", any
-  ``Camera|``/``Date|``/``Colour|`` branch, or a word of the photo's make, model or lens.
+- A keyword that matches a truth term is content. Any other is a *fact* when it restates
+  EXIF or pixel statistics: a year, month, season, time of day, colour or tone word,
+  focal-length class, orientation word "square", any ``Camera|``/``Date|``/``Colour|``
+  branch, or a word of the photo's make, model or lens.
   "landscape" and "portrait" are not facts: they are judged as genre words (right only
   when the truth's ``genre`` lists them).
 - *Content precision*: content keywords (all that are not facts) matching any of the
-  photo's subject, vague or other truth terms, over all content keywords.
+  photo's subject, vague or other truth terms, over all content keywords. A place name
+  from the photo's GPS position (its ``Places|`` hierarchy) counts as right.
 - *Main subject*: named when a keyword matches a subject term; else vaguely named when one
   matches a vague term; else missed.
 - *Title*: right when it names a subject term; vague when it names only a vague or
@@ -179,13 +181,16 @@ def is_fact(keyword: str, image: PreparedImage) -> bool:
 def score(name: str, result: TagResult, image: PreparedImage, truth: Truth) -> PhotoScore:
     tags = result.tags
     out = PhotoScore(name=name, title=tags.title, keywords=list(tags.keywords))
+    places = {p for h in tags.hierarchical if h.startswith("Places|") for p in h.split("|")[1:]}
     for keyword in tags.keywords:
-        if keyword.casefold() in GENRE_WORDS:
+        if keyword in places:  # the GPS position is the truth of where
+            out.right.append(keyword)
+        elif keyword.casefold() in GENRE_WORDS:
             (out.right if keyword.casefold() in truth.genre else out.wrong).append(keyword)
+        elif any(matches(keyword, term) for term in truth.true_terms):
+            out.right.append(keyword)  # "orange" the fruit is content, not a colour
         elif is_fact(keyword, image):
             out.facts.append(keyword)
-        elif any(matches(keyword, term) for term in truth.true_terms):
-            out.right.append(keyword)
         else:
             out.wrong.append(keyword)
     if any(matches(k, t) for k in tags.keywords for t in truth.subject):
