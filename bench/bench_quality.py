@@ -237,7 +237,9 @@ def figures(scores: list[PhotoScore], *, seconds: float) -> dict[str, float | in
         "subject_named": round(sum(s.subject == Subject.NAMED for s in scores) / n, 3),
         "subject_named_or_vague": round(sum(s.subject != Subject.MISSED for s in scores) / n, 3),
         "fact_share": round(sum(len(s.facts) for s in scores) / max(keywords, 1), 3),
-        "no_content_keyword": sum(not (s.right or s.wrong) for s in scores),
+        "no_content_keyword": sum(
+            not any(k.casefold() not in GENRE_WORDS for k in (*s.right, *s.wrong)) for s in scores
+        ),
         "landscape_or_portrait_wrong": sum(
             k.casefold() in GENRE_WORDS for s in scores for k in s.wrong
         ),

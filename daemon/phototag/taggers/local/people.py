@@ -14,7 +14,7 @@ from PIL import Image
 
 from phototag.errors import BackendUnavailable
 
-DETECT_HEIGHT_PX = 256  # HOG's window is 64 x 128 px: figures from half this height up
+DETECT_HEIGHT_PX = 192  # HOG's window is 64 x 128 px: figures from two thirds of this height up
 MIN_SCORE = 0.8  # SVM margin below this: a pole, a tree trunk, a door frame
 DOMINANT_FACE_SHARE = 0.2  # one face this wide (share of the short edge): a portrait
 
