@@ -17,11 +17,14 @@ import numpy as np
 from PIL import Image
 
 from phototag.errors import BackendUnavailable
-from phototag.taggers.local.labels import ClassPath, Node, class_paths
+from phototag.taggers.local.labels import LANDSCAPES, ClassPath, Node, class_paths
 
 MODEL_ID = "efficientnet-lite0"
 INPUT_EDGE_PX = 224
 SIDE_VIEWS_MIN_ASPECT = 1.15  # wider (or taller) than this: the two end squares are seen too
+# A scene's probability is split among its neighbours (mountain, valley, cliff): one scene
+# at this much is as sure as an object at ``min_confidence`` (calibrated on bench/quality).
+SCENE_MIN_CONFIDENCE = 0.25
 CONFIDENT_CENTRE = 0.4  # the centre view this sure of one class: the end views are skipped
 CROP_MIN_CONFIDENCE = 0.65  # a class this sure in one view alone is a secondary subject
 
@@ -176,10 +179,11 @@ def pick_labels(
     chosen: list[tuple[tuple[Node, ...], float, tuple[str, ...]]] = []
     for index in np.argsort(-probabilities)[: 4 * top_k]:
         confidence = float(probabilities[index])
-        if confidence < min_confidence or len(chosen) >= top_k:
-            break
         path = paths[index]
-        if confidence >= path.min_confidence:
+        if confidence < min(min_confidence, SCENE_MIN_CONFIDENCE) or len(chosen) >= top_k:
+            break
+        bar = SCENE_MIN_CONFIDENCE if path.parents == (LANDSCAPES,) else min_confidence
+        if confidence >= max(bar, path.min_confidence):
             chosen.append(((*path.parents, path.leaf), confidence, path.extra))
     for prefix, confidence in _group_scores(probabilities, paths):
         if len(chosen) >= top_k or confidence < min_confidence:
