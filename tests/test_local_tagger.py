@@ -249,3 +249,18 @@ def test_a_wide_landscape_scene_is_a_landscape_and_a_kitten_never(tagger: LocalT
     assert {"lake", "landscape"} <= _lower(tags) and tags.title == "Lake"
     cat = tagger.tag(_image("chelsea.jpg")).tags  # a wide frame, not a landscape
     assert "landscape" not in _lower(cat) and "portrait" not in _lower(cat)
+
+
+def test_an_unsure_species_of_a_sure_group_titles_the_group() -> None:
+    # the cat at 384 px: "Egyptian Mau" 0.40, but the cats together 0.9 -> "Cat"
+    mau = Label(
+        name="Egyptian Mau",
+        keywords=("Egyptian Mau", "cat", "animal"),
+        hierarchy="Animals|Cats|Egyptian Mau",
+        confidence=0.40,
+        group="cat",
+        group_confidence=0.9,
+    )
+    tags = compose(Findings(facts=_facts(), labels=(mau,)), style=STYLE)
+    assert tags.title == "Cat" and tags.caption == "A cat."
+    assert tags.keywords == ("Egyptian Mau", "cat", "animal")

@@ -43,6 +43,8 @@ class Label:
     hierarchy: str  # "Animals|Cats|Tabby cat"
     confidence: float
     generic: bool = False  # a broad category ("animal", "architecture"): never a title
+    group: str | None = None  # its nearest specific group ("cat" for a tabby cat), if any
+    group_confidence: float = 0.0  # that group's summed probability
 
 
 class Classifier:
@@ -201,7 +203,8 @@ def pick_labels(
             if confidence >= path.min_confidence and not seen:
                 chosen.append((nodes, confidence, path.extra))
     chosen.sort(key=lambda item: -item[1])
-    return tuple(_label(nodes, confidence, extra) for nodes, confidence, extra in chosen)
+    sums = dict(_group_scores(probabilities, paths))
+    return tuple(_label(nodes, confidence, extra, sums) for nodes, confidence, extra in chosen)
 
 
 def _group_scores(
@@ -233,11 +236,20 @@ def _groups_of(paths: tuple[ClassPath, ...]) -> tuple[list[tuple[Node, ...]], np
     return groups, members
 
 
-def _label(nodes: tuple[Node, ...], confidence: float, extra: tuple[str, ...]) -> Label:
+def _label(
+    nodes: tuple[Node, ...],
+    confidence: float,
+    extra: tuple[str, ...],
+    sums: dict[tuple[Node, ...], float],
+) -> Label:
+    parents = nodes[:-1]
+    specific = bool(parents) and not parents[-1].generic
     return Label(
         name=nodes[-1].keyword,
         keywords=(nodes[-1].keyword, *extra, *(node.keyword for node in reversed(nodes[:-1]))),
         hierarchy="|".join(node.title for node in nodes),
         confidence=confidence,
         generic=nodes[-1].generic,
+        group=parents[-1].keyword if specific else None,
+        group_confidence=sums.get(parents, 0.0) if specific else 0.0,
     )

@@ -340,11 +340,15 @@ def _camera_noun(camera: str) -> str:
 
 def _subject_noun(findings: Findings, *, style: Style) -> str:
     """The most specific confident subject: the first label that is not a bare category
-    and reaches ``title_min_confidence``; people when they outrank the labels."""
+    and reaches ``title_min_confidence``, or else its group that does ("cat" when the
+    model splits a cat between tabby and Egyptian Mau); people when they outrank them."""
     if not _people_first(findings):
+        bar = style.title_min_confidence
         for label in findings.labels:
-            if not label.generic and label.confidence >= style.title_min_confidence:
+            if not label.generic and label.confidence >= bar:
                 return label.name
+            if label.group and label.group_confidence >= bar:
+                return label.group
     count = findings.people.count
     if count == 1:
         return "portrait" if findings.people.dominant else "person"
