@@ -262,7 +262,6 @@ ROWS = (
     ('"landscape"/"portrait" written wrongly', "landscape_or_portrait_wrong"),
     ("photos with no content keyword", "no_content_keyword"),
     ("keywords per photo", "keywords_per_photo"),
-    ("seconds per photo (prepare + tag, 1 thread)", "seconds_per_photo"),
 )
 
 
