@@ -92,7 +92,9 @@ def test_every_arrival_pattern_ends_tagged_once(
     assert lines == Counter(str(p) for p in expected)  # once each, and no temporary name
     reader = IndexReader.open(daemon.state / "index.sqlite3")
     assert all(reader.get(p).status == "done" for p in expected)
-    for path in expected[:8]:
+    # the real photographs; the card's synthetic frames have no content to name, and facts
+    # are no flat keywords by default any more (issue 16), so they may get none
+    for path in (p for p in expected if p.parent != camera):
         keywords = keywords_of(path)
         assert keywords and len(keywords) == len(set(keywords)), path
     status = daemon.status()

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from phototag.config import Settings
 from phototag.keywords import (
     STOP_WORDS,
+    KeywordCase,
+    KeywordPolicy,
     fit_utf8,
     normalise_keyword,
     normalise_keywords,
@@ -181,6 +184,12 @@ LISTS = [
     (["Paris", "Eiffel Tower", "Seine"], 10, ("Paris", "Eiffel Tower", "Seine")),
     (["NASA", "rocket", "launch"], 10, ("NASA", "rocket", "launch")),
     (["iPhone", "desk", "lamp"], 10, ("iPhone", "desk", "lamp")),
+    # issue 16: a Title Case list (a VLM's style) ends up as the lower-case one; names in it
+    # (words no common-word list knows) keep their capitals
+    (["Palm Trees", "Sunset", "Beach"], 10, ("palm tree", "sunset", "beach")),
+    (["Paris", "Sunset", "Eiffel Tower", "NASA"], 10, ("Paris", "sunset", "Eiffel Tower", "NASA")),
+    # issue 16: at most max_keyword_words (3) words; VLM filler words are stop words
+    (["red fox in the snow", "fox", "close-up", "No People", "composition"], 10, ("fox",)),
 ]
 
 
@@ -195,7 +204,37 @@ def test_normalise_keywords_reads_any_iterable_once() -> None:
 
 def test_stop_words_are_lower_case_and_not_content() -> None:
     assert all(word == word.casefold() for word in STOP_WORDS)
-    assert not {"cat", "no people", "people", "black and white"} & STOP_WORDS
+    # changed with issue 16: "no people" is VLM filler and now a stop word on purpose
+    assert not {"cat", "people", "black and white", "person"} & STOP_WORDS
+    assert {"no people", "composition", "close-up", "high quality"} <= STOP_WORDS
+
+
+def test_the_keyword_policy_is_configurable() -> None:
+    raw = ["Palm Trees", "Sunset", "Beach", "sandy beach at low tide"]
+    title = KeywordPolicy(case=KeywordCase.TITLE, max_words=5)
+    assert normalise_keywords(raw, max_keywords=9, policy=title) == (
+        "Palm Tree",
+        "Sunset",
+        "Beach",
+        "Sandy Beach at Low Tide",
+    )
+    keep = KeywordPolicy(case=KeywordCase.KEEP, stop_words=frozenset({"sunset"}))
+    assert normalise_keywords(raw, max_keywords=9, policy=keep) == ("Palm Trees", "Beach")
+    # singular and plural meet whatever the case, in the default and title modes
+    lower = ["palm trees", "sunset", "beach"]
+    for policy in (KeywordPolicy(), title):
+        assert normalise_keywords(raw[:3], max_keywords=9, policy=policy) == normalise_keywords(
+            lower, max_keywords=9, policy=policy
+        )
+
+
+def test_settings_build_the_policy() -> None:
+    settings = Settings(stop_words=["Sunset"], max_keyword_words=2, keyword_case="title")
+    policy = settings.keyword_policy
+    assert policy == KeywordPolicy(
+        stop_words=frozenset({"sunset"}), max_words=2, case=KeywordCase.TITLE
+    )
+    assert Settings().keyword_policy == KeywordPolicy()
 
 
 FIT = [
@@ -222,7 +261,8 @@ def test_fit_utf8(text: str, max_bytes: int, expected: str) -> None:
 
 def test_long_keywords_fit_iptc_64_bytes() -> None:
     phrase = "a very long keyword that goes on and on beyond the limit of the iptc field"
-    cut = normalise_keyword(phrase)
+    assert normalise_keyword(phrase) is None  # issue 16: more than max_keyword_words (3)
+    cut = normalise_keyword(phrase, policy=KeywordPolicy(max_words=20))
     assert cut is not None
     assert len(cut.encode("utf-8")) <= 64
     assert phrase.startswith(cut)

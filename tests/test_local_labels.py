@@ -48,3 +48,44 @@ def test_top_k_and_order() -> None:
     labels = pick_labels(probs, top_k=2, min_confidence=0.25)
     assert [label.name for label in labels] == ["espresso", "tabby cat"]
     assert labels[1].hierarchy == "Animals|Cats|Tabby cat"
+
+
+def test_scene_classes_speak_photographers_words() -> None:
+    # issue 16: ImageNet's scene classes mapped ("seashore" -> beach, sea; "alp" ->
+    # mountain; "lakeside" -> lake), and "bubble" is no landscape
+    paths = class_paths()
+    by_name = {p.leaf.keyword: p for p in paths}
+    assert paths[978].leaf.keyword == "beach" and "sea" in paths[978].extra
+    assert paths[970].leaf.keyword == "mountain"
+    assert paths[975].leaf.keyword == "lake" and paths[975].extra == ("water",)
+    assert [n.keyword for n in paths[978].parents] == ["landscape"]
+    assert not paths[971].parents  # bubble
+    assert by_name["valley"].parents == paths[978].parents
+
+
+def test_categories_are_generic_and_species_need_more_confidence() -> None:
+    probabilities = _probabilities(c10=0.61)  # "brambling", how a European robin reads
+    (label,) = pick_labels(probabilities, top_k=3, min_confidence=0.35)
+    assert label.name == "bird" and not label.generic  # the group speaks for the species
+    only_animals = pick_labels(_probabilities(c908=0.6), top_k=3, min_confidence=0.35)
+    assert only_animals == ()  # "wing" on clouds is never written, nor its "aircraft"
+    split = _probabilities(c410=0.2, c415=0.2)  # apiary, bakery: no one building is sure
+    (architecture,) = pick_labels(split, top_k=3, min_confidence=0.35)
+    assert architecture.generic and architecture.name == "architecture"
+
+
+def test_one_view_sure_of_a_class_adds_a_secondary_subject() -> None:
+    mean = _probabilities(c975=0.5)
+    maxima = _probabilities(c975=0.5, c472=0.7)  # a canoe at one end of a lake shore
+    names = [label.name for label in pick_labels(mean, top_k=3, min_confidence=0.35)]
+    assert names == ["lake"]
+    both = pick_labels(mean, top_k=3, min_confidence=0.35, view_maxima=maxima)
+    assert [label.name for label in both] == ["canoe", "lake"]
+
+
+def test_a_scene_needs_less_confidence_than_an_object() -> None:
+    # a scene's probability is split among its neighbours; 0.27 "mountain" on a real
+    # mountain photo (lomiri's aitzgorri) is as sure as an object at 0.35
+    (scene,) = pick_labels(_probabilities(c970=0.27), top_k=3, min_confidence=0.35)
+    assert scene.name == "mountain"
+    assert pick_labels(_probabilities(c948=0.27), top_k=3, min_confidence=0.35) == ()  # apple

@@ -6,14 +6,19 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from phototag.config import Settings
 from phototag.domain import PreparedImage, TagResult, Tags
 from phototag.processing.imaging import prepare
 from phototag.taggers import Tagger
-from phototag.taggers.local.tagger import LocalTagger
+from phototag.taggers.local.classifier import Label
+from phototag.taggers.local.facts import Facts, Tones
+from phototag.taggers.local.people import People
+from phototag.taggers.local.tagger import Findings, LocalTagger, Style, compose
 
 DATA = Path(__file__).parent / "data"
+BENCH = Path(__file__).parent.parent / "bench" / "quality" / "photos"
 
 
 def _image(name: str) -> PreparedImage:
@@ -35,7 +40,7 @@ def test_it_is_a_tagger_and_loads(tagger: LocalTagger) -> None:
     assert isinstance(tagger, Tagger)
     health = tagger.preflight()
     assert health.ok, health.reason
-    assert set(health.probes_s) == {"classifier", "faces", "places"}
+    assert set(health.probes_s) == {"classifier", "faces", "figures", "places"}
     assert tagger.model == "phototag-local/efficientnet-lite0"
 
 
@@ -44,8 +49,11 @@ def test_the_cat_is_a_cat(tagger: LocalTagger) -> None:
     assert result.backend == "local"
     assert {"cat", "animal"} <= _lower(result.tags)
     assert any(h.startswith("Animals|Cats|") for h in result.tags.hierarchical)
-    assert result.tags.caption.endswith("with a Canon EOS 5D Mark III.")
+    # Changed with issue 16: the camera moved from the caption to the description, and
+    # facts are no flat keywords (orientation never: "landscape" is a genre).
     assert "December 2012" in result.tags.caption
+    assert "taken with a Canon EOS 5D Mark III" in result.tags.description
+    assert not {"landscape", "2012", "december", "winter", "colour", "brown"} & _lower(result.tags)
 
 
 def test_the_coffee_is_coffee(tagger: LocalTagger) -> None:
@@ -59,7 +67,8 @@ def test_the_astronaut_is_a_portrait(tagger: LocalTagger) -> None:
     tags = tagger.tag(_image("astronaut.jpg")).tags
     assert {"portrait", "person"} <= _lower(tags)
     assert tags.keywords[0] == "portrait"
-    assert "one person" in tags.caption
+    assert tags.title == "Portrait"  # changed with issue 16: "Portrait of one person" was long
+    assert tags.caption.startswith("A portrait, photographed")
 
 
 def test_gps_gives_city_region_and_country(tagger: LocalTagger) -> None:
@@ -69,10 +78,14 @@ def test_gps_gives_city_region_and_country(tagger: LocalTagger) -> None:
     assert tags.title.endswith("in Paris, France")
 
 
-def test_southern_gps_flips_the_season(tagger: LocalTagger) -> None:
-    tags = tagger.tag(_image("gps_sydney.jpg")).tags  # taken in April
-    assert {"sydney", "australia", "autumn"} <= _lower(tags)
-    assert "spring" not in _lower(tags)
+def test_southern_gps_flips_the_season() -> None:
+    # Changed with issue 16: a season is a keyword only when switched on, as Season|...
+    settings = Settings()
+    settings.local.fact_keywords = ["season"]
+    tags = LocalTagger(settings=settings).tag(_image("gps_sydney.jpg")).tags  # taken in April
+    assert {"sydney", "australia"} <= _lower(tags)
+    assert "Season|Autumn" in tags.hierarchical
+    assert "autumn" in tags.caption and "spring" not in tags.caption
 
 
 def test_one_result_no_duplicates_stable_order(tagger: LocalTagger) -> None:
@@ -92,11 +105,15 @@ def test_settings_turn_parts_off() -> None:
     local = LocalTagger(settings=settings)
     assert local.model == "phototag-local/facts"
     assert local.preflight().ok
-    tags = local.tag(_image("gps_paris.jpg")).tags
+    result = local.tag(_image("gps_paris.jpg"))
+    tags = result.tags
     assert not {"paris", "france", "moped", "motorcycle"} & _lower(tags)
-    assert not tags.hierarchical
-    assert tags.keywords == ("Sony ILCE-7M3", "FE 50mm F1.8", "normal lens", "landscape", "2020")
-    assert tags.title == "Afternoon in October 2020"
+    # Changed with issue 16: with nothing seen there are no keywords and no title (never
+    # "Afternoon in October 2020"), and the notes say why; the caption keeps the facts.
+    assert not tags.hierarchical and not tags.keywords
+    assert tags.title == ""
+    assert any(note.startswith("no title:") for note in result.notes)
+    assert tags.caption == "A photograph, photographed on an autumn afternoon in October 2020."
 
 
 def test_threshold_and_top_k_are_settings() -> None:
@@ -120,7 +137,8 @@ def test_supplement_adds_facts_and_places_not_labels(tagger: LocalTagger) -> Non
     keywords = result.tags.keywords
     assert keywords[:3] == ("scooter", "street", "Paris")
     assert keywords.count("Paris") == 1
-    assert {"france", "sony ilce-7m3", "autumn"} <= {k.lower() for k in keywords}
+    # Changed with issue 16: facts are added only as switched-on hierarchical keywords
+    assert "France" in keywords and not {"sony ilce-7m3", "autumn"} & {k.lower() for k in keywords}
     assert "moped" not in keywords and "motorcycle" not in keywords
     assert result.tags.hierarchical == ("Vehicles|Scooter", "Places|France|Ile-de-France|Paris")
     assert result.tags.title == "Street scene" and result.backend == "openai"
@@ -140,3 +158,109 @@ def test_threads_share_one_model_safely() -> None:
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(pool.map(local.tag, images))
     assert results[:3] == results[3:6] == results[9:12]
+
+
+def test_supplement_adds_switched_on_facts_under_their_branch() -> None:
+    settings = Settings()
+    settings.local.fact_keywords = ["camera", "date"]
+    vlm = TagResult(tags=Tags(keywords=("scooter",)), backend="openai", model="m")
+    result = LocalTagger(settings=settings).supplement(vlm, _image("gps_paris.jpg"))
+    assert "Camera|Sony|ILCE-7M3" in result.tags.hierarchical
+    assert "Date|2020|October" in result.tags.hierarchical
+    assert not {"sony ilce-7m3", "2020", "october"} & {k.lower() for k in result.tags.keywords}
+
+
+def _facts() -> Facts:
+    tones = Tones(monochrome=False, colours=("grey",), brightness=None)
+    return Facts(
+        camera=None,
+        lens=None,
+        focal_class=None,
+        orientation="landscape",
+        year=None,
+        month=None,
+        season=None,
+        time_of_day=None,
+        tones=tones,
+    )
+
+
+def _label(name: str, confidence: float, *, generic: bool = False) -> Label:
+    return Label(
+        name=name,
+        keywords=(name,),
+        hierarchy=name.capitalize(),
+        confidence=confidence,
+        generic=generic,
+    )
+
+
+STYLE = Style(max_keywords=25)
+
+
+def test_a_bare_category_is_a_keyword_never_the_title() -> None:
+    findings = Findings(facts=_facts(), labels=(_label("architecture", 0.8, generic=True),))
+    tags = compose(findings, style=STYLE)
+    assert tags.keywords == ("architecture",)
+    assert tags.title == ""
+    assert tags.caption == "A photograph of architecture."  # no "An architecture"
+
+
+def test_no_title_rather_than_an_unsure_one_and_the_notes_say_why(tagger: LocalTagger) -> None:
+    findings = Findings(facts=_facts(), labels=(_label("volcano", 0.36),))
+    assert compose(findings, style=STYLE).title == ""
+    assert compose(findings, style=Style(max_keywords=25, title_min_confidence=0.3)).title == (
+        "Volcano"
+    )
+    grey = PreparedImage(
+        path=Path("grey.png"),
+        image=Image.new("RGB", (300, 200), (128, 128, 128)),
+        original_size=(3000, 2000),
+        format="PNG",
+    )
+    result = tagger.tag(grey)
+    assert result.tags.title == "" and result.tags.keywords == ()
+    assert any(note.startswith("no title:") for note in result.notes)
+
+
+def test_portrait_and_landscape_are_never_both_on_one_photo() -> None:
+    scene = Label(
+        name="lake", keywords=("lake", "landscape"), hierarchy="Landscapes|Lake", confidence=0.9
+    )
+    sitter = People(faces=1, dominant=True)
+    tags = compose(Findings(facts=_facts(), labels=(scene,), people=sitter), style=STYLE)
+    assert "portrait" in tags.keywords and "landscape" not in tags.keywords
+    alone = compose(Findings(facts=_facts(), labels=(scene,)), style=STYLE)
+    assert "landscape" in alone.keywords and "portrait" not in alone.keywords
+
+
+def test_people_without_frontal_faces_are_found(tagger: LocalTagger) -> None:
+    # OpenCV's basketball sample: two men in a corridor, neither facing the camera
+    image = prepare(BENCH / "opencv-basketball1.jpg", max_edge_px=384, max_pixels=10**8)
+    result = tagger.tag(image)
+    assert "person" in _lower(result.tags) or "people" in _lower(result.tags)
+    assert "portrait" not in _lower(result.tags)  # a figure alone never makes a portrait
+    assert any(note.startswith("figures ") for note in result.notes)
+
+
+def test_a_wide_landscape_scene_is_a_landscape_and_a_kitten_never(tagger: LocalTagger) -> None:
+    lake = prepare(BENCH / "opencv-hfs001.jpg", max_edge_px=384, max_pixels=10**8)
+    tags = tagger.tag(lake).tags
+    assert {"lake", "landscape"} <= _lower(tags) and tags.title == "Lake"
+    cat = tagger.tag(_image("chelsea.jpg")).tags  # a wide frame, not a landscape
+    assert "landscape" not in _lower(cat) and "portrait" not in _lower(cat)
+
+
+def test_an_unsure_species_of_a_sure_group_titles_the_group() -> None:
+    # the cat at 384 px: "Egyptian Mau" 0.40, but the cats together 0.9 -> "Cat"
+    mau = Label(
+        name="Egyptian Mau",
+        keywords=("Egyptian Mau", "cat", "animal"),
+        hierarchy="Animals|Cats|Egyptian Mau",
+        confidence=0.40,
+        group="cat",
+        group_confidence=0.9,
+    )
+    tags = compose(Findings(facts=_facts(), labels=(mau,)), style=STYLE)
+    assert tags.title == "Cat" and tags.caption == "A cat."
+    assert tags.keywords == ("Egyptian Mau", "cat", "animal")

@@ -146,9 +146,11 @@ def test_the_daemon_tags_a_dng_into_a_sidecar(tmp_path: Path, naming: str, sidec
         taken=datetime(2024, 7, 14, 18, 30, 5),
     )
     original = dng.read_bytes()
-    daemon = DaemonProcess(
-        home=tmp_path / "home", roots=[inbox], env={"PHOTOTAG_METADATA__SIDECAR_NAMING": naming}
-    ).start()
+    env = {
+        "PHOTOTAG_METADATA__SIDECAR_NAMING": naming,
+        "PHOTOTAG_LOCAL__FACT_KEYWORDS": '["date", "camera"]',  # facts are opt-in (issue 16)
+    }
+    daemon = DaemonProcess(home=tmp_path / "home", roots=[inbox], env=env).start()
     try:
         dng.rename(inbox / "IMG.dng")
         status = daemon.wait_done(1)
@@ -157,12 +159,19 @@ def test_the_daemon_tags_a_dng_into_a_sidecar(tmp_path: Path, naming: str, sidec
         assert daemon.stop() == 0
     assert (inbox / "IMG.dng").read_bytes() == original  # the RAW is never rewritten
     assert sorted(p.name for p in inbox.iterdir()) == sorted(["IMG.dng", sidecar])
-    (meta,) = exiftool(inbox / sidecar, args=("-XMP-dc:Subject", "-XMP-dc:Title"))
-    keywords = [str(k) for k in as_list(meta.get("Subject"))]  # exiftool's JSON: 2024 is int
+    (meta,) = exiftool(
+        inbox / sidecar,
+        args=("-XMP-dc:Subject", "-XMP-dc:Title", "-XMP-lr:All"),
+    )
+    keywords = [str(k) for k in as_list(meta.get("Subject"))]
+    hierarchy = [str(k) for k in as_list(meta.get("HierarchicalSubject"))]
     assert meta.get("Title") and keywords, meta
     assert "cat" in keywords  # the tagger saw the preview (the raw data is flat green)
-    assert "landscape" in keywords and "portrait" not in keywords  # Orientation 8 applied
-    assert "2024" in keywords and "1970" not in keywords  # the date libraw read
-    assert f"{MAKE} {MODEL}" in keywords  # and the camera
+    # Changed with issue 16: orientation is no keyword ("landscape" is a genre) and facts
+    # are switched-on hierarchical keywords; the description still says the frame.
+    assert "landscape" not in keywords and "portrait" not in keywords
+    assert "Date|2024|July" in hierarchy and not any("1970" in h for h in hierarchy)
+    assert any(h.startswith("Camera|") and MODEL.split()[-1] in h for h in hierarchy), hierarchy
     (record,) = daemon.jsonl()
     assert record["metadata"]["sidecar"] is True
+    assert "Horizontal frame" in record["description"]  # Orientation 8 applied

@@ -26,6 +26,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from phototag.errors import ConfigError
+from phototag.keywords import DEFAULT_MAX_KEYWORD_WORDS, STOP_WORDS, KeywordPolicy
 from phototag.paths import (
     INDEX_NAME,
     default_config_path,
@@ -115,14 +116,22 @@ class VlmSettings(_Section):
     keywords: VlmPartSettings | None = None  # the keywords from another model
 
 
+FactKindName = Literal[
+    "camera", "lens", "focal_length", "date", "season", "time_of_day", "colour", "tone"
+]
+
+
 class LocalSettings(_Section):
     """The embedded offline tagger."""
 
     classifier: bool = True
-    top_k: int = Field(default=3, ge=1, le=20)
+    top_k: int = Field(default=4, ge=1, le=20)
     min_confidence: float = Field(default=0.35, ge=0, le=1)
+    title_min_confidence: float = Field(default=0.45, ge=0, le=1)  # below: no title
     places: bool = True  # offline reverse geocoding of GPS; turn off for privacy
     faces: bool = True
+    figures: bool = True  # people who do not face the camera (HOG person detector)
+    fact_keywords: list[FactKindName] = Field(default_factory=list)  # as Camera|..., Date|...
     with_vlm: bool = True  # add facts and places to a VLM's answer
     fallback: bool = False  # tag with the local model while the VLM is unhealthy
 
@@ -180,6 +189,9 @@ class Settings(BaseSettings):
     workers: int = Field(default=2, ge=1, le=64)
     backend: Literal["local", "openai"] = "local"
     max_keywords: int = Field(default=25, ge=1, le=200)
+    stop_words: list[str] = Field(default_factory=lambda: sorted(STOP_WORDS))
+    max_keyword_words: int = Field(default=DEFAULT_MAX_KEYWORD_WORDS, ge=1, le=20)
+    keyword_case: Literal["lower", "title", "keep"] = "lower"
     max_image_pixels: int = Field(default=200_000_000, ge=1_000_000)
     max_edge_px: int = Field(default=384, ge=64, le=8192)  # what the embedded tagger sees
     reconcile_interval_s: float = Field(default=600.0, gt=0)
@@ -215,6 +227,13 @@ class Settings(BaseSettings):
         if not value:
             raise ValueError("at least one root folder is needed")
         return value
+
+    @property
+    def keyword_policy(self) -> KeywordPolicy:
+        """The keyword settings, as both backends apply them."""
+        return KeywordPolicy.of(
+            stop_words=self.stop_words, max_words=self.max_keyword_words, case=self.keyword_case
+        )
 
     @property
     def index_path(self) -> Path:

@@ -21,6 +21,10 @@ class ExifFacts:
     focal_length_35mm: float | None = None
     captured_at: datetime | None = None
     gps: tuple[float, float] | None = None  # (latitude, longitude), decimal degrees
+    utc_offset_min: int | None = None  # OffsetTimeOriginal/OffsetTime: the clock is local
+    gps_utc: datetime | None = None  # GPSDateStamp + GPSTimeStamp, UTC (naive)
+    focal_plane_px_per_mm: tuple[float, float] | None = None  # FocalPlaneX/YResolution
+    sensor_px: tuple[int, int] | None = None  # PixelX/YDimension the resolution refers to
 
 
 @dataclass(frozen=True, slots=True)

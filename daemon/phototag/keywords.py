@@ -7,19 +7,30 @@ One keyword goes through, in order:
 2. Surrounding quotes and stray punctuation stripped ("'sunset.'" -> "sunset", "#beach" ->
    "beach"); inner hyphens, apostrophes and ampersands stay ("rock'n'roll", "R&B"), and a
    bracket stays when its partner is inside ("tree (oak)").
-3. Case is kept as the tagger gave it: capitals carry what no rule can recover without a
-   gazetteer - names ("Paris", "Los Angeles"), acronyms ("NASA"), brands ("iPhone"). The
-   one exception (English only) is a sentence-start artefact: when a list of three or more
-   opens with a keyword capitalised on its first letter only ("Trees", "Black cat") and
-   every other keyword starts in lower case, that first letter is lower-cased. A capital
-   anywhere else - later in the list, inside a word, on a second word - is deliberate and
-   kept. The cost: a lone name opening an otherwise lower-case list ("Paris, sky, river")
-   is lower-cased too; a list with a second capitalised entry ("Paris, France, river") is
-   not touched.
+3. Case (English only; ``keyword_case``, :class:`KeywordCase`). Capitals in a list that
+   mixes cases are deliberate and kept: names ("Paris", "Los Angeles"), acronyms ("NASA"),
+   brands ("iPhone"). Two list styles carry no information and are undone:
+   - a *Title Case list* (three or more keywords, every word of every keyword capitalised,
+     as some VLMs answer: "Palm Trees, Sunset, Beach") has each known common word
+     lower-cased (:func:`common_words`: the words of ImageNet's class names and a list of
+     the nouns VLMs use most, singular or plural), so it ends up the same as the
+     lower-case list. A keyword with any other word keeps its capitals, since it may be a
+     name ("Paris", "Eiffel Tower"): the cost is that an uncommon word ("Serenity") stays
+     capitalised, and a name made of common words ("Golden Gate Bridge") is lowered;
+   - a *sentence-start artefact*: a list of three or more that opens with a keyword
+     capitalised on its first letter only ("Trees", "Black cat") while every other keyword
+     starts in lower case has that first letter lower-cased. The cost: a lone name opening
+     an otherwise lower-case list ("Paris, sky, river") is lower-cased too.
+   ``keyword_case = "title"`` then capitalises every word ("Palm Tree"); ``"keep"`` skips
+   the Title Case rule and keeps the tagger's capitals.
 4. English only: an all-lower-case last word is made singular (:func:`singular`,
-   "apple trees" -> "apple tree"). A word with any capital is never touched ("Athens",
-   "Los Angeles", "Mercedes", "Trees"), nor is any keyword in another language.
-5. Empty words (:data:`STOP_WORDS`: "photo", "image", "stock photo", ...) are dropped.
+   "apple trees" -> "apple tree"), so after step 3 "Palm Trees" and "palm trees" meet. A
+   word that keeps a capital is never touched ("Athens", "Los Angeles", "Mercedes"), nor
+   is any keyword in another language.
+5. Stop words (``stop_words``, default :data:`STOP_WORDS`: "photo", "image", "composition",
+   "no people", "high quality", ...), the words VLMs add to every photo, are dropped,
+   compared case-insensitively and in the singular. So is a keyword of more than
+   ``max_keyword_words`` words (default 3): a phrase or a sentence, not a keyword.
 6. IPTC allows 64 bytes a keyword: a longer one is cut at a word boundary (never inside a
    UTF-8 character) and loses a dangling "and"/"of"/...; one that cannot be cut at a word
    boundary is a run-on token (a hash, a URL) and is dropped.
@@ -32,12 +43,27 @@ and line breaks, which every photo manager treats as keyword separators.
 
 from __future__ import annotations
 
+import csv
 import re
 import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import cache
+from importlib import resources
 
 IPTC_KEYWORD_MAX_BYTES = 64
 ENGLISH = frozenset({"english", "en", "en-us", "en-gb", "en_us", "en_gb"})
+DEFAULT_MAX_KEYWORD_WORDS = 3
+
+
+class KeywordCase(StrEnum):
+    """``keyword_case``: how keywords are cased (English only)."""
+
+    LOWER = "lower"  # common words lower-case, names keep their capitals (the default)
+    TITLE = "title"  # every word capitalised: "Palm Tree", "Eiffel Tower"
+    KEEP = "keep"  # the tagger's capitals as given (only the sentence-start artefact undone)
+
 
 STOP_WORDS: frozenset[str] = frozenset(
     {
@@ -68,8 +94,63 @@ STOP_WORDS: frozenset[str] = frozenset(
         "n/a",
         "untitled",
         "unknown",
+        # what VLMs add to every photo: about the picture, not about what it shows
+        "composition",
+        "mood",
+        "atmosphere",
+        "lighting",
+        "light and shadow",
+        "colour",
+        "color",
+        "colourful",
+        "colorful",
+        "vibrant colour",
+        "vibrant color",
+        "close-up",
+        "closeup",
+        "close up",
+        "no people",
+        "nobody",
+        "high quality",
+        "high resolution",
+        "hd",
+        "4k",
+        "detail",
+        "texture",
+        "background",
+        "foreground",
+        "scene",
+        "beautiful",
+        "aesthetic",
+        "vibrant",
+        "natural light",
+        "daylight",
+        "depth of field",
+        "bokeh",
+        "wallpaper",
     }
 )
+
+
+@dataclass(frozen=True, slots=True)
+class KeywordPolicy:
+    """The keyword settings both backends share (``stop_words``, ``max_keyword_words``,
+    ``keyword_case``). ``stop_words`` are compared case-folded."""
+
+    stop_words: frozenset[str] = STOP_WORDS
+    max_words: int = DEFAULT_MAX_KEYWORD_WORDS
+    case: KeywordCase = KeywordCase.LOWER
+
+    @classmethod
+    def of(cls, *, stop_words: Iterable[str], max_words: int, case: str) -> KeywordPolicy:
+        return cls(
+            stop_words=frozenset(" ".join(w.casefold().split()) for w in stop_words),
+            max_words=max_words,
+            case=KeywordCase(case),
+        )
+
+
+DEFAULT_POLICY = KeywordPolicy()
 
 _SEPARATORS = re.compile(r"[,;\n\r\u2028\u2029\x85\uff0c\u3001\uff1b]")
 _LINE_SPACES = frozenset("\t\n\v\f\r\x1c\x1d\x1e\x1f\x85\u2028\u2029")
@@ -83,28 +164,38 @@ _ASCII_LOWER_WORD = re.compile(r"[a-z]+")
 
 
 def normalise_keywords(
-    raw: Iterable[str], *, max_keywords: int, language: str = "English"
+    raw: Iterable[str],
+    *,
+    max_keywords: int,
+    language: str = "English",
+    policy: KeywordPolicy = DEFAULT_POLICY,
 ) -> tuple[str, ...]:
     """The tagger's keywords, cleaned, de-duplicated (case-insensitive) and cut to a count."""
     items = [_clean(part) for item in raw for part in _SEPARATORS.split(item)]
     items = [item for item in items if item]
-    if _is_english(language) and _sentence_start(items):
-        items[0] = items[0][0].lower() + items[0][1:]
+    if _is_english(language):
+        titled = policy.case == KeywordCase.TITLE  # the output's case is decided anyway
+        if titled or (policy.case == KeywordCase.LOWER and _title_cased(items)):
+            items = [_lower_common(item) for item in items]
+        elif _sentence_start(items):
+            items[0] = items[0][0].lower() + items[0][1:]
     seen: set[str] = set()
     out: list[str] = []
     for item in items:
         if len(out) >= max_keywords:
             break
-        keyword = _finish(item, language=language)
+        keyword = _finish(item, language=language, policy=policy)
         if keyword is not None and keyword.casefold() not in seen:
             seen.add(keyword.casefold())
             out.append(keyword)
     return tuple(out)
 
 
-def normalise_keyword(raw: str, *, language: str = "English") -> str | None:
+def normalise_keyword(
+    raw: str, *, language: str = "English", policy: KeywordPolicy = DEFAULT_POLICY
+) -> str | None:
     """One keyword cleaned as described in the module docstring; None means drop it."""
-    return _finish(_clean(raw), language=language)
+    return _finish(_clean(raw), language=language, policy=policy)
 
 
 def fit_utf8(text: str, *, max_bytes: int) -> str:
@@ -231,11 +322,16 @@ def _closes_inner(text: str) -> bool:
     return opener is not None and opener in text[:-1]
 
 
-def _finish(text: str, *, language: str) -> str | None:
-    if _is_english(language):
+def _finish(text: str, *, language: str, policy: KeywordPolicy) -> str | None:
+    english = _is_english(language)
+    if english:
         text = _singular_last(text)
-    if not text or text.casefold() in STOP_WORDS:
+    if not text or len(text.split()) > policy.max_words:
         return None
+    if text.casefold() in policy.stop_words or _singular_last(text.casefold()) in policy.stop_words:
+        return None
+    if english and policy.case == KeywordCase.TITLE:
+        text = _title(text)
     cut = fit_utf8(text, max_bytes=IPTC_KEYWORD_MAX_BYTES)
     if cut != text:
         if not (text[len(cut)].isspace() or _wide_pair(text, len(cut))):
@@ -251,6 +347,74 @@ def _singular_last(text: str) -> str:
     head, sep, last = text.rpartition(" ")
     hyphen_head, hyphen, tail = last.rpartition("-")  # "walkie-talkies" -> "walkie-talkie"
     return head + sep + hyphen_head + hyphen + singular(tail)
+
+
+_SMALL_WORDS = frozenset({"a", "an", "and", "the", "of", "in", "on", "at", "with", "or", "to"})
+
+
+def _title_cased(items: list[str]) -> bool:
+    """Whether every word of every keyword starts with a capital (small words aside), in a
+    list of three or more: a style, so its capitals say nothing about names."""
+    words = [w for item in items for w in item.split() if w[:1].isalpha()]
+    if len(items) < 3 or not words:
+        return False
+    return all(w[0].isupper() or w in _SMALL_WORDS for w in words) and any(
+        not w.isupper() for w in words
+    )
+
+
+def _lower_common(item: str) -> str:
+    """A Title Case keyword lower-cased when all its words are known common words; one
+    unknown word makes it a name, kept whole ("Eiffel Tower", "Seine")."""
+    return item.lower() if all(_is_common(w) for w in item.split()) else item
+
+
+def _is_common(word: str) -> bool:
+    low = word.lower()
+    if low.upper() == word and len(word) > 1:  # "NASA", "USA": an acronym
+        return False
+    return low in common_words() or singular(low) in common_words()
+
+
+@cache
+def common_words() -> frozenset[str]:
+    """Lower-case English words known to be common nouns and adjectives: every word of
+    ImageNet's lower-case class names (WordNet capitalises only names) and
+    :data:`_VLM_NOUNS`."""
+    table = resources.files("phototag.taggers.local").joinpath("data/imagenet_classes.csv")
+    rows = csv.reader(table.read_text(encoding="utf-8").splitlines())
+    names = [name for _, name in rows if name == name.lower()]
+    words = {w for name in names for w in re.split(r"[\s-]+", name) if w.isalpha()}
+    return frozenset(words | _VLM_NOUNS)
+
+
+_VLM_NOUNS = frozenset(
+    """
+    sunset sunrise sky cloud sun moon star night day light shadow tree palm leaf flower
+    grass field meadow forest wood woods garden park plant beach sea ocean wave coast shore
+    sand island lake river stream waterfall water pond mountain hill valley rock stone
+    cliff desert snow ice rain fog mist storm city town village street road path bridge
+    building house home tower church castle wall window door roof room kitchen interior
+    table chair sofa bed lamp book people person man woman child children boy girl baby
+    family friend crowd portrait face hand smile dog cat bird horse cow animal pet fish
+    insect butterfly car bus train bicycle bike boat ship plane aircraft food fruit
+    vegetable bread cake coffee tea wine drink cup glass plate bowl dinner breakfast lunch
+    market shop restaurant cafe festival party wedding concert music sport game ball travel
+    holiday vacation summer winter spring autumn fall evening morning afternoon red orange
+    yellow green blue purple pink brown black white grey gray gold silver dark bright old
+    new small big large tall close up view landscape nature outdoor outdoors indoor indoors
+    urban rural architecture reflection silhouette texture pattern art
+    """.split()  # noqa: SIM905 - a word list reads better as text
+)
+
+
+def _title(text: str) -> str:
+    """Each word's first letter capitalised, small words inside a keyword left lower."""
+    words = text.split(" ")
+    return " ".join(
+        w if (i and w in _SMALL_WORDS) or not w[:1].islower() else w[:1].upper() + w[1:]
+        for i, w in enumerate(words)
+    )
 
 
 def _sentence_start(items: list[str]) -> bool:

@@ -163,4 +163,44 @@ def _facts(exif: Image.Exif) -> ExifFacts:
         focal_length_35mm=_number(sub.get(Base.FocalLengthIn35mmFilm)),
         captured_at=_when(sub.get(Base.DateTimeOriginal) or exif.get(Base.DateTime)),
         gps=_gps(gps) if gps else None,
+        utc_offset_min=_offset(sub.get(Base.OffsetTimeOriginal) or sub.get(Base.OffsetTime)),
+        gps_utc=_gps_utc(gps) if gps else None,
+        focal_plane_px_per_mm=_focal_plane(sub),
+        sensor_px=_pair(sub.get(Base.ExifImageWidth), sub.get(Base.ExifImageHeight)),
     )
+
+
+_PLANE_UNIT_MM = {2: 25.4, 3: 10.0, 4: 1.0}  # FocalPlaneResolutionUnit: inch, cm, mm
+
+
+def _focal_plane(sub: Any) -> tuple[float, float] | None:
+    unit_mm = _PLANE_UNIT_MM.get(sub.get(Base.FocalPlaneResolutionUnit, 2))
+    x = _number(sub.get(Base.FocalPlaneXResolution))
+    y = _number(sub.get(Base.FocalPlaneYResolution))
+    return (x / unit_mm, y / unit_mm) if unit_mm and x and y else None
+
+
+def _pair(width: Any, height: Any) -> tuple[int, int] | None:
+    w, h = _number(width), _number(height)
+    return (int(w), int(h)) if w and h else None
+
+
+def _offset(value: Any) -> int | None:
+    """ "+02:00" -> 120, "-05:30" -> -330."""
+    text = _text(value)
+    if not text or len(text) < 6 or text[0] not in "+-" or text[3] != ":":
+        return None
+    try:
+        minutes = int(text[1:3]) * 60 + int(text[4:6])
+    except ValueError:
+        return None
+    return -minutes if text[0] == "-" else minutes
+
+
+def _gps_utc(gps: Any) -> datetime | None:
+    try:
+        day = datetime.strptime(str(_text(gps[GPS.GPSDateStamp]))[:10], "%Y:%m:%d")
+        hours, minutes, seconds = (float(p) for p in gps[GPS.GPSTimeStamp])
+        return day.replace(hour=int(hours), minute=int(minutes), second=min(int(seconds), 59))
+    except (KeyError, TypeError, ValueError, ZeroDivisionError, IndexError):
+        return None

@@ -1,6 +1,6 @@
-"""How many people face the camera: OpenCV's frontal-face Haar cascade (ships in
-``opencv-python-headless``), on a small greyscale copy. One face makes a "portrait",
-several a "group"; faces smaller than :data:`MIN_FACE_SHARE` of the short edge are crowd.
+"""Who faces the camera: OpenCV's frontal-face Haar cascade (ships in
+``opencv-python-headless``), on a small greyscale copy; faces smaller than
+:data:`MIN_FACE_SHARE` of the short edge are crowd. :mod:`.people` decides the keywords.
 """
 
 from __future__ import annotations
@@ -19,12 +19,6 @@ MIN_FACE_SHARE = 0.1  # a face narrower than this share of the short edge is not
 CASCADE = "haarcascade_frontalface_default.xml"
 
 
-def people_keywords(face_count: int) -> tuple[str, ...]:
-    if face_count == 1:
-        return ("portrait", "person")
-    return ("group", "people") if face_count > 1 else ()
-
-
 class FaceCounter:
     """One cascade, created lazily, used by one thread at a time: OpenCV's cascade is not
     safe to share, and a cascade per thread (workers, preflight) costs memory for ~20 ms
@@ -38,7 +32,8 @@ class FaceCounter:
         with self._lock:
             self._loaded()
 
-    def count(self, image: Image.Image) -> int:
+    def widths(self, image: Image.Image) -> tuple[float, ...]:
+        """Each face's width as a share of the image's short edge."""
         grey = image.convert("L")
         grey.thumbnail((DETECT_EDGE_PX, DETECT_EDGE_PX), Image.Resampling.BILINEAR)
         pixels = np.asarray(grey)
@@ -47,7 +42,7 @@ class FaceCounter:
             found = self._loaded().detectMultiScale(
                 pixels, scaleFactor=1.2, minNeighbors=6, minSize=(min_edge, min_edge)
             )
-        return len(found)
+        return tuple(float(box[2]) / min(pixels.shape) for box in found)
 
     def _loaded(self) -> Any:
         """The cascade, opened on first use; call with the lock held."""

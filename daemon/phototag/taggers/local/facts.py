@@ -3,13 +3,22 @@
 Camera and lens, focal-length class, orientation, year, month, season, time of day,
 monochrome or colour, dominant colour names and bright or dark. Nothing here guesses
 what is in the photo; that is the classifier's job.
+
+Facts are not content: photo managers index camera and date from EXIF already, and as
+flat keywords they bury what the photo shows. So they become keywords only for the kinds
+switched on (``[local] fact_keywords``), and then only as hierarchical keywords under
+their own branch (``Camera|Fujifilm|X-T3``, ``Date|2018|April``, ``Colour|Red``), where
+they can never collide with a content word. Orientation is never a keyword: "landscape"
+and "portrait" are genres, and only the content decides them.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from enum import StrEnum
 
 import numpy as np
 from PIL import Image
@@ -70,6 +79,10 @@ _CORPORATE = re.compile(
     re.IGNORECASE,
 )
 
+FULL_FRAME_DIAGONAL_MM = 43.27  # 36 x 24 mm: the crop factor's reference
+CROP_FACTOR_RANGE = (0.4, 12.0)  # outside this the EXIF focal-plane fields are nonsense
+NIGHT_MAX_LUMA = 0.3  # "night" only when the pixels are this dark on average
+
 THUMB_EDGE_PX = 48  # colour statistics come from a thumbnail this size: fast, stable
 PALETTE_MIN_SHARE = 0.15  # a colour is named when it covers at least this share of pixels
 PALETTE_MAX_NAMES = 3
@@ -78,11 +91,25 @@ BRIGHT_MIN_LUMA = 0.62
 DARK_MAX_LUMA = 0.28
 
 
+class FactKind(StrEnum):
+    """The kinds of fact that ``[local] fact_keywords`` can switch on as keywords."""
+
+    CAMERA = "camera"  # Camera|Fujifilm|X-T3
+    LENS = "lens"  # Lens|EF50mm f/1.8 II
+    FOCAL_LENGTH = "focal_length"  # Focal length|Wide angle
+    DATE = "date"  # Date|2018|April
+    SEASON = "season"  # Season|Spring
+    TIME_OF_DAY = "time_of_day"  # Time of day|Evening
+    COLOUR = "colour"  # Colour|Red, one per dominant colour
+    TONE = "tone"  # Tone|Monochrome, Tone|Bright, Tone|Dark
+
+
 @dataclass(frozen=True, slots=True)
 class Tones:
     monochrome: bool
     colours: tuple[str, ...]  # dominant colour names, most to least
     brightness: str | None  # "bright", "dark" or None for neither
+    mean_luma: float = 0.5  # 0..1
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +130,9 @@ def read_facts(image: PreparedImage) -> Facts:
     exif = image.exif
     when = exif.captured_at
     latitude = exif.gps[0] if exif.gps else None
+    pixels = tones(image.image)
+    local = local_time(exif)
+    moment = time_of_day(local) if local else None
     return Facts(
         camera=camera_name(exif.make, exif.model),
         lens=exif.lens,
@@ -111,27 +141,43 @@ def read_facts(image: PreparedImage) -> Facts:
         year=when.year if when else None,
         month=MONTHS[when.month - 1] if when else None,
         season=season(when.month, latitude=latitude) if when else None,
-        time_of_day=time_of_day(when) if when else None,
-        tones=tones(image.image),
+        time_of_day=agreeing_time_of_day(moment, mean_luma=pixels.mean_luma),
+        tones=pixels,
     )
 
 
-def fact_keywords(facts: Facts) -> list[str]:
-    """The facts as keywords, in a fixed order (camera first, tones last)."""
-    raw = [
-        facts.camera,
-        facts.lens,
-        facts.focal_class,
-        facts.orientation,
-        str(facts.year) if facts.year else None,
-        facts.month,
-        facts.season,
-        facts.time_of_day,
-        "monochrome" if facts.tones.monochrome else "colour",
-        *facts.tones.colours,
-        facts.tones.brightness,
-    ]
-    return [k for k in raw if k]
+def fact_hierarchy(facts: Facts, *, kinds: frozenset[FactKind]) -> list[str]:
+    """The switched-on kinds of fact as hierarchical keywords, each under its own branch.
+
+    A make or model is one node, whatever it holds ("C40Z,D40Z" stays one); "|" inside a
+    value, the hierarchy's own separator, becomes "/".
+    """
+
+    def node(value: str) -> str:
+        return " ".join(value.replace("|", "/").split())
+
+    out: list[str] = []
+    if FactKind.CAMERA in kinds and facts.camera:
+        brand, _, model = facts.camera.partition(" ")
+        out.append("|".join(("Camera", node(brand), *([node(model)] if model else []))))
+    if FactKind.LENS in kinds and facts.lens:
+        out.append(f"Lens|{node(facts.lens)}")
+    if FactKind.FOCAL_LENGTH in kinds and facts.focal_class:
+        out.append(f"Focal length|{facts.focal_class.capitalize()}")
+    if FactKind.DATE in kinds and facts.year:
+        out.append("|".join(("Date", str(facts.year), *([facts.month] if facts.month else []))))
+    if FactKind.SEASON in kinds and facts.season:
+        out.append(f"Season|{facts.season.capitalize()}")
+    if FactKind.TIME_OF_DAY in kinds and facts.time_of_day:
+        out.append(f"Time of day|{facts.time_of_day.capitalize()}")
+    if FactKind.COLOUR in kinds and not facts.tones.monochrome:
+        out.extend(f"Colour|{colour.capitalize()}" for colour in facts.tones.colours)
+    if FactKind.TONE in kinds:
+        if facts.tones.monochrome:
+            out.append("Tone|Monochrome")
+        if facts.tones.brightness:
+            out.append(f"Tone|{facts.tones.brightness.capitalize()}")
+    return out
 
 
 def camera_name(make: str | None, model: str | None) -> str | None:
@@ -156,13 +202,54 @@ def _brand(make: str) -> str:
 
 
 def focal_class(exif: ExifFacts) -> str | None:
-    """Wide below 35 mm, normal 35-70 mm, tele above 70 mm (35 mm-equivalent when known)."""
-    focal_mm = exif.focal_length_35mm or exif.focal_length_mm
+    """Wide below 35 mm, normal 35-70 mm, tele above 70 mm, always in 35-mm equivalent:
+    ``FocalLengthIn35mmFormat``, else the real focal length times the crop factor from the
+    focal-plane resolution; None when neither is known (7.5 mm on a compact is about
+    36 mm equivalent, not wide)."""
+    focal_mm = exif.focal_length_35mm
+    crop = crop_factor(exif)
+    if focal_mm is None and exif.focal_length_mm is not None and crop is not None:
+        focal_mm = exif.focal_length_mm * crop
     if focal_mm is None:
         return None
     if focal_mm < 35:
         return "wide angle"
     return "normal lens" if focal_mm <= 70 else "telephoto"
+
+
+def crop_factor(exif: ExifFacts) -> float | None:
+    """Full-frame diagonal over the sensor's, the sensor measured from the focal-plane
+    resolution (pixels per mm) and the pixel size that resolution refers to."""
+    if exif.focal_plane_px_per_mm is None or exif.sensor_px is None:
+        return None
+    (x_per_mm, y_per_mm), (width, height) = exif.focal_plane_px_per_mm, exif.sensor_px
+    diagonal_mm = math.hypot(width / x_per_mm, height / y_per_mm)
+    crop = FULL_FRAME_DIAGONAL_MM / diagonal_mm if diagonal_mm > 0 else 0.0
+    low, high = CROP_FACTOR_RANGE
+    return crop if low <= crop <= high else None
+
+
+def local_time(exif: ExifFacts) -> datetime | None:
+    """The local time of capture, trusting the camera clock only when told to.
+
+    ``OffsetTimeOriginal`` says the clock was set to local time, so ``DateTimeOriginal``
+    is used as it is. Otherwise the GPS time (UTC) shifted by the longitude (mean solar
+    time, within half an hour of any time zone's clock) is the best guess. Without either,
+    the camera clock stands, unconfirmed; :func:`agreeing_time_of_day` still checks it.
+    """
+    if exif.utc_offset_min is not None and exif.captured_at is not None:
+        return exif.captured_at
+    if exif.gps_utc is not None and exif.gps is not None:
+        return exif.gps_utc + timedelta(hours=exif.gps[1] / 15)
+    return exif.captured_at
+
+
+def agreeing_time_of_day(moment: str | None, *, mean_luma: float) -> str | None:
+    """The time of day unless the pixels say otherwise: no "night" on a bright photo (a
+    camera clock left on another zone, a midsummer night's daylight)."""
+    if moment == "night" and mean_luma > NIGHT_MAX_LUMA:
+        return None
+    return moment
 
 
 def orientation(size: tuple[int, int], *, square_tolerance: float = 0.05) -> str:
@@ -214,7 +301,7 @@ def tones_of_pixels(rgb: np.ndarray) -> Tones:
     colours = tuple(
         name for name, count in ranked[:PALETTE_MAX_NAMES] if count >= PALETTE_MIN_SHARE * len(rgb)
     )
-    return Tones(monochrome=monochrome, colours=colours, brightness=brightness)
+    return Tones(monochrome=monochrome, colours=colours, brightness=brightness, mean_luma=mean_luma)
 
 
 def _colour_names(

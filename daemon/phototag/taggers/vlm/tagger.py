@@ -236,6 +236,7 @@ class OpenAITagger:
         vlm = settings.vlm
         self._vlm = vlm
         self._max_keywords = settings.max_keywords
+        self._policy = settings.keyword_policy  # the keyword policy both backends share
         self._vocabulary = (
             Vocabulary.load(vlm.vocabulary_file, fold=self._fold) if vlm.vocabulary_file else None
         )
@@ -346,8 +347,14 @@ class OpenAITagger:
     def _keywords(self, raw: Sequence[str]) -> list[str]:
         language = self._vlm.language
         if self._vocabulary is None:
-            return list(normalise_keywords(raw, max_keywords=self._max_keywords, language=language))
-        cleaned = normalise_keywords(raw, max_keywords=_UNCAPPED, language=language)
+            return list(
+                normalise_keywords(
+                    raw, max_keywords=self._max_keywords, language=language, policy=self._policy
+                )
+            )
+        cleaned = normalise_keywords(
+            raw, max_keywords=_UNCAPPED, language=language, policy=self._policy
+        )
         return self._vocabulary.apply(cleaned, max_keywords=self._max_keywords)
 
     def _fold(self, term: str) -> str:
