@@ -286,10 +286,11 @@ def small(base: Path) -> Image.Image:
 def jpeg(*, maker: bytes | None = None, icc: bool = False) -> Callable[[Path, Path], None]:
     def build(base: Path, target: Path) -> None:
         im = small(base)
-        exif = Image.Exif()
-        if maker is not None:
+        options: dict[str, object] = {"quality": 85}
+        if maker is not None:  # no empty EXIF block otherwise: exiftool adds what is asked
+            exif = Image.Exif()
             exif.get_ifd(0x8769)[0x927C] = maker
-        options: dict[str, object] = {"quality": 85, "exif": exif.tobytes()}
+            options["exif"] = exif.tobytes()
         if icc:
             options["icc_profile"] = _srgb()
         im.save(target, format="JPEG", **options)
