@@ -2,10 +2,10 @@
 
 A photo's state is everything ``exiftool -j -a -G1 -struct -b -ee -use MWG`` reports about
 the photo and its XMP sidecar (the sidecar's tags prefixed ``sidecar/``), keyed by
-``Group:Tag``; a tag that occurs twice in one group (XMP with a duplicate property) gets
-``#2``. :func:`diff` compares two states; :meth:`Diff.outside` keeps only what a named
-allow-list does not cover, so a test can say "the diff shows only what phototag may
-touch" as ``assert not diff(before, after).outside(phototag_may_touch(before)).tags``::
+``Group:Tag`` (exiftool's JSON shows a property an XMP packet repeats once, so repairing
+a duplicate property changes nothing here). :func:`diff` compares two states;
+:meth:`Diff.outside` keeps only what a named allow-list does not cover, so a test can say
+"the diff shows only what phototag may touch"::
 
     before = read_states(photos)
     ...  # tag
@@ -34,6 +34,7 @@ EXIFTOOL_ARGS = ("-j", "-a", "-G1", "-struct", "-b", "-ee", "-use", "MWG")
 # why it may change when any tool rewrites the file.
 LAYOUT_ONLY: Mapping[str, str] = {
     "SourceFile": "the path exiftool was given",
+    "System:Directory": "the folder the file is in",
     "ExifTool:ExifToolVersion": "the reader's version",
     "System:FileSize": "the file grows with the metadata",
     "System:FileModifyDate": "file time (phototag keeps it; a person's tool does not)",
@@ -160,8 +161,8 @@ def layout_only(tag: str, old: Any = None, new: Any = None) -> bool:
 def phototag_may_touch(before: State) -> Allowed:
     """The allow-list for a step in which phototag wrote: layout, phototag's own fields,
     XMP copies of the person's IPTC/EXIF values (seeding an XMP block that did not exist),
-    a sidecar phototag created (its file tags), and the repair of a duplicate property
-    (the second copy of a value goes, the first stays)."""
+    a sidecar phototag created (its file tags), and a warning of exiftool's that a repair
+    made go away."""
 
     def allowed(tag: str, old: Any, new: Any) -> bool:
         name = _bare(tag)
@@ -172,10 +173,34 @@ def phototag_may_touch(before: State) -> Allowed:
         if old is None and name in SEEDED_FROM:
             sources = [before.get(src) for src in SEEDED_FROM[name]]
             return any(same_value(new, src) for src in sources if src is not None)
-        if new is None and name == "ExifTool:Warning":  # a repair: exiftool is content now
+        return new is None and name == "ExifTool:Warning"  # a repair: exiftool is content now
+
+    return allowed
+
+
+def undo_may_leave(before: State, *, person_added: str) -> Allowed:
+    """The allow-list for ``tagctl undo`` after a person's edit that added the keyword
+    ``person_added``: layout, and the person's edit itself (their keyword appended to a
+    list, or a field holding only it), including in XMP that phototag had seeded with the
+    person's IPTC/EXIF values and in a sidecar phototag created, which now holds the
+    person's keyword and so is no longer phototag's alone."""
+    seeded = phototag_may_touch(before)
+
+    def allowed(tag: str, old: Any, new: Any) -> bool:
+        name = _bare(tag)
+        if layout_only(tag):
             return True
-        if new is None and "#" in name:  # a repeated property removed by a repair
-            return same_value(old, before.get(tag.split("#")[0]))
+        new_sidecar = tag.startswith(SIDECAR) and SIDECAR + "System:FileName" not in before
+        if new_sidecar and name.startswith(("System:", "File:", "XMP-x:")):
+            return True
+        if new is None:
+            return False
+        was = [] if old is None else _items(old)
+        if _items(new) == [*was, person_added]:
+            return True
+        if old is None and name in SEEDED_FROM:
+            without = [v for v in _items(new) if v != person_added]
+            return name not in PHOTOTAG_GROUPS and seeded(tag, None, without)
         return False
 
     return allowed
@@ -207,17 +232,5 @@ def _exiftool(files: list[Path]) -> dict[Path, State]:
         text=True,
         check=False,
     )
-    records = json.loads(out.stdout, object_pairs_hook=_numbered) if out.stdout.strip() else []
+    records = json.loads(out.stdout) if out.stdout.strip() else []
     return {Path(r["SourceFile"]): r for r in records}
-
-
-def _numbered(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """A JSON object whose repeated keys (``-a`` on duplicate properties) get ``#2``, ``#3``."""
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        name, n = key, 1
-        while name in result:
-            n += 1
-            name = f"{key}#{n}"
-        result[name] = value
-    return result

@@ -454,6 +454,31 @@ def _exiftool(target: Path, *args: str) -> None:
     subprocess.run(["exiftool", "-q", "-q", "-overwrite_original", *args, str(target)], check=True)
 
 
+def iptc_time_without_zone(target: Path) -> None:
+    """Store IPTC TimeCreated as ``HHMMSS`` with no zone, as Photo Mechanic and many older
+    tools do (exiftool always writes ``HHMMSS+HHMM``; it reads both): the APP13 segment
+    and its 8BIM 0x0404 resource are rebuilt around the shorter dataset."""
+    data = target.read_bytes()
+    old, new = b"\x1c\x02\x3c\x00\x0b132723+0000", b"\x1c\x02\x3c\x00\x06132723"
+    start = data.index(b"Photoshop 3.0\0") - 4  # FF ED, then the segment length
+    end = start + 2 + struct.unpack(">H", data[start + 2 : start + 4])[0]
+    irb, resources, at = data[start + 18 : end], b"", 0
+    while at < len(irb):
+        name_len = irb[at + 6]
+        name_end = at + 6 + name_len + 1 + ((name_len + 1) & 1)
+        size = struct.unpack(">I", irb[name_end : name_end + 4])[0]
+        body = irb[name_end + 4 : name_end + 4 + size]
+        if irb[at + 4 : at + 6] == b"\x04\x04":
+            body = body.replace(old, new)
+        resources += (
+            irb[at:name_end] + struct.pack(">I", len(body)) + body + b"\0" * (len(body) & 1)
+        )
+        at = name_end + 4 + size + (size & 1)
+    segment = b"Photoshop 3.0\0" + resources
+    app13 = b"\xff\xed" + struct.pack(">H", 2 + len(segment)) + segment
+    target.write_bytes(data[:start] + app13 + data[end:])
+
+
 def append(trailer: bytes) -> Callable[[Path], None]:
     def after(target: Path) -> None:
         target.write_bytes(target.read_bytes() + trailer)
@@ -665,7 +690,13 @@ FIXTURES: tuple[Fixture, ...] = (
             "-IPTC:City=Hamburg",
         ),
     ),
-    Fixture("photo-mechanic.jpg", "rocket.jpg", build=jpeg(), args=IPTC_PHOTO_MECHANIC),
+    Fixture(
+        "photo-mechanic.jpg",
+        "rocket.jpg",
+        build=jpeg(),
+        args=IPTC_PHOTO_MECHANIC,
+        after=iptc_time_without_zone,
+    ),
     Fixture(
         "iptc-cp1252.jpg",
         "coffee.jpg",
