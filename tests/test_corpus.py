@@ -12,6 +12,7 @@ feature, so they flip to failures-to-remove as soon as it lands.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import subprocess
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 
 from batch_support import Batch, backdate, vlm_env
 from corpus_support import (
@@ -70,6 +72,7 @@ class Lifecycle:
     records: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # new per step
     requests: dict[str, int] = field(default_factory=dict)  # model requests per step
     notes: dict[str, str] = field(default_factory=dict)  # tagctl output per step
+    pixels: dict[str, dict[Path, str]] = field(default_factory=dict)  # digest per step
 
 
 @pytest.fixture(scope="module")
@@ -89,6 +92,7 @@ def life(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lifecycle]:
         def step(name: str) -> None:
             nonlocal seen
             life.states[name] = read_states(photos)
+            life.pixels[name] = {photo: image_digest(photo) for photo in photos}
             records = batch.jsonl()
             life.records[name], seen = records[seen:], len(records)
             life.requests[name] = len(fake.chat_requests)
@@ -119,6 +123,14 @@ def life(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lifecycle]:
         life.notes["undo"] = undo.stdout + undo.stderr
         step("undo")
     yield life
+
+
+def image_digest(photo: Path) -> str:
+    """The decoded pixels' digest; a RAW or HEIC, which phototag never writes, by its bytes."""
+    if sidecar_of(photo).name.endswith((".dng.xmp", ".heic.xmp")):
+        return hashlib.sha256(photo.read_bytes()).hexdigest()
+    with Image.open(photo) as im:
+        return hashlib.sha256(im.tobytes()).hexdigest()
 
 
 def tagging(fake: FakeVLM, **answer: Any) -> Callable[[Recorded], str]:
@@ -361,6 +373,15 @@ def test_undo_gives_back_the_photo_as_it_was_with_the_persons_edit(
     assert not lost_values(before, after)
     phototags = {*FIRST, *SECOND} - set(keywords(before))
     assert ADDED in keywords(after) and not phototags & set(keywords(after))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", PHOTOS)
+def test_the_image_data_never_changes(life: Lifecycle, name: str) -> None:
+    photo = photo_at(life, name)
+    assert {step: life.pixels[step][photo] for step in life.pixels} == dict.fromkeys(
+        life.pixels, life.pixels["before"][photo]
+    )
 
 
 @pytest.mark.slow
