@@ -28,6 +28,7 @@ from phototag.errors import (
     JobError,
 )
 from phototag.intake.selection import entry_skip_reason, size_skip_reason
+from phototag.metadata.text import valid_result
 from phototag.metadata.write import WriteOutcome, write_tags
 from phototag.processing.circuit import Circuit
 from phototag.processing.imaging import prepare
@@ -231,11 +232,13 @@ class Pipeline:
         outcome.status = "done"
 
     def _tag(self, image: Any) -> TagResult:
+        """The tagger's answer with its texts made valid for XMP and IPTC (what is written,
+        recorded and reported is then the same text)."""
         if not self._circuit.healthy and self._fallback is not None:
-            return replace(self._fallback.tag(image), fallback=True)
+            return valid_result(replace(self._fallback.tag(image), fallback=True))
         result = self._tagger.tag(image)
         self._circuit.record_success()
-        return self._supplement(result, image) if self._supplement else result
+        return valid_result(self._supplement(result, image) if self._supplement else result)
 
     def _reuse(self, job: Job, outcome: Outcome, sig: FileSig) -> bool:
         """A byte-identical file was tagged before: moved while we were down, or copied."""
