@@ -13,7 +13,10 @@ import pytest
 from conftest import DATA, as_list, exiftool
 from daemon_harness import DaemonProcess, vlm_env
 from fakevlm import FakeVLM, answer, tags_json
+from phototag.config import MetadataSettings
+from phototag.domain import FileSig, TagResult, Tags
 from phototag.metadata.text import valid_text
+from phototag.metadata.write import write_tags
 
 
 @pytest.fixture
@@ -84,3 +87,42 @@ def test_model_text_no_xmp_or_iptc_reader_can_parse_is_made_valid(
 def test_valid_text_for_xmp_and_iptc(raw: str, valid: str) -> None:
     assert valid_text(raw) == valid
     valid_text(raw).encode("utf-8")  # no lone surrogate left
+
+
+def darktable_sidecar(entries: int) -> str:
+    """An XMP sidecar as darktable writes it, with ``entries`` steps of edit history."""
+    steps = "".join(
+        f'<rdf:li darktable:num="{i}" darktable:operation="exposure" darktable:enabled="1"'
+        f' darktable:modversion="6" darktable:params="{"0000803f" * 40}"'
+        f' darktable:multi_name="" darktable:multi_priority="0"'
+        f' darktable:blendop_version="13" darktable:blendop_params="{"gz11eJxjYGBgYA" * 2}"/>'
+        for i in range(entries)
+    )
+    return (
+        '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF'
+        ' xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        '<rdf:Description rdf:about="" xmlns:xmp="http://ns.adobe.com/xap/1.0/"'
+        ' xmlns:darktable="http://darktable.sf.net/" xmp:Rating="4"'
+        f' darktable:xmp_version="5" darktable:history_end="{entries}">'
+        f"<darktable:history><rdf:Seq>{steps}</rdf:Seq></darktable:history>"
+        "</rdf:Description></rdf:RDF></x:xmpmeta>\n"
+        '<?xpacket end="w"?>\n'
+    )
+
+
+def test_a_sidecar_over_64_kb_is_merged(tmp_path: Path) -> None:
+    raw = tmp_path / "IMG_1.CR3"
+    raw.write_bytes(b"a RAW file phototag never rewrites")
+    sidecar = tmp_path / "IMG_1.CR3.xmp"
+    sidecar.write_text(darktable_sidecar(330), encoding="utf-8")
+    assert sidecar.stat().st_size > 164_000  # far over a JPEG segment's 65,535 bytes
+    result = TagResult(tags=Tags(title="A cat", keywords=("cat",)), backend="local", model="m")
+    outcome = write_tags(raw, result, settings=MetadataSettings(), expected=FileSig.of(raw))
+    assert outcome.written and outcome.sidecar
+    (meta,) = exiftool(sidecar, args=("-G1", "-struct", "-b"))
+    assert meta["XMP-dc:Title"] == "A cat" and as_list(meta["XMP-dc:Subject"]) == ["cat"]
+    assert meta["XMP-xmp:Rating"] == 4
+    history = meta["XMP-darktable:History"]
+    assert len(history) == 330 and history[329]["Num"] == 329
+    assert raw.read_bytes() == b"a RAW file phototag never rewrites"

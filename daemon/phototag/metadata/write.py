@@ -306,10 +306,11 @@ def _write_sidecar(
 def _merge_sidecar(
     packet: bytes, result: TagResult, *, source: str, settings: MetadataSettings
 ) -> tuple[bytes, Plan]:
-    """Merge into an XMP sidecar's packet, carried inside a tiny JPEG: exiv2's own sidecar
+    """Merge into an XMP sidecar's packet, carried inside a tiny PNG: exiv2's own sidecar
     writer fails to re-encode arrays it read ("Indexing applied to non-array") and drops
-    properties whose key contains "iptc", while its JPEG writer handles both."""
-    carrier = pyexiv2.ImageData(_carrier_jpeg())
+    properties whose key contains "iptc", while its image writers handle both. PNG, not
+    JPEG: a JPEG's APP1 segment holds at most 64 KB, and a darktable history is larger."""
+    carrier = pyexiv2.ImageData(_carrier_png())
     try:
         carrier.modify_raw_xmp(packet.decode("utf-8"))
         wrapped = carrier.get_bytes()
@@ -328,9 +329,9 @@ def _merge_sidecar(
 
 
 @functools.cache
-def _carrier_jpeg() -> bytes:
+def _carrier_png() -> bytes:
     buffer = io.BytesIO()
-    Image.new("L", (1, 1)).save(buffer, format="JPEG")
+    Image.new("L", (1, 1)).save(buffer, format="PNG")
     return buffer.getvalue()
 
 
