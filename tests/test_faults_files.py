@@ -4,14 +4,17 @@ sidecars."""
 
 from __future__ import annotations
 
+import os
+import random
 import shutil
+import time
 from pathlib import Path
 
 import pyexiv2
 import pytest
 
 from conftest import DATA, as_list, exiftool
-from daemon_harness import DaemonProcess, vlm_env
+from daemon_harness import DaemonProcess, vlm_env, wait_for
 from fakevlm import FakeVLM, answer, tags_json
 from phototag.config import MetadataSettings
 from phototag.domain import FileSig, TagResult, Tags
@@ -126,3 +129,116 @@ def test_a_sidecar_over_64_kb_is_merged(tmp_path: Path) -> None:
     history = meta["XMP-darktable:History"]
     assert len(history) == 330 and history[329]["Num"] == 329
     assert raw.read_bytes() == b"a RAW file phototag never rewrites"
+
+
+def _from_scan(jpeg: bytes) -> bytes:
+    """A JPEG's bytes from its first start-of-scan marker on: the image data and whatever
+    trails it (a Motion Photo's video), which a metadata write must leave bit for bit."""
+    at = 2  # after SOI
+    while jpeg[at] == 0xFF and jpeg[at + 1] != 0xDA:
+        at += 2 + int.from_bytes(jpeg[at + 2 : at + 4], "big")
+    assert jpeg[at : at + 2] == b"\xff\xda"
+    return jpeg[at:]
+
+
+def motion_photo() -> tuple[bytes, bytes]:
+    """(the JPEG part, the trailing video) of a Motion Photo: a real JPEG with 295 KB after
+    its end-of-image marker, as phones append the clip."""
+    jpeg = (DATA / "chelsea.jpg").read_bytes()
+    assert jpeg.endswith(b"\xff\xd9")
+    video = b"\x00\x00\x00\x18ftypmp42" + bytes(random.Random(15).randbytes(295_000))
+    return jpeg, video
+
+
+def test_a_copy_that_pauses_is_never_tagged_half_written(tmp_path: Path, fake: FakeVLM) -> None:
+    """A writer writes a Motion Photo up to the JPEG's end, pauses longer than debounce_s
+    with the file still open, then writes the video on the same descriptor."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    jpeg, video = motion_photo()
+    daemon = DaemonProcess(home=tmp_path / "home", roots=[inbox], env=vlm_env(fake)).start()
+    try:
+        with (inbox / "PXL_1.MP.jpg").open("wb") as writer:
+            writer.write(jpeg)
+            writer.flush()
+            daemon.wait_heartbeats(2)  # >= 2 s, four times debounce_s, the file open
+            assert not daemon.jsonl()  # nothing tagged while the writer is at work
+            writer.write(video)
+        status = daemon.wait_done(1)
+        assert status["counts"].get("failed", 0) == 0
+        final = (inbox / "PXL_1.MP.jpg").read_bytes()
+        assert _from_scan(final) == _from_scan(jpeg + video)  # image and video bit for bit
+        (meta,) = exiftool(inbox / "PXL_1.MP.jpg")
+        assert meta["XMP-dc:Title"] == "A tabby cat"
+        assert [r["status"] for r in daemon.jsonl()] == ["done"]
+        assert daemon.stop() == 0
+    finally:
+        if daemon.proc is not None and daemon.proc.poll() is None:
+            daemon.kill()
+
+
+def test_a_file_still_open_for_writing_at_start_waits_for_its_writer(
+    tmp_path: Path, fake: FakeVLM
+) -> None:
+    """The catch-up scan finds a file quiet for longer than debounce_s: only the kernel
+    lease shows that its writer still holds it open."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    jpeg, video = motion_photo()
+    path = inbox / "PXL_2.MP.jpg"
+    with path.open("wb") as writer:
+        writer.write(jpeg)
+        writer.flush()
+        os.utime(path, ns=(time.time_ns() - 60 * 10**9,) * 2)  # looks long settled
+        daemon = DaemonProcess(home=tmp_path / "home", roots=[inbox], env=vlm_env(fake))
+        try:
+            daemon.start()
+            wait_for(
+                lambda: "still open for writing" in daemon.log_path.read_text(),
+                timeout_s=30,
+                what="the job deferred while the file is open",
+                log=daemon.log_path,
+            )
+            assert not daemon.jsonl() and not fake.chat_requests[2:]  # only the probes
+            writer.write(video)
+        except BaseException:
+            daemon.kill()
+            raise
+    try:
+        daemon.wait_done(1)
+        assert _from_scan(path.read_bytes()) == _from_scan(jpeg + video)
+        assert [r["status"] for r in daemon.jsonl()] == ["done"]
+        assert daemon.stop() == 0
+    finally:
+        if daemon.proc is not None and daemon.proc.poll() is None:
+            daemon.kill()
+
+
+def test_a_photo_opened_by_another_process_during_tagging_is_not_replaced(
+    tmp_path: Path, fake: FakeVLM
+) -> None:
+    """A process opens the photo while the model is answering: the rename waits (the job is
+    re-queued) until no one else holds it open."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    daemon = DaemonProcess(home=tmp_path / "home", roots=[inbox], env=vlm_env(fake)).start()
+    try:
+        assert daemon.wait_heartbeats(1)["health"]["ok"]
+        fake.script(answer(tags_json(title="Held open"), delay_s=1.5))
+        path = inbox / "cat.jpg"
+        shutil.copyfile(DATA / "chelsea.jpg", path)
+        wait_for(lambda: fake.pending == 0, timeout_s=30, what="the tag request")
+        with path.open("r+b"):  # e.g. an editor that opened it, not yet writing
+            wait_for(
+                lambda: "open in another process" in daemon.log_path.read_text(),
+                timeout_s=30,
+                what="the rename refused while the file is open",
+                log=daemon.log_path,
+            )
+            assert exiftool(path)[0].get("XMP-dc:Title") is None
+        daemon.wait_done(1)
+        assert exiftool(path)[0]["XMP-dc:Title"] in ("Held open", "A tabby cat")
+        assert daemon.stop() == 0
+    finally:
+        if daemon.proc is not None and daemon.proc.poll() is None:
+            daemon.kill()

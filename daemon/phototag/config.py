@@ -155,6 +155,9 @@ class Settings(BaseSettings):
     exclude: list[str] = Field(default_factory=list)
     follow_symlinks: bool = False
     debounce_s: float = Field(default=2.0, ge=0)
+    # quiet time for a file still open for writing whose close is never seen (polling), or
+    # one no kernel lease can vouch for (NFS, SMB, FUSE, another user's file)
+    writer_quiet_s: float = Field(default=30.0, ge=0)
     workers: int = Field(default=2, ge=1, le=64)
     backend: Literal["local", "openai"] = "local"
     max_keywords: int = Field(default=25, ge=1, le=200)

@@ -4,21 +4,97 @@ The new bytes go to a hidden temporary file in the same folder (``TEMP_PREFIX`` 
 so the watcher ignores it), are fsynced, get the old file's mode, owner and (optionally)
 mtime, and are renamed over the old file; the folder is fsynced last. A temporary file
 left by a crash is removed by :func:`remove_stale_temp_files` at the next start.
+
+No file is read for tagging nor replaced while another process has it open for writing:
+a writer that pauses longer than the quiet time (a phone sync, a network copy) and then
+goes on writing on the same descriptor would write into an orphaned inode, and the photo
+would be cut short for good. A kernel lease tells: ``F_RDLCK`` cannot be had while anyone
+has the file open for writing, ``F_WRLCK`` while anyone has it open at all, and while it
+is held nobody can open the file (their ``open`` waits until it is released).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import fcntl
 import os
+import signal
 import stat
 import tempfile
 from collections.abc import Iterator
+from enum import StrEnum
 from pathlib import Path
 
 from phototag.domain import FileSig
 from phototag.errors import FileChanged, FileGone
 
 TEMP_PREFIX = ".phototag-tmp-"
+# a lease cannot be had: not the file's owner without CAP_LEASE (EACCES), or a filesystem
+# that gives none (NFS, SMB, some FUSE: EINVAL, ENOLCK, EOPNOTSUPP)
+_NO_LEASE = frozenset({errno.EACCES, errno.EPERM, errno.EINVAL, errno.ENOLCK, errno.EOPNOTSUPP})
+
+
+class Lease(StrEnum):
+    """What a lease attempt found out about other processes holding a file open."""
+
+    HELD = "held"  # nobody else had it open (as the lease kind asks)
+    REFUSED = "refused"  # another process has it open: someone is still at work on it
+    UNAVAILABLE = "unavailable"  # no lease on this file here: fall back on quiet time
+
+
+@contextlib.contextmanager
+def lease(path: Path, *, exclusive: bool) -> Iterator[Lease]:
+    """Hold a kernel lease on ``path`` for the ``with`` block.
+
+    ``exclusive`` (``F_WRLCK``) is refused while any other process has the file open,
+    otherwise (``F_RDLCK``) while any has it open for writing. While it is held, another
+    process's ``open`` waits until the block ends; the lease break signal is SIGURG, whose
+    default is to be ignored (SIGIO's default would end the daemon).
+    """
+    try:  # O_NONBLOCK: another holder's lease makes the open fail instead of wait
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except BlockingIOError:
+        yield Lease.REFUSED
+        return
+    got = Lease.HELD
+    try:
+        fcntl.fcntl(fd, fcntl.F_SETSIG, signal.SIGURG)
+        try:
+            fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_WRLCK if exclusive else fcntl.F_RDLCK)
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EBUSY, *_NO_LEASE):
+                raise
+            got = Lease.UNAVAILABLE if exc.errno in _NO_LEASE else Lease.REFUSED
+        try:
+            yield got
+        finally:
+            if got is Lease.HELD:
+                fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_UNLCK)
+    finally:
+        os.close(fd)
+
+
+def check_no_writer(path: Path, *, quiet_s: float, now_ns: int) -> None:
+    """Raise FileChanged while another process has ``path`` open for writing.
+
+    Where no lease can be had, the file must instead have been quiet (its mtime unchanged)
+    for ``quiet_s``, longer than the watcher's debounce: a paused writer is then likely done.
+    FileGone if it is not there.
+    """
+    try:
+        with lease(path, exclusive=False) as got:
+            if got is Lease.REFUSED:
+                raise FileChanged(f"{path.name} is still open for writing by another process")
+            if got is Lease.UNAVAILABLE:
+                age_s = (now_ns - path.stat().st_mtime_ns) / 1e9
+                if age_s < quiet_s:
+                    raise FileChanged(
+                        f"{path.name} was written {age_s:.1f} s ago and no lease shows "
+                        f"whether its writer is done; waiting until it is quiet for {quiet_s} s"
+                    )
+    except FileNotFoundError as exc:
+        raise FileGone(f"file disappeared: {path}") from exc
 
 
 def current_sig(path: Path) -> FileSig:
@@ -54,8 +130,15 @@ def replace_bytes(path: Path, data: bytes, *, expected: FileSig, keep_mtime: boo
         if keep_mtime:
             os.utime(fd, ns=(st.st_atime_ns, st.st_mtime_ns))
         os.fsync(fd)
-        check_unchanged(path, expected)
-        os.replace(tmp, path)
+        # no one else may hold the old file open across the rename: a writer still at work
+        # would go on writing into the orphaned inode (the job is re-queued instead)
+        with lease(path, exclusive=True) as got:
+            if got is Lease.REFUSED:
+                raise FileChanged(f"{path.name} is open in another process; not replaced")
+            check_unchanged(path, expected)
+            if os.stat(path).st_ino != st.st_ino:
+                raise FileChanged(f"{path.name} was replaced by another file meanwhile")
+            os.replace(tmp, path)
     fsync_dir(path.parent)
     return current_sig(path)
 

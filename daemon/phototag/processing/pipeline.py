@@ -28,6 +28,7 @@ from phototag.errors import (
     JobError,
 )
 from phototag.intake.selection import entry_skip_reason, size_skip_reason
+from phototag.metadata.atomic import check_no_writer
 from phototag.metadata.text import valid_result
 from phototag.metadata.write import WriteOutcome, write_tags
 from phototag.processing.circuit import Circuit
@@ -204,6 +205,9 @@ class Pipeline:
     def _run(self, job: Job, outcome: Outcome) -> None:
         with _timed(outcome, "check"):
             sig = _current_sig(job)
+            check_no_writer(
+                job.path, quiet_s=self._settings.writer_quiet_s, now_ns=time.time_ns()
+            )  # a writer still at work: re-queued, never tagged half-written
             follow = self._settings.follow_symlinks
             max_bytes = self._settings.max_file_bytes
             if reason := entry_skip_reason(job.path, follow_symlinks=follow) or size_skip_reason(

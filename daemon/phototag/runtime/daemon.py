@@ -91,6 +91,7 @@ class Daemon:
             index=self.index,
             selection=self.selection,
             debounce_s=settings.debounce_s,
+            writer_quiet_s=settings.writer_quiet_s,
             on_queued=self._wake_pool,
         )
         threads = settings.workers
