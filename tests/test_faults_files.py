@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import random
 import shutil
+import struct
 import time
 from pathlib import Path
 
@@ -18,8 +19,9 @@ from daemon_harness import DaemonProcess, vlm_env, wait_for
 from fakevlm import FakeVLM, answer, tags_json
 from phototag.config import MetadataSettings
 from phototag.domain import FileSig, TagResult, Tags
+from phototag.metadata.atomic import BACKUP_PREFIX
 from phototag.metadata.text import valid_text
-from phototag.metadata.write import write_tags
+from phototag.metadata.write import remove_stale_temp_files, write_tags
 
 
 @pytest.fixture
@@ -242,3 +244,119 @@ def test_a_photo_opened_by_another_process_during_tagging_is_not_replaced(
     finally:
         if daemon.proc is not None and daemon.proc.poll() is None:
             daemon.kill()
+
+
+# a POSIX ACL as the kernel stores it (acl_ea.h): version 2, then (tag, perm, id) entries
+_ACL_UNDEFINED_ID = 0xFFFFFFFF
+
+
+def posix_acl(*, user_id: int) -> bytes:
+    """The ACL ``setfacl -m u:<user_id>:r`` gives a 0644 file."""
+    entries = [(0x01, 6, _ACL_UNDEFINED_ID), (0x02, 4, user_id), (0x04, 4, _ACL_UNDEFINED_ID)]
+    entries += [(0x10, 4, _ACL_UNDEFINED_ID), (0x20, 4, _ACL_UNDEFINED_ID)]
+    return struct.pack("<I", 2) + b"".join(struct.pack("<HHI", *e) for e in entries)
+
+
+DESKTOP_XATTRS = {
+    "user.xdg.tags": b"family,holiday",
+    "user.xdg.comment": b"Grandma's 80th",
+    "user.baloo.rating": b"8",
+}
+
+
+def tagged_result(title: str = "A cat") -> TagResult:
+    return TagResult(tags=Tags(title=title, keywords=("cat",)), backend="local", model="m")
+
+
+def xattrs_of(path: Path) -> dict[str, bytes]:
+    return {name: os.getxattr(path, name) for name in os.listxattr(path)}
+
+
+@pytest.fixture
+def xattr_photo(tmp_path: Path) -> Path:
+    """The cat with desktop tags, a rating, a comment and an ACL ``u:4242:r``, on a
+    filesystem that keeps them (the test is skipped where none does)."""
+    path = tmp_path / "cat.jpg"
+    shutil.copyfile(DATA / "chelsea.jpg", path)
+    path.chmod(0o644)
+    try:
+        for name, value in DESKTOP_XATTRS.items():
+            os.setxattr(path, name, value)
+        os.setxattr(path, "system.posix_acl_access", posix_acl(user_id=4242))
+    except OSError as exc:
+        pytest.skip(f"{tmp_path} keeps no user xattrs or ACLs: {exc}")
+    return path
+
+
+def test_an_in_place_write_keeps_xattrs_acl_mode_owner_and_times(xattr_photo: Path) -> None:
+    if os.geteuid() == 0:
+        os.chown(xattr_photo, 4242, 4243)
+    os.utime(xattr_photo, ns=(1_600_000_000 * 10**9, 1_500_000_000 * 10**9))
+    before = os.stat(xattr_photo)
+    attrs = xattrs_of(xattr_photo)
+    outcome = write_tags(
+        xattr_photo, tagged_result(), settings=MetadataSettings(), expected=FileSig.of(xattr_photo)
+    )
+    assert outcome.written and not outcome.sidecar
+    after = os.stat(xattr_photo)
+    assert after.st_ino != before.st_ino  # a new file, renamed over the old one
+    assert xattrs_of(xattr_photo) == attrs
+    assert os.getxattr(xattr_photo, "system.posix_acl_access") == posix_acl(user_id=4242)
+    assert (after.st_mode, after.st_uid, after.st_gid) == (
+        before.st_mode,
+        before.st_uid,
+        before.st_gid,
+    )
+    assert after.st_mtime_ns == before.st_mtime_ns
+    assert exiftool(xattr_photo)[0]["XMP-dc:Title"] == "A cat"
+
+
+def test_a_hard_linked_photo_gets_a_sidecar_and_stays_linked(tmp_path: Path) -> None:
+    photo = tmp_path / "inbox" / "cat.jpg"
+    album = tmp_path / "album" / "cat.jpg"
+    photo.parent.mkdir()
+    album.parent.mkdir()
+    shutil.copyfile(DATA / "chelsea.jpg", photo)
+    os.link(photo, album)
+    original = photo.read_bytes()
+    outcome = write_tags(
+        photo, tagged_result(), settings=MetadataSettings(), expected=FileSig.of(photo)
+    )
+    assert outcome.sidecar and outcome.note == "sidecar: 2 hard links"
+    assert outcome.target == photo.with_name("cat.jpg.xmp")
+    assert exiftool(outcome.target)[0]["XMP-dc:Title"] == "A cat"
+    assert photo.read_bytes() == original
+    assert os.stat(photo).st_nlink == 2 and os.path.samefile(photo, album)
+
+
+def test_in_place_hardlinks_rewrite_the_same_inode(xattr_photo: Path, tmp_path: Path) -> None:
+    album = tmp_path / "album.jpg"
+    os.link(xattr_photo, album)
+    inode = os.stat(xattr_photo).st_ino
+    attrs = xattrs_of(xattr_photo)
+    scan = _from_scan(xattr_photo.read_bytes())
+    outcome = write_tags(
+        xattr_photo,
+        tagged_result(),
+        settings=MetadataSettings(hardlinks="in-place"),
+        expected=FileSig.of(xattr_photo),
+    )
+    assert outcome.written and not outcome.sidecar
+    assert os.stat(xattr_photo).st_ino == inode and os.stat(album).st_nlink == 2
+    assert [m["XMP-dc:Title"] for m in exiftool(xattr_photo, album)] == ["A cat", "A cat"]
+    assert _from_scan(album.read_bytes()) == scan
+    assert xattrs_of(album) == attrs
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["album.jpg", "cat.jpg"]  # no backup
+
+
+def test_an_interrupted_same_inode_rewrite_is_undone_at_the_next_start(tmp_path: Path) -> None:
+    photo = tmp_path / "cat.jpg"
+    shutil.copyfile(DATA / "chelsea.jpg", photo)
+    original = photo.read_bytes()
+    (tmp_path / (BACKUP_PREFIX + "cat.jpg")).write_bytes(original)  # complete, then a crash
+    with photo.open("r+b") as fh:
+        fh.truncate(1000)  # ... half-way through writing the new bytes
+    os.link(photo, tmp_path / "album.jpg")
+    assert remove_stale_temp_files(tmp_path) == 1
+    assert photo.read_bytes() == original == (tmp_path / "album.jpg").read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["album.jpg", "cat.jpg"]

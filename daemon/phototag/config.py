@@ -125,6 +125,9 @@ class MetadataSettings(_Section):
     keep_mtime: bool = True
     overwrite: Literal["fill-empty", "replace"] = "fill-empty"  # a person's title/description
     readonly_fallback: Literal["fail", "sidecar"] = "fail"
+    # a photo with several hard links: a sidecar, or a rewrite of its own inode (after a
+    # full backup copy) that keeps every link joined
+    hardlinks: Literal["sidecar", "in-place"] = "sidecar"
 
 
 class OutputSettings(_Section):

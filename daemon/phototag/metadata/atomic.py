@@ -27,9 +27,10 @@ from enum import StrEnum
 from pathlib import Path
 
 from phototag.domain import FileSig
-from phototag.errors import FileChanged, FileGone
+from phototag.errors import FileChanged, FileGone, MetadataWriteError
 
 TEMP_PREFIX = ".phototag-tmp-"
+BACKUP_PREFIX = ".phototag-backup-"  # the old bytes of a photo rewritten in its own inode
 # a lease cannot be had: not the file's owner without CAP_LEASE (EACCES), or a filesystem
 # that gives none (NFS, SMB, some FUSE: EINVAL, ENOLCK, EOPNOTSUPP)
 _NO_LEASE = frozenset({errno.EACCES, errno.EPERM, errno.EINVAL, errno.ENOLCK, errno.EOPNOTSUPP})
@@ -57,22 +58,30 @@ def lease(path: Path, *, exclusive: bool) -> Iterator[Lease]:
     except BlockingIOError:
         yield Lease.REFUSED
         return
-    got = Lease.HELD
     try:
-        fcntl.fcntl(fd, fcntl.F_SETSIG, signal.SIGURG)
-        try:
-            fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_WRLCK if exclusive else fcntl.F_RDLCK)
-        except OSError as exc:
-            if exc.errno not in (errno.EAGAIN, errno.EBUSY, *_NO_LEASE):
-                raise
-            got = Lease.UNAVAILABLE if exc.errno in _NO_LEASE else Lease.REFUSED
-        try:
+        with _leased(fd, exclusive=exclusive) as got:
             yield got
-        finally:
-            if got is Lease.HELD:
-                fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_UNLCK)
     finally:
         os.close(fd)
+
+
+@contextlib.contextmanager
+def _leased(fd: int, *, exclusive: bool) -> Iterator[Lease]:
+    """A lease on the open ``fd`` for the block (the descriptor's own access mode does not
+    count against it)."""
+    got = Lease.HELD
+    fcntl.fcntl(fd, fcntl.F_SETSIG, signal.SIGURG)
+    try:
+        fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_WRLCK if exclusive else fcntl.F_RDLCK)
+    except OSError as exc:
+        if exc.errno not in (errno.EAGAIN, errno.EBUSY, *_NO_LEASE):
+            raise
+        got = Lease.UNAVAILABLE if exc.errno in _NO_LEASE else Lease.REFUSED
+    try:
+        yield got
+    finally:
+        if got is Lease.HELD:
+            fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_UNLCK)
 
 
 def check_no_writer(path: Path, *, quiet_s: float, now_ns: int) -> None:
@@ -118,15 +127,23 @@ def check_unchanged(path: Path, expected: FileSig) -> None:
 def replace_bytes(path: Path, data: bytes, *, expected: FileSig, keep_mtime: bool) -> FileSig:
     """Atomically replace ``path`` (which must still match ``expected``) with ``data``.
 
-    Returns the file's signature after the write. OSError propagates; the temporary file
-    is removed on every failure and ``path`` is then untouched.
+    The new file gets the old one's mode, owner, every extended attribute this filesystem
+    lets phototag set (desktop tags, ratings and comments in ``user.*``, the POSIX ACL in
+    ``system.posix_acl_access``) and, with ``keep_mtime``, its times. A file with more than
+    one hard link is never split: it is rewritten in its own inode instead
+    (:func:`rewrite_in_place`). Returns the file's signature after the write. OSError
+    propagates; the temporary file is removed on every failure and ``path`` is then
+    untouched.
     """
     st = os.stat(path)
+    if st.st_nlink > 1:
+        return rewrite_in_place(path, data, expected=expected, keep_mtime=keep_mtime)
     with _temp_beside(path) as (fd, tmp):
         _write_all(fd, data)
         os.fchmod(fd, stat.S_IMODE(st.st_mode))
         if (st.st_uid, st.st_gid) != (os.getuid(), os.getgid()):
             os.fchown(fd, st.st_uid, st.st_gid)
+        _copy_xattrs(path, fd)  # after the chown, which may drop some; the ACL sets the mode
         if keep_mtime:
             os.utime(fd, ns=(st.st_atime_ns, st.st_mtime_ns))
         os.fsync(fd)
@@ -139,6 +156,47 @@ def replace_bytes(path: Path, data: bytes, *, expected: FileSig, keep_mtime: boo
             if os.stat(path).st_ino != st.st_ino:
                 raise FileChanged(f"{path.name} was replaced by another file meanwhile")
             os.replace(tmp, path)
+    fsync_dir(path.parent)
+    return current_sig(path)
+
+
+def rewrite_in_place(path: Path, data: bytes, *, expected: FileSig, keep_mtime: bool) -> FileSig:
+    """Write ``data`` into ``path``'s own inode: every hard link, the owner, mode, ACL and
+    extended attributes stay as they are.
+
+    Not atomic by nature, so a complete copy of the old bytes is made first (fsynced, then
+    renamed to ``BACKUP_PREFIX`` + name, so it exists only when complete), the rewrite runs
+    under an exclusive lease (no one else has the file open meanwhile), and the copy is
+    removed only once the new bytes are on disk. A crash in between leaves the copy, and
+    :func:`remove_stale_temp_files` puts the old bytes back at the next start.
+    """
+    backup = path.with_name(BACKUP_PREFIX + path.name)
+    fd = os.open(path, os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        with _leased(fd, exclusive=True) as got:
+            if got is Lease.REFUSED:
+                raise FileChanged(f"{path.name} is open in another process; not rewritten")
+            check_unchanged(path, expected)
+            st = os.fstat(fd)
+            old = _read_all(fd, st.st_size)
+            with _temp_beside(path) as (copy_fd, copy_tmp):
+                _write_all(copy_fd, old)
+                os.fsync(copy_fd)
+                try:
+                    os.link(copy_tmp, backup)  # never over a backup a crash left
+                except FileExistsError as exc:
+                    raise MetadataWriteError(
+                        f"{path.name}: a backup of an interrupted rewrite is still there "
+                        f"({backup.name}); nothing written"
+                    ) from exc
+            fsync_dir(path.parent)
+            _overwrite(fd, data)
+            if keep_mtime:
+                os.utime(fd, ns=(st.st_atime_ns, st.st_mtime_ns))
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+    backup.unlink()
     fsync_dir(path.parent)
     return current_sig(path)
 
@@ -177,19 +235,68 @@ def fsync_dir(folder: Path) -> None:
 
 
 def remove_stale_temp_files(root: Path) -> int:
-    """Remove temporary files a crash left under ``root`` (recursive); returns how many."""
+    """Undo what a crash left under ``root`` (recursive): temporary files are removed, and
+    a photo whose rewrite in its own inode was interrupted gets its old bytes back from the
+    backup (:func:`rewrite_in_place`). Returns how many files were cleaned up."""
     removed = 0
     for folder, _dirs, names in os.walk(root):
         for name in names:
-            if not name.startswith(TEMP_PREFIX):
+            if not name.startswith((TEMP_PREFIX, BACKUP_PREFIX)):
                 continue
             candidate = Path(folder) / name
             if candidate.is_symlink() or not candidate.is_file():
                 continue
+            if name.startswith(BACKUP_PREFIX):
+                _restore(candidate, Path(folder) / name[len(BACKUP_PREFIX) :])
             with contextlib.suppress(FileNotFoundError):
                 candidate.unlink()
                 removed += 1
     return removed
+
+
+def _restore(backup: Path, photo: Path) -> None:
+    """Put ``backup``'s bytes back into ``photo``'s own inode (its links stay joined)."""
+    data = backup.read_bytes()
+    with contextlib.suppress(FileNotFoundError):
+        fd = os.open(photo, os.O_RDWR | os.O_CLOEXEC)
+        try:
+            _overwrite(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _copy_xattrs(path: Path, fd: int) -> None:
+    """Copy every extended attribute of ``path`` onto ``fd`` that may be set here; a name
+    the filesystem or phototag's privileges refuse (``security.*``, ``trusted.*`` for
+    a user) is left out, as every copying tool does."""
+    try:
+        names = os.listxattr(path)
+    except OSError as exc:
+        if exc.errno in (errno.ENOTSUP, errno.EOPNOTSUPP):
+            return  # a filesystem without extended attributes
+        raise
+    for name in names:
+        try:
+            os.setxattr(fd, name, os.getxattr(path, name))
+        except OSError as exc:
+            if exc.errno not in (errno.EPERM, errno.EACCES, errno.ENOTSUP, errno.EOPNOTSUPP):
+                raise
+
+
+def _overwrite(fd: int, data: bytes) -> None:
+    view, offset = memoryview(data), 0
+    while offset < len(data):
+        offset += os.pwrite(fd, view[offset:], offset)
+    os.ftruncate(fd, len(data))
+
+
+def _read_all(fd: int, size: int) -> bytes:
+    chunks, offset = [], 0
+    while chunk := os.pread(fd, max(size - offset, 1 << 16), offset):
+        chunks.append(chunk)
+        offset += len(chunk)
+    return b"".join(chunks)
 
 
 @contextlib.contextmanager

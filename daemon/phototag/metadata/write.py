@@ -190,6 +190,9 @@ def _choose_target(path: Path, *, settings: MetadataSettings) -> tuple[Path, str
     if needs_sidecar(path):
         kind = "HEIC" if path.suffix.lower() in (".heic", ".heif", ".hif") else "RAW"
         return sidecar_path(path, naming=settings.sidecar_naming), f"sidecar: {kind}"
+    links = path.stat().st_nlink  # a rename would split the links: only one gets the tags
+    if links > 1 and settings.hardlinks == "sidecar":
+        return sidecar_path(path, naming=settings.sidecar_naming), f"sidecar: {links} hard links"
     reason = _read_only_reason(path)
     if not reason:
         return path, ""
