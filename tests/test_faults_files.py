@@ -8,6 +8,8 @@ import os
 import random
 import shutil
 import struct
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -16,12 +18,15 @@ import pytest
 
 from conftest import DATA, as_list, exiftool
 from daemon_harness import DaemonProcess, vlm_env, wait_for
-from fakevlm import FakeVLM, answer, tags_json
-from phototag.config import MetadataSettings
+from fakevlm import FakeVLM, Step, answer, slow, tags_json
+from phototag.config import MetadataSettings, Settings
 from phototag.domain import FileSig, TagResult, Tags
+from phototag.errors import BadImage
 from phototag.metadata.atomic import BACKUP_PREFIX
 from phototag.metadata.text import valid_text
 from phototag.metadata.write import remove_stale_temp_files, write_tags
+from phototag.processing.imaging import prepare
+from phototag.store.reader import IndexReader
 
 
 @pytest.fixture
@@ -360,3 +365,99 @@ def test_an_interrupted_same_inode_rewrite_is_undone_at_the_next_start(tmp_path:
     assert remove_stale_temp_files(tmp_path) == 1
     assert photo.read_bytes() == original == (tmp_path / "album.jpg").read_bytes()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["album.jpg", "cat.jpg"]
+
+
+def _vips_black(path: Path, width: int, height: int) -> Path:
+    """A large image made by libvips, which streams it (Pillow would hold it in memory)."""
+    subprocess.run(
+        ["vips", "black", str(path), str(width), str(height), "--bands", "3"], check=True
+    )
+    return path
+
+
+_PEAK_RSS = """
+import resource, sys
+from pathlib import Path
+from phototag.processing.imaging import prepare
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+image = prepare(Path(sys.argv[1]), max_edge_px=1024, max_pixels=200_000_000)
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(image.image.size[0], image.image.size[1], (after - before) // 1024)
+"""
+
+
+needs_vips = pytest.mark.skipif(shutil.which("vips") is None, reason="needs libvips-tools")
+
+
+@pytest.fixture(scope="module")
+def huge_png(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 9400x9400 PNG: 88 MP, 258 KB on disk, 265 MB as RGB."""
+    png = _vips_black(tmp_path_factory.mktemp("huge") / "huge.png", 9400, 9400)
+    assert png.stat().st_size < 1_000_000
+    return png
+
+
+@needs_vips
+def test_decoding_a_9400_px_png_keeps_memory_bounded(huge_png: Path) -> None:
+    png = huge_png
+    out = subprocess.run(
+        [sys.executable, "-c", _PEAK_RSS, str(png)], capture_output=True, text=True, check=True
+    )
+    width, height, grown_mb = map(int, out.stdout.split())
+    assert (width, height) == (1024, 1024)
+    assert grown_mb < 100, f"decoding took the process {grown_mb} MB higher"  # was 340 MB
+
+
+@needs_vips
+def test_max_image_pixels_is_the_one_limit(tmp_path: Path, huge_png: Path) -> None:
+    gfx100 = _vips_black(tmp_path / "gfx100.jpg", 11648, 8736)  # 101.8 MP: over Pillow's 89.5
+    image = prepare(gfx100, max_edge_px=1024, max_pixels=200_000_000)
+    assert image.original_size == (11648, 8736) and max(image.image.size) == 1024
+    with pytest.raises(BadImage, match="over the limit of 100"):
+        prepare(gfx100, max_edge_px=1024, max_pixels=100_000_000)
+    png = huge_png
+    with pytest.raises(BadImage, match="over the limit of 50"):
+        prepare(png, max_edge_px=512, max_pixels=50_000_000)
+    assert max(prepare(png, max_edge_px=512, max_pixels=90_000_000).image.size) == 512
+
+
+def test_a_job_that_crashes_the_daemon_fails_after_max_attempts(
+    tmp_path: Path, fake: FakeVLM
+) -> None:
+    """Each start finds the photo in flight (the daemon died on it, as under a memory limit):
+    it is tried again until max_attempts (3 by default; 2 here), then fails instead of
+    taking every later start down."""
+    assert Settings().max_attempts == 3
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copyfile(DATA / "chelsea.jpg", inbox / "killer.jpg")
+    env = vlm_env(fake, PHOTOTAG_MAX_ATTEMPTS="2")
+    daemon = DaemonProcess(home=tmp_path / "home", roots=[inbox], env=env)
+    for crash in range(2):
+        seen = len(fake.chat_requests)
+        fake.script(Step(), Step(), slow(60))  # the two probes, then the photo: in flight
+        daemon.start()
+        wait_for(
+            lambda seen=seen: any(r.images for r in fake.chat_requests[seen + 2 :]),
+            timeout_s=30,
+            what=f"the photo in flight (start {crash + 1})",
+            log=daemon.log_path,
+        )
+        daemon.kill()
+        fake.clear()
+    daemon.start()
+    try:
+        wait_for(
+            lambda: daemon.status()["counts"].get("failed") == 1,
+            timeout_s=30,
+            what="the job to fail",
+            log=daemon.log_path,
+        )
+        (record,) = IndexReader.open(daemon.state / "index.sqlite3").records(status="failed")
+        assert record.last_error == "crashed the tagger 2 times"
+        assert "crashed the tagger 2 times" in daemon.log_path.read_text()
+        daemon.wait_heartbeats(1)  # this start's own heartbeat: it is up, not the last one
+        assert daemon.stop() == 0
+    finally:
+        if daemon.proc is not None and daemon.proc.poll() is None:
+            daemon.kill()

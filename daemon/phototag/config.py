@@ -162,6 +162,7 @@ class Settings(BaseSettings):
     # one no kernel lease can vouch for (NFS, SMB, FUSE, another user's file)
     writer_quiet_s: float = Field(default=30.0, ge=0)
     workers: int = Field(default=2, ge=1, le=64)
+    max_attempts: int = Field(default=3, ge=1)  # a job in flight at this many crashes fails
     backend: Literal["local", "openai"] = "local"
     max_keywords: int = Field(default=25, ge=1, le=200)
     max_image_pixels: int = Field(default=200_000_000, ge=1_000_000)

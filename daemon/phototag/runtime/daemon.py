@@ -37,6 +37,7 @@ from phototag.reporting.progress import Backlog, BacklogTracker, ProgressBar
 from phototag.reporting.status import collect_status
 from phototag.runtime.supervision import Supervision
 from phototag.store.queue import Index
+from phototag.store.records import display_path
 from phototag.taggers import Tagger, make_tagger
 
 HEARTBEAT_S = 2.0
@@ -115,9 +116,11 @@ class Daemon:
                 logger.error("{}", exc)
                 self.index.close()
                 return 1
-        requeued = self.index.requeue_processing()
+        requeued, crashed = self.index.requeue_processing(max_attempts=self.settings.max_attempts)
         if requeued:
             logger.info("{} job(s) interrupted last time are queued again", requeued)
+        for path, attempts in crashed:
+            logger.error("failed {}: crashed the tagger {} times", display_path(path), attempts)
         if not (self.settings.dry_run or not self.settings.metadata.write):
             redo = self.index.requeue_done(dry_run_only=True)
             if redo:
