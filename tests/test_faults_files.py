@@ -461,3 +461,58 @@ def test_a_job_that_crashes_the_daemon_fails_after_max_attempts(
     finally:
         if daemon.proc is not None and daemon.proc.poll() is None:
             daemon.kill()
+
+
+def _fill(folder: Path) -> Path:
+    """Write into ``folder`` until its disk is full; returns the (hidden) filler file."""
+    filler = folder / ".filler"
+    block = b"\0" * (1 << 16)
+    with filler.open("wb") as fh:
+        try:
+            while True:
+                fh.write(block)
+                fh.flush()
+        except OSError:
+            pass
+    return filler
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small tmpfs needs root")
+def test_a_full_photo_disk_pauses_and_the_job_finishes_once_there_is_room(
+    tmp_path: Path, fake: FakeVLM
+) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", inbox], check=True)
+    daemon = DaemonProcess(home=tmp_path / "home", roots=[inbox], env=vlm_env(fake))
+    try:
+        daemon.start()
+        assert daemon.wait_heartbeats(1)["health"]["ok"]
+        fake.script(answer(tags_json(title="After the cleanup"), delay_s=1.5))
+        photo = inbox / "cat.jpg"
+        shutil.copyfile(DATA / "chelsea.jpg", photo)
+        original = photo.read_bytes()
+        wait_for(lambda: fake.pending == 0, timeout_s=30, what="the tag request")
+        filler = _fill(inbox)  # the disk fills while the model answers
+        wait_for(
+            lambda: "is full" in daemon.log_path.read_text(),
+            timeout_s=30,
+            what="the photo disk's full error",
+            log=daemon.log_path,
+        )
+        status = daemon.wait_heartbeats(2)  # paused: the job waits, it is not failed
+        assert status["counts"].get("failed", 0) == 0 and status["counts"].get("done", 0) == 0
+        assert photo.read_bytes() == original
+        assert not [p for p in inbox.iterdir() if p.name.startswith(".phototag-")]
+        filler.unlink()
+        status = daemon.wait_done(1)
+        assert status["counts"].get("failed", 0) == 0
+        assert exiftool(photo)[0]["XMP-dc:Title"] in ("After the cleanup", "A tabby cat")
+        log = daemon.log_path.read_text()
+        assert log.count("is full") == 1 and "has room again" in log
+        assert "Traceback" not in log
+        assert daemon.stop() == 0
+    finally:
+        if daemon.proc is not None and daemon.proc.poll() is None:
+            daemon.kill()
+        subprocess.run(["umount", "-l", inbox], check=False)

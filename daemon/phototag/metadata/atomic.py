@@ -27,10 +27,11 @@ from enum import StrEnum
 from pathlib import Path
 
 from phototag.domain import FileSig
-from phototag.errors import FileChanged, FileGone, MetadataWriteError
+from phototag.errors import DiskFull, FileChanged, FileGone, MetadataWriteError
 
 TEMP_PREFIX = ".phototag-tmp-"
 BACKUP_PREFIX = ".phototag-backup-"  # the old bytes of a photo rewritten in its own inode
+_SLACK_BYTES = 1_000_000  # beyond the write itself before a full disk counts as free again
 # a lease cannot be had: not the file's owner without CAP_LEASE (EACCES), or a filesystem
 # that gives none (NFS, SMB, some FUSE: EINVAL, ENOLCK, EOPNOTSUPP)
 _NO_LEASE = frozenset({errno.EACCES, errno.EPERM, errno.EINVAL, errno.ENOLCK, errno.EOPNOTSUPP})
@@ -138,7 +139,7 @@ def replace_bytes(path: Path, data: bytes, *, expected: FileSig, keep_mtime: boo
     st = os.stat(path)
     if st.st_nlink > 1:
         return rewrite_in_place(path, data, expected=expected, keep_mtime=keep_mtime)
-    with _temp_beside(path) as (fd, tmp):
+    with _room_for(path, len(data)), _temp_beside(path) as (fd, tmp):
         _write_all(fd, data)
         os.fchmod(fd, stat.S_IMODE(st.st_mode))
         if (st.st_uid, st.st_gid) != (os.getuid(), os.getgid()):
@@ -179,7 +180,7 @@ def rewrite_in_place(path: Path, data: bytes, *, expected: FileSig, keep_mtime: 
             check_unchanged(path, expected)
             st = os.fstat(fd)
             old = _read_all(fd, st.st_size)
-            with _temp_beside(path) as (copy_fd, copy_tmp):
+            with _room_for(path, len(old) + len(data)), _temp_beside(path) as (copy_fd, copy_tmp):
                 _write_all(copy_fd, old)
                 os.fsync(copy_fd)
                 try:
@@ -190,7 +191,14 @@ def rewrite_in_place(path: Path, data: bytes, *, expected: FileSig, keep_mtime: 
                         f"({backup.name}); nothing written"
                     ) from exc
             fsync_dir(path.parent)
-            _overwrite(fd, data)
+            with _room_for(path, len(data)):
+                try:
+                    _overwrite(fd, data)
+                except OSError:  # e.g. no room for the longer file: the old bytes go back
+                    _overwrite(fd, old)  # into the blocks they had, then the copy goes
+                    os.fsync(fd)
+                    backup.unlink()
+                    raise
             if keep_mtime:
                 os.utime(fd, ns=(st.st_atime_ns, st.st_mtime_ns))
             os.fsync(fd)
@@ -203,7 +211,7 @@ def rewrite_in_place(path: Path, data: bytes, *, expected: FileSig, keep_mtime: 
 
 def create_exclusive(path: Path, data: bytes, *, mode: int) -> FileSig:
     """Atomically create ``path`` with ``data``; FileChanged if something appeared there."""
-    with _temp_beside(path) as (fd, tmp):
+    with _room_for(path, len(data)), _temp_beside(path) as (fd, tmp):
         _write_all(fd, data)
         os.fchmod(fd, mode)
         os.fsync(fd)
@@ -297,6 +305,22 @@ def _read_all(fd: int, size: int) -> bytes:
         chunks.append(chunk)
         offset += len(chunk)
     return b"".join(chunks)
+
+
+@contextlib.contextmanager
+def _room_for(path: Path, need_bytes: int) -> Iterator[None]:
+    """Turn "no space left" (or over quota) on ``path``'s disk into DiskFull: the photo is
+    as it was, and the job waits until ``need_bytes`` (and some slack) are free there."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        raise DiskFull(
+            f"no space left on the disk of {path.parent} to write {path.name}",
+            folder=path.parent,
+            need_bytes=need_bytes + _SLACK_BYTES,
+        ) from exc
 
 
 @contextlib.contextmanager

@@ -23,10 +23,12 @@ from phototag.errors import (
     BackendUnavailable,
     BadAnswer,
     BadImage,
+    DiskFull,
     FileChanged,
     FileGone,
     JobError,
 )
+from phototag.intake.mounts import FullDisks
 from phototag.intake.selection import entry_skip_reason, size_skip_reason
 from phototag.metadata.atomic import check_no_writer
 from phototag.metadata.text import valid_result
@@ -159,6 +161,7 @@ class Pipeline:
         self._tagger = tagger
         self._circuit = circuit
         self._on_outcome = on_outcome
+        self.full_disks = FullDisks()  # photo disks with no room to write: work pauses
         # with a VLM, one embedded tagger adds facts and places and/or stands in while it is down
         local = _companion(settings, tagger)
         self._supplement = local.supplement if local and settings.local.with_vlm else None
@@ -183,6 +186,9 @@ class Pipeline:
             outcome.status, outcome.error = "queued", str(exc)
         except FileGone as exc:
             outcome.status, outcome.error = "deleted", str(exc)
+        except DiskFull as exc:  # the photo is as it was: retried once there is room
+            outcome.status, outcome.error = "queued", str(exc)
+            self.full_disks.full(exc.folder, need_bytes=exc.need_bytes)
         except BackendUnavailable as exc:
             outcome.status, outcome.error = "queued", f"backend unavailable: {exc}"
             self._circuit.record_failure(exc)

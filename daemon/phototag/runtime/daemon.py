@@ -276,7 +276,8 @@ class Daemon:
     # -- gates and callbacks ------------------------------------------------------------
 
     def _may_run(self, timeout_s: float) -> bool:
-        if self._paused.is_set() or not self.space.ok():  # paused, or no room for the index
+        # paused, or no room for the index, or none to write a photo
+        if self._paused.is_set() or not self.space.ok() or not self.pipeline.full_disks.ok():
             time.sleep(timeout_s)
             return False
         if self.pipeline.has_fallback and not self.circuit.healthy:
