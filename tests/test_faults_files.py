@@ -21,8 +21,8 @@ from daemon_harness import DaemonProcess, vlm_env, wait_for
 from fakevlm import FakeVLM, Step, answer, slow, tags_json
 from phototag.config import MetadataSettings, Settings
 from phototag.domain import FileSig, TagResult, Tags
-from phototag.errors import BadImage
-from phototag.metadata.atomic import BACKUP_PREFIX
+from phototag.errors import BadImage, FileChanged
+from phototag.metadata.atomic import BACKUP_PREFIX, Lease, check_no_writer, lease
 from phototag.metadata.text import valid_text
 from phototag.metadata.write import remove_stale_temp_files, write_tags
 from phototag.processing.imaging import prepare
@@ -516,3 +516,34 @@ def test_a_full_photo_disk_pauses_and_the_job_finishes_once_there_is_room(
         if daemon.proc is not None and daemon.proc.poll() is None:
             daemon.kill()
         subprocess.run(["umount", "-l", inbox], check=False)
+
+
+def test_a_lease_break_does_not_end_the_holder(tmp_path: Path) -> None:
+    """Another process opens a file phototag holds a lease on: its open waits for the
+    release, and the lease-break signal (SIGIO by default, which ends a process) is not
+    one that ends this one."""
+    path = tmp_path / "held.jpg"
+    path.write_bytes(b"photo")
+    with lease(path, exclusive=True) as got:
+        assert got is Lease.HELD
+        opener = subprocess.Popen([sys.executable, "-c", f"open({str(path)!r}, 'rb').read()"])
+        wait_for(
+            lambda: "BREAKING" in Path("/proc/locks").read_text(),
+            timeout_s=30,
+            what="the other process to wait on the lease",
+        )
+        assert opener.poll() is None  # it waits while the lease is held
+    assert opener.wait(timeout=30) == 0  # released: it opened the file
+
+
+def test_no_lease_is_held_while_another_process_writes(tmp_path: Path) -> None:
+    path = tmp_path / "busy.jpg"
+    with path.open("wb") as writer:
+        writer.write(b"half a photo")
+        with lease(path, exclusive=False) as got:
+            assert got is Lease.REFUSED
+        with pytest.raises(FileChanged, match="still open for writing"):
+            check_no_writer(path, quiet_s=30, now_ns=time.time_ns())
+    with lease(path, exclusive=True) as got:
+        assert got is Lease.HELD
+    check_no_writer(path, quiet_s=30, now_ns=time.time_ns())

@@ -35,6 +35,9 @@ _SLACK_BYTES = 1_000_000  # beyond the write itself before a full disk counts as
 # a lease cannot be had: not the file's owner without CAP_LEASE (EACCES), or a filesystem
 # that gives none (NFS, SMB, some FUSE: EINVAL, ENOLCK, EOPNOTSUPP)
 _NO_LEASE = frozenset({errno.EACCES, errno.EPERM, errno.EINVAL, errno.ENOLCK, errno.EOPNOTSUPP})
+# NFSv4 and SMB grant a lease only on a file the server delegated (an oplock), and answer
+# EAGAIN otherwise: there it means "no lease here", not "someone has it open"
+_DELEGATED_LEASE_FSTYPES = frozenset({"nfs", "nfs4", "cifs", "smb3"})
 
 
 class Lease(StrEnum):
@@ -77,12 +80,31 @@ def _leased(fd: int, *, exclusive: bool) -> Iterator[Lease]:
     except OSError as exc:
         if exc.errno not in (errno.EAGAIN, errno.EBUSY, *_NO_LEASE):
             raise
-        got = Lease.UNAVAILABLE if exc.errno in _NO_LEASE else Lease.REFUSED
+        refused = exc.errno not in _NO_LEASE and not _leases_need_delegation(fd)
+        got = Lease.REFUSED if refused else Lease.UNAVAILABLE
     try:
         yield got
     finally:
         if got is Lease.HELD:
             fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_UNLCK)
+
+
+def _leases_need_delegation(fd: int) -> bool:
+    """Is ``fd`` on NFS or SMB, where a lease is refused with EAGAIN whenever the server has
+    not delegated the file to this client, whoever has it open? Found by the device number
+    in /proc/self/mountinfo (its third field)."""
+    st = os.fstat(fd)
+    device = f"{os.major(st.st_dev)}:{os.minor(st.st_dev)}"
+    try:
+        with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                fields = line.split()
+                if len(fields) > 2 and fields[2] == device and " - " in line:
+                    fstype = line.split(" - ", 1)[1].split()[0]
+                    return fstype in _DELEGATED_LEASE_FSTYPES
+    except OSError:
+        pass
+    return False
 
 
 def check_no_writer(path: Path, *, quiet_s: float, now_ns: int) -> None:
