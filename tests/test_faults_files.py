@@ -90,13 +90,18 @@ def test_model_text_no_xmp_or_iptc_reader_can_parse_is_made_valid(
         ("no\ufffe\uffff\U0010ffff\ufdd0n-characters", "non-characters"),
         ("lone \ud800surrogate\udfff", "lone surrogate"),
         ("C1\x85\x9bcontrols", "C1 controls"),
-        ("line one\r\nline two\tend", "line one\nline two\tend"),
+        ("a title\non two lines\twith a tab", "a title on two lines with a tab"),
         ("Zoë's café 🐈", "Zoë's café 🐈"),
     ],
 )
 def test_valid_text_for_xmp_and_iptc(raw: str, valid: str) -> None:
     assert valid_text(raw) == valid
     valid_text(raw).encode("utf-8")  # no lone surrogate left
+
+
+def test_a_caption_keeps_its_paragraphs() -> None:
+    caption = "First line.\r\nSecond\tline.\x00\n\nThird."
+    assert valid_text(caption, multiline=True) == "First line.\nSecond line.\n\nThird."
 
 
 def darktable_sidecar(entries: int) -> str:
