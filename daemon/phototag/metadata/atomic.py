@@ -38,6 +38,8 @@ _NO_LEASE = frozenset({errno.EACCES, errno.EPERM, errno.EINVAL, errno.ENOLCK, er
 # NFSv4 and SMB grant a lease only on a file the server delegated (an oplock), and answer
 # EAGAIN otherwise: there it means "no lease here", not "someone has it open"
 _DELEGATED_LEASE_FSTYPES = frozenset({"nfs", "nfs4", "cifs", "smb3"})
+# an extended attribute not copied: not ours to set, not kept here, or removed meanwhile
+_XATTR_REFUSED = frozenset({errno.EPERM, errno.EACCES, errno.ENOTSUP, errno.ENODATA})
 
 
 class Lease(StrEnum):
@@ -310,7 +312,7 @@ def _copy_xattrs(path: Path, fd: int) -> None:
         try:
             os.setxattr(fd, name, os.getxattr(path, name))
         except OSError as exc:
-            if exc.errno not in (errno.EPERM, errno.EACCES, errno.ENOTSUP, errno.EOPNOTSUPP):
+            if exc.errno not in _XATTR_REFUSED:
                 raise
 
 
