@@ -22,7 +22,7 @@ from fakevlm import FakeVLM, Step, answer, slow, tags_json
 from phototag.config import MetadataSettings, Settings
 from phototag.domain import FileSig, TagResult, Tags
 from phototag.errors import BadImage, FileChanged
-from phototag.metadata.atomic import BACKUP_PREFIX, Lease, check_no_writer, lease
+from phototag.metadata.atomic import Lease, backup_path, check_no_writer, lease
 from phototag.metadata.text import valid_text
 from phototag.metadata.write import remove_stale_temp_files, write_tags
 from phototag.processing.imaging import prepare
@@ -363,13 +363,23 @@ def test_an_interrupted_same_inode_rewrite_is_undone_at_the_next_start(tmp_path:
     photo = tmp_path / "cat.jpg"
     shutil.copyfile(DATA / "chelsea.jpg", photo)
     original = photo.read_bytes()
-    (tmp_path / (BACKUP_PREFIX + "cat.jpg")).write_bytes(original)  # complete, then a crash
+    backup = backup_path(photo, inode=photo.stat().st_ino)
+    backup.write_bytes(original)  # complete, then a crash ...
     with photo.open("r+b") as fh:
         fh.truncate(1000)  # ... half-way through writing the new bytes
     os.link(photo, tmp_path / "album.jpg")
     assert remove_stale_temp_files(tmp_path) == 1
     assert photo.read_bytes() == original == (tmp_path / "album.jpg").read_bytes()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["album.jpg", "cat.jpg"]
+
+
+def test_a_backup_whose_photo_was_replaced_since_is_kept(tmp_path: Path) -> None:
+    photo = tmp_path / "cat.jpg"
+    photo.write_bytes(b"the person's newer photo")
+    backup = backup_path(photo, inode=photo.stat().st_ino + 1)  # made of another file
+    backup.write_bytes(b"old bytes of a file that is gone")
+    assert remove_stale_temp_files(tmp_path) == 0
+    assert photo.read_bytes() == b"the person's newer photo" and backup.exists()
 
 
 def _vips_black(path: Path, width: int, height: int) -> Path:

@@ -190,12 +190,11 @@ def rewrite_in_place(path: Path, data: bytes, *, expected: FileSig, keep_mtime: 
     extended attributes stay as they are.
 
     Not atomic by nature, so a complete copy of the old bytes is made first (fsynced, then
-    renamed to ``BACKUP_PREFIX`` + name, so it exists only when complete), the rewrite runs
+    linked as :func:`backup_path`, so it exists only when complete), the rewrite runs
     under an exclusive lease (no one else has the file open meanwhile), and the copy is
     removed only once the new bytes are on disk. A crash in between leaves the copy, and
     :func:`remove_stale_temp_files` puts the old bytes back at the next start.
     """
-    backup = path.with_name(BACKUP_PREFIX + path.name)
     fd = os.open(path, os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC)
     try:
         with _leased(fd, exclusive=True) as got:
@@ -203,6 +202,7 @@ def rewrite_in_place(path: Path, data: bytes, *, expected: FileSig, keep_mtime: 
                 raise FileChanged(f"{path.name} is open in another process; not rewritten")
             check_unchanged(path, expected)
             st = os.fstat(fd)
+            backup = backup_path(path, inode=st.st_ino)
             old = _read_all(fd, st.st_size)
             with _room_for(path, len(old) + len(data)), _temp_beside(path) as (copy_fd, copy_tmp):
                 _write_all(copy_fd, old)
@@ -231,6 +231,12 @@ def rewrite_in_place(path: Path, data: bytes, *, expected: FileSig, keep_mtime: 
     backup.unlink()
     fsync_dir(path.parent)
     return current_sig(path)
+
+
+def backup_path(path: Path, *, inode: int) -> Path:
+    """Where :func:`rewrite_in_place` keeps the old bytes of ``path`` (inode ``inode``):
+    hidden beside it, so the watcher ignores it; the inode says whose bytes they are."""
+    return path.with_name(f"{BACKUP_PREFIX}{inode}-{path.name}")
 
 
 def create_exclusive(path: Path, data: bytes, *, mode: int) -> FileSig:
@@ -278,24 +284,31 @@ def remove_stale_temp_files(root: Path) -> int:
             candidate = Path(folder) / name
             if candidate.is_symlink() or not candidate.is_file():
                 continue
-            if name.startswith(BACKUP_PREFIX):
-                _restore(candidate, Path(folder) / name[len(BACKUP_PREFIX) :])
+            if name.startswith(BACKUP_PREFIX) and not _restore(candidate):
+                continue  # whose bytes these are is not known: kept for a person to look at
             with contextlib.suppress(FileNotFoundError):
                 candidate.unlink()
                 removed += 1
     return removed
 
 
-def _restore(backup: Path, photo: Path) -> None:
-    """Put ``backup``'s bytes back into ``photo``'s own inode (its links stay joined)."""
-    data = backup.read_bytes()
-    with contextlib.suppress(FileNotFoundError):
+def _restore(backup: Path) -> bool:
+    """Put ``backup``'s bytes back into the photo it was made of, in its own inode (its
+    links stay joined); False, with nothing changed, if no file there has that inode."""
+    inode, _, name = backup.name[len(BACKUP_PREFIX) :].partition("-")
+    photo = backup.with_name(name)
+    try:
         fd = os.open(photo, os.O_RDWR | os.O_CLOEXEC)
-        try:
-            _overwrite(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+    except FileNotFoundError:
+        return False
+    try:
+        if not inode.isdigit() or os.fstat(fd).st_ino != int(inode):
+            return False  # replaced since: the file there now is someone else's
+        _overwrite(fd, backup.read_bytes())
+        os.fsync(fd)
+        return True
+    finally:
+        os.close(fd)
 
 
 def _copy_xattrs(path: Path, fd: int) -> None:
