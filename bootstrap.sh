@@ -11,8 +11,8 @@ mode="${1:-}"; shift || true
 [[ "$mode" == run || "$mode" == test ]] || die "usage: ./bootstrap.sh run [FOLDER...] | test [PYTEST ARGS]"
 
 # --- system packages (only what is missing; apt needs root or sudo) -----------------------
-packages=(python3-venv python3-dev gcc pkg-config libsystemd-dev libimage-exiftool-perl)
-[[ "$mode" == test ]] && packages+=(rsync libvips-tools systemd util-linux)
+packages=(python3-venv python3-dev gcc pkg-config libsystemd-dev libimage-exiftool-perl libvips-tools)
+[[ "$mode" == test ]] && packages+=(rsync systemd util-linux)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

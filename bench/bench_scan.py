@@ -34,7 +34,7 @@ from common import proc_status_kb
 root, index_path = Path({root!r}), Path({index!r})
 index = Index(index_path)
 intake = Intake(index=index, selection=Selection.from_settings(Settings(roots=[root])),
-                debounce_s=2.0, on_queued=lambda: None)
+                debounce_s=2.0, writer_quiet_s=30.0, on_queued=lambda: None)
 before = proc_status_kb(os.getpid(), "VmRSS")
 t0, c0 = time.perf_counter(), time.process_time()
 found = intake.scan()

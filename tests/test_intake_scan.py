@@ -38,7 +38,13 @@ def index(tmp_path: Path) -> Iterator[Index]:
 
 def make_intake(index: Index, root: Path, **settings: object) -> Intake:
     selection = Selection.from_settings(Settings(roots=[root], **settings))
-    return Intake(index=index, selection=selection, debounce_s=2.0, on_queued=lambda: None)
+    return Intake(
+        index=index,
+        selection=selection,
+        debounce_s=2.0,
+        writer_quiet_s=30.0,
+        on_queued=lambda: None,
+    )
 
 
 def write(path: Path, data: bytes = b"jpeg", *, mtime_ns: int = OLD_NS) -> Path:
@@ -187,7 +193,13 @@ def test_a_recent_file_goes_through_the_stability_tracker(index: Index, root: Pa
 def test_a_missing_root_is_skipped(index: Index, root: Path, tmp_path: Path) -> None:
     write(root / "a.jpg")
     selection = Selection.from_settings(Settings(roots=[tmp_path / "gone", root]))
-    intake = Intake(index=index, selection=selection, debounce_s=2.0, on_queued=lambda: None)
+    intake = Intake(
+        index=index,
+        selection=selection,
+        debounce_s=2.0,
+        writer_quiet_s=30.0,
+        on_queued=lambda: None,
+    )
     assert intake.scan() == 1
 
 

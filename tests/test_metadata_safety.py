@@ -18,7 +18,7 @@ from PIL import Image
 from conftest import as_list, exiftool
 from phototag.config import MetadataSettings
 from phototag.domain import FileSig, TagResult, Tags
-from phototag.errors import MetadataWriteError
+from phototag.errors import DiskFull, MetadataWriteError
 from phototag.metadata.write import remove_stale_temp_files, write_tags
 
 MAKE_FIXTURES = Path(__file__).parent / "data" / "meta" / "make_fixtures.py"
@@ -132,16 +132,27 @@ def test_latin1_iptc_is_kept_readable_after_the_utf8_declaration(
     assert tags["IPTC:By-line"] == "José"
 
 
+@pytest.mark.parametrize(
+    ("error", "raised", "message"),
+    [  # a full disk is waited out (the job is re-queued); another failure fails the job
+        (OSError(28, "No space left on device"), DiskFull, "no space left"),
+        (OSError(5, "Input/output error"), MetadataWriteError, "Input/output error"),
+    ],
+)
 def test_a_failed_rename_leaves_the_photo_as_it_was(
-    photo: Path, monkeypatch: pytest.MonkeyPatch
+    photo: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    error: OSError,
+    raised: type[Exception],
+    message: str,
 ) -> None:
     data, sig = photo.read_bytes(), FileSig.of(photo)
 
     def refuse(*_args: object) -> None:
-        raise OSError(28, "No space left on device")
+        raise error
 
     monkeypatch.setattr(os, "replace", refuse)
-    with pytest.raises(MetadataWriteError, match="No space left"):
+    with pytest.raises(raised, match=message):
         write_tags(photo, RESULT, settings=MetadataSettings(), expected=sig)
     assert photo.read_bytes() == data and FileSig.of(photo) == sig
     assert [p.name for p in photo.parent.iterdir()] == [photo.name]

@@ -28,7 +28,7 @@ def clock() -> FakeClock:
 
 
 def _tracker(clock: FakeClock, debounce_s: float = 2.0) -> StabilityTracker:
-    return StabilityTracker(debounce_s=debounce_s, clock=clock)
+    return StabilityTracker(debounce_s=debounce_s, writer_quiet_s=30.0, clock=clock)
 
 
 def _append(path: Path, data: bytes, *, mtime_ns: int) -> None:
@@ -199,3 +199,35 @@ def test_stat_or_none(tmp_path: Path) -> None:
     assert stat_or_none(photo) == FileSig.of(photo)
     assert stat_or_none(tmp_path / "missing.jpg") is None
     assert stat_or_none(photo / "not-a-folder.jpg") is None
+
+
+def test_a_file_written_and_not_closed_waits_for_its_close(
+    clock: FakeClock, tmp_path: Path
+) -> None:
+    path = tmp_path / "motion.jpg"
+    path.write_bytes(b"first half")
+    tracker = _tracker(clock)
+    tracker.touch(path, writing=True)
+    clock.advance(5)  # the writer paused longer than debounce_s, its file still open
+    assert tracker.due() == []
+    tracker.touch(path)  # an event that says nothing of the writer keeps it waiting
+    clock.advance(5)
+    assert tracker.due() == []
+    tracker.touch(path, writing=False)  # closed after writing
+    assert tracker.next_deadline_s() == 2.0
+    clock.advance(2)
+    assert tracker.due() == [path]
+
+
+def test_a_writer_whose_close_is_never_seen_is_given_writer_quiet_s(
+    clock: FakeClock, tmp_path: Path
+) -> None:
+    path = tmp_path / "polled.jpg"
+    path.write_bytes(b"all of it")
+    tracker = _tracker(clock)
+    tracker.touch(path, writing=True)  # polling: changes are seen, closes never
+    assert tracker.next_deadline_s() == 30.0
+    clock.advance(29.9)
+    assert tracker.due() == []
+    clock.advance(0.1)
+    assert tracker.due() == [path]

@@ -61,7 +61,7 @@ def test_queue_claim_finish_and_no_double_queue(index: Index, tmp_path: Path) ->
 def test_crash_leaves_processing_which_is_requeued(index: Index, tmp_path: Path) -> None:
     index.enqueue(tmp_path / "a.jpg", FileSig(1, 1))
     index.claim(1)
-    assert index.requeue_processing() == 1
+    assert index.requeue_processing(max_attempts=3) == (1, [])
     assert index.reader().counts()["queued"] == 1
 
 
@@ -121,7 +121,7 @@ def test_counts_by_status_stay_exact_through_every_change(index: Index, tmp_path
     index.mark_deleted(tmp_path / "0.jpg")
     index.move(tmp_path / "5.jpg", tmp_path / "moved.jpg")
     index.requeue_where(status="failed")
-    index.requeue_processing()
+    index.requeue_processing(max_attempts=3)
     expected = _grouped(index.path)
     counts = index.reader().counts()
     assert {k: v for k, v in counts.items() if v} == expected

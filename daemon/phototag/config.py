@@ -157,6 +157,10 @@ class MetadataSettings(_Section):
         self.overwrite = "replace"
         self._overwrite_edits = True
 
+    # a photo with several hard links: a sidecar, or a rewrite of its own inode (after a
+    # full backup copy) that keeps every link joined
+    hardlinks: Literal["sidecar", "in-place"] = "sidecar"
+
 
 class OutputSettings(_Section):
     jsonl_max_bytes: int = Field(default=50_000_000, ge=10_000)
@@ -186,7 +190,11 @@ class Settings(BaseSettings):
     exclude: list[str] = Field(default_factory=list)
     follow_symlinks: bool = False
     debounce_s: float = Field(default=2.0, ge=0)
+    # quiet time for a file still open for writing whose close is never seen (polling), or
+    # one no kernel lease can vouch for (NFS, SMB, FUSE, another user's file)
+    writer_quiet_s: float = Field(default=30.0, ge=0)
     workers: int = Field(default=2, ge=1, le=64)
+    max_attempts: int = Field(default=3, ge=1)  # a job in flight at this many crashes fails
     backend: Literal["local", "openai"] = "local"
     max_keywords: int = Field(default=25, ge=1, le=200)
     stop_words: list[str] = Field(default_factory=lambda: sorted(STOP_WORDS))

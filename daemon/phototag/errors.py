@@ -7,6 +7,8 @@ PhototagError
 │   ├── FileChanged          changed on disk since it was queued: queued again
 │   ├── BadImage             cannot be decoded safely (corrupt, empty, bomb): failed
 │   ├── MetadataWriteError   the write failed; the photo is left as it was: failed
+│   ├── DiskFull             no room on the photo's disk to write it: queued again,
+│   │                        workers pause until there is
 │   └── BadAnswer            the backend answered garbage (after a repair try): failed
 ├── BackendUnavailable       backend down, misconfigured or overloaded: job re-queued,
 │                            circuit opens, workers pause
@@ -19,6 +21,8 @@ AnswerError (a ValueError)   a model's text is not a valid answer (read by the V
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 
 class PhototagError(Exception):
@@ -51,6 +55,18 @@ class BadImage(JobError):
 
 class MetadataWriteError(JobError):
     pass
+
+
+class DiskFull(JobError):
+    """The photo's filesystem had no room (ENOSPC, EDQUOT) for the write; nothing changed."""
+
+    requeue = True
+    status = "queued"
+
+    def __init__(self, message: str, *, folder: Path, need_bytes: int) -> None:
+        super().__init__(message)
+        self.folder = folder  # where the write was refused
+        self.need_bytes = need_bytes  # free space it needs there to be tried again
 
 
 class BadAnswer(JobError):

@@ -48,7 +48,7 @@ Architecture: $arch
 Maintainer: phototag developers <phototag@localhost>
 Installed-Size: $size_kb
 Depends: python$pyver, python3 (>= $pyver), python3 (<< $pynext), libsystemd0
-Recommends: systemd
+Recommends: systemd, libvips-tools
 Section: graphics
 Priority: optional
 Description: watch folders and write vision-model tags into each photo's metadata

@@ -32,13 +32,16 @@ class Intake:
         index: Index,
         selection: Selection,
         debounce_s: float,
+        writer_quiet_s: float,
         on_queued: Callable[[], None],
     ) -> None:
         self.changes: queue.SimpleQueue[Change] = queue.SimpleQueue()
         self._index = index
         self._selection = selection
         self._debounce_s = debounce_s
-        self._tracker = StabilityTracker(debounce_s=debounce_s, stat=self._entry_sig)
+        self._tracker = StabilityTracker(
+            debounce_s=debounce_s, writer_quiet_s=writer_quiet_s, stat=self._entry_sig
+        )
         self._index_failing = False  # the index refused a write (e.g. its disk is full)
         self._on_queued = on_queued
         self._settled_unchanged = 0  # written by the intake thread only
@@ -118,9 +121,10 @@ class Intake:
             if change.dest is not None:
                 self._apply(Change("touched", change.dest))
             return
-        if change.kind == "touched":
+        if change.kind in ("touched", "written", "closed"):
             if self._selection.skip_reason(change.path) is None:
-                self._tracker.touch(change.path)
+                writing = {"written": True, "closed": False}.get(change.kind)
+                self._tracker.touch(change.path, writing=writing)
         elif change.kind == "deleted":
             self._tracker.forget(change.path)
             if self._index.mark_deleted(change.path):

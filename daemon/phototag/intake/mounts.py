@@ -153,3 +153,59 @@ class SpaceGate:
                     )
             self._ok = ok
             return ok
+
+
+class FullDisks:
+    """Folders whose disk refused a photo's write for lack of room (ENOSPC, EDQUOT).
+
+    While any of them has less free space than the write it refused needs, :meth:`ok` says
+    no and processing pauses, as for a full state disk: one error when a disk fills, one
+    notice when it has room again. Looks at the disks at most once every ``every_s``.
+    """
+
+    def __init__(
+        self, *, every_s: float = 1.0, measure: Callable[[Path], int] = free_bytes
+    ) -> None:
+        self._every_s = every_s
+        self._measure = measure
+        self._lock = threading.Lock()
+        self._need: dict[Path, int] = {}  # folder -> free bytes a retry needs there
+        self._checked_at = float("-inf")
+
+    def full(self, folder: Path, *, need_bytes: int) -> None:
+        """A write into ``folder`` failed for lack of room; it needs ``need_bytes`` free."""
+        with self._lock:
+            if folder not in self._need:
+                logger.error(
+                    "the disk of {} is full (a photo's write needs {} MB): processing "
+                    "paused until space is freed; nothing was changed",
+                    folder,
+                    max(1, need_bytes // 1_000_000),
+                )
+            self._need[folder] = max(need_bytes, self._need.get(folder, 0))
+            self._checked_at = time.monotonic()
+
+    def ok(self) -> bool:
+        with self._lock:
+            if not self._need:
+                return True
+            now = time.monotonic()
+            if now - self._checked_at < self._every_s:
+                return False
+            self._checked_at = now
+            for folder, need in list(self._need.items()):
+                try:
+                    free = self._measure(folder)
+                except FileNotFoundError:
+                    free = need  # the folder is gone: its jobs end as deleted
+                except OSError as exc:
+                    logger.warning("cannot measure free space in {}: {}", folder, exc)
+                    continue
+                if free >= need:
+                    del self._need[folder]
+                    logger.info(
+                        "the disk of {} has room again ({} MB free): resuming",
+                        folder,
+                        free // 1_000_000,
+                    )
+            return not self._need

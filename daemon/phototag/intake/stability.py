@@ -5,6 +5,10 @@ A path is due once it has been quiet for ``debounce_s`` *and* a second look at t
 finds the same size and mtime as at its last event. A changed file restarts its timer; a
 vanished one is dropped. One path is tracked once, so a burst of events yields one job.
 
+A path last seen being written (``writing=True``) and not closed since is still open in
+its writer, who may only have paused (a phone sync, a network copy): it waits for the
+close (``writing=False``), or, where closes are never seen (polling), ``writer_quiet_s``.
+
 The owner calls :meth:`StabilityTracker.touch` from its event loop and :meth:`due` after
 waiting :meth:`next_deadline_s`; the tracker itself never sleeps nor locks.
 """
@@ -31,6 +35,7 @@ def stat_or_none(path: Path) -> FileSig | None:
 class _Pending:
     sig: FileSig | None  # as seen at the last event or check
     since_s: float  # clock time of that event or check
+    writing: bool = False  # written to and not closed since
 
 
 class StabilityTracker:
@@ -38,19 +43,28 @@ class StabilityTracker:
         self,
         *,
         debounce_s: float,
+        writer_quiet_s: float,
         clock: Callable[[], float] = time.monotonic,
         stat: Callable[[Path], FileSig | None] = stat_or_none,
     ) -> None:
-        if debounce_s < 0:
-            raise ValueError("debounce_s must not be negative")
+        if debounce_s < 0 or writer_quiet_s < 0:
+            raise ValueError("debounce_s and writer_quiet_s must not be negative")
         self._debounce_s = debounce_s
+        self._writer_quiet_s = max(writer_quiet_s, debounce_s)
         self._clock = clock
         self._stat = stat
         self._pending: dict[Path, _Pending] = {}
 
-    def touch(self, path: Path) -> None:
-        """An event was seen for ``path``: restart its quiet timer from a fresh stat."""
-        self._pending[path] = _Pending(sig=self._stat(path), since_s=self._clock())
+    def touch(self, path: Path, *, writing: bool | None = None) -> None:
+        """An event was seen for ``path``: restart its quiet timer from a fresh stat.
+
+        ``writing`` is True for a write, False for a close after writing, None for an
+        event that says neither (created, moved in, a scan): the last known state stays.
+        """
+        if writing is None:
+            previous = self._pending.get(path)
+            writing = previous is not None and previous.writing
+        self._pending[path] = _Pending(sig=self._stat(path), since_s=self._clock(), writing=writing)
 
     def forget(self, path: Path) -> None:
         """``path`` was deleted or moved away; stop tracking it."""
@@ -65,7 +79,7 @@ class StabilityTracker:
         now = self._clock()
         ready: list[Path] = []
         for path, pending in sorted(self._pending.items(), key=lambda item: item[1].since_s):
-            if now - pending.since_s < self._debounce_s:
+            if now < self._deadline_s(pending):
                 continue
             sig = self._stat(path)
             if sig is None:
@@ -74,15 +88,19 @@ class StabilityTracker:
                 del self._pending[path]
                 ready.append(path)
             else:
-                self._pending[path] = _Pending(sig=sig, since_s=now)
+                self._pending[path] = _Pending(sig=sig, since_s=now, writing=pending.writing)
         return ready
 
     def next_deadline_s(self) -> float | None:
         """Seconds until the earliest path may be due (0 if one is), None if none is tracked."""
         if not self._pending:
             return None
-        earliest = min(pending.since_s for pending in self._pending.values())
-        return max(0.0, earliest + self._debounce_s - self._clock())
+        earliest = min(self._deadline_s(pending) for pending in self._pending.values())
+        return max(0.0, earliest - self._clock())
+
+    def _deadline_s(self, pending: _Pending) -> float:
+        quiet_s = self._writer_quiet_s if pending.writing else self._debounce_s
+        return pending.since_s + quiet_s
 
     def __len__(self) -> int:
         return len(self._pending)

@@ -37,8 +37,18 @@ from watchdog.observers.polling import PollingObserver
 
 from phototag.intake.mounts import Mount, mount_of, mounts_under, polling_reason, read_mounts
 
+# "written": a writer is at work (inotify IN_MODIFY, or polling saw the file change);
+# "closed": it closed the file after writing (IN_CLOSE_WRITE; polling never sees one)
 ChangeKind = Literal[
-    "touched", "deleted", "moved", "dir-added", "dir-deleted", "dir-moved", "rescan"
+    "touched",
+    "written",
+    "closed",
+    "deleted",
+    "moved",
+    "dir-added",
+    "dir-deleted",
+    "dir-moved",
+    "rescan",
 ]
 
 
@@ -70,8 +80,12 @@ def _translate(event: FileSystemEvent) -> Change | None:
     src = _path(event.src_path)
     if isinstance(event, (FileOpenedEvent, FileClosedNoWriteEvent)):
         return None  # reads, including phototag's own
-    if isinstance(event, (FileCreatedEvent, FileModifiedEvent, FileClosedEvent)):
+    if isinstance(event, FileCreatedEvent):
         return Change("touched", src)
+    if isinstance(event, FileModifiedEvent):
+        return Change("written", src)
+    if isinstance(event, FileClosedEvent):
+        return Change("closed", src)
     if isinstance(event, FileDeletedEvent):
         return Change("deleted", src)
     if isinstance(event, FileMovedEvent):

@@ -203,6 +203,9 @@ def _choose_target(path: Path, *, settings: MetadataSettings) -> tuple[Path, str
     if needs_sidecar(path):
         kind = "HEIC" if path.suffix.lower() in (".heic", ".heif", ".hif") else "RAW"
         return sidecar_path(path, naming=settings.sidecar_naming), f"sidecar: {kind}"
+    links = path.stat().st_nlink  # a rename would split the links: only one gets the tags
+    if links > 1 and settings.hardlinks == "sidecar":
+        return sidecar_path(path, naming=settings.sidecar_naming), f"sidecar: {links} hard links"
     reason = _read_only_reason(path)
     if not reason:
         return path, ""
@@ -337,10 +340,11 @@ def _merge_sidecar(
     settings: MetadataSettings,
     written_before: Sequence[str],
 ) -> tuple[bytes, Plan]:
-    """Merge into an XMP sidecar's packet, carried inside a tiny JPEG: exiv2's own sidecar
+    """Merge into an XMP sidecar's packet, carried inside a tiny PNG: exiv2's own sidecar
     writer fails to re-encode arrays it read ("Indexing applied to non-array") and drops
-    properties whose key contains "iptc", while its JPEG writer handles both."""
-    carrier = pyexiv2.ImageData(_carrier_jpeg())
+    properties whose key contains "iptc", while its image writers handle both. PNG, not
+    JPEG: a JPEG's APP1 segment holds at most 64 KB, and a darktable history is larger."""
+    carrier = pyexiv2.ImageData(_carrier_png())
     try:
         carrier.modify_raw_xmp(packet.decode("utf-8"))
         wrapped = carrier.get_bytes()
@@ -366,9 +370,9 @@ def _merge_sidecar(
 
 
 @functools.cache
-def _carrier_jpeg() -> bytes:
+def _carrier_png() -> bytes:
     buffer = io.BytesIO()
-    Image.new("L", (1, 1)).save(buffer, format="JPEG")
+    Image.new("L", (1, 1)).save(buffer, format="PNG")
     return buffer.getvalue()
 
 

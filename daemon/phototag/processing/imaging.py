@@ -1,8 +1,18 @@
-"""Decode, orient and downscale one image; read its camera facts. Never writes anything."""
+"""Decode, orient and downscale one image; read its camera facts. Never writes anything.
+
+Memory for decoding is bounded whatever the format: the size is read from the header and
+checked against ``max_image_pixels`` before any pixel is decoded; a JPEG is decoded at the
+smallest 1/n scale still large enough (libjpeg's DCT scaling); any other image larger than
+``DECODE_BUDGET_PX`` is shrunk by ``vipsthumbnail`` in a child process, which streams it
+(a 9400x9400 PNG decoded by Pillow took the daemon from 138 MB to 1.26 GB); and a smaller
+one is downscaled in its own mode before it is converted to RGB (no full-size RGB copy).
+"""
 
 from __future__ import annotations
 
-import warnings
+import shutil
+import subprocess
+import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -15,6 +25,14 @@ from phototag.errors import BadImage, FileGone
 from phototag.processing.raw import is_raw, open_preview
 
 ImageFile.LOAD_TRUNCATED_IMAGES = False  # a JPEG cut in half is an error, not a grey half
+# max_image_pixels, checked from the header, is the one limit: Pillow's own (a warning at
+# 89.5 MP, an error at 179 MP) refused a 102 MP GFX100 photo and could not be raised
+Image.MAX_IMAGE_PIXELS = None
+# larger non-JPEG images are shrunk by vipsthumbnail: 16 MP is 64 MB as RGBA in Pillow
+DECODE_BUDGET_PX = 16_000_000
+_VIPS_TIMEOUT_S = 120.0
+# Pillow can downscale these modes as they are; others are converted (within the budget)
+_RESIZABLE_MODES = frozenset({"L", "LA", "RGB", "RGBA", "RGBX", "CMYK", "I", "F"})
 
 try:  # HEIC/HEIF decoding is optional (pillow-heif)
     from pillow_heif import register_heif_opener  # type: ignore[import-not-found]
@@ -39,23 +57,26 @@ def prepare(path: Path, *, max_edge_px: int, max_pixels: int) -> PreparedImage:
                     f"over the limit of {max_pixels / 1e6:.0f} (decompression bomb guard)"
                 )
             fmt = im.format or path.suffix.lstrip(".").upper()
-            exif = _facts(im.getexif())
-            orientation = im.getexif().get(Base.Orientation, 1)
+            header_exif = _header_exif(im)
+            exif = _facts(header_exif)
+            orientation = header_exif.get(Base.Orientation, 1)
+            small = None
             if fmt == "JPEG":  # decode at the smallest 1/n scale still >= max_edge_px long
                 longest = max(width, height)  # (a square request kept the short edge large)
                 want = (-(-width * max_edge_px // longest), -(-height * max_edge_px // longest))
                 im.draft("RGB", want)
-            im.seek(0)
-            im.load()
-            small = _to_rgb(im)
+            elif width * height > DECODE_BUDGET_PX and not is_raw(path):
+                small = _shrink_with_vips(path, max_edge_px=max_edge_px)
+            if small is None:
+                im.seek(0)
+                im.load()
+                small = _downscale(im, max_edge_px=max_edge_px)
     except (BadImage, FileGone):
         raise
     except FileNotFoundError as exc:
         raise FileGone(f"file disappeared: {exc.filename}") from exc
     except PermissionError as exc:
         raise BadImage(f"cannot read the file: {exc.strerror}") from exc
-    except Image.DecompressionBombError as exc:
-        raise BadImage(f"decompression bomb guard: {exc}") from exc
     except UnidentifiedImageError as exc:
         raise BadImage(
             "not an image Pillow can decode (empty, corrupt or wrong extension)"
@@ -73,12 +94,52 @@ def prepare(path: Path, *, max_edge_px: int, max_pixels: int) -> PreparedImage:
 def _open(path: Path) -> Image.Image:
     if path.stat().st_size == 0:
         raise BadImage("file is empty (0 bytes)")
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
+    return open_preview(path) if is_raw(path) else Image.open(path)
+
+
+def _header_exif(im: Image.Image) -> Image.Exif:
+    """The EXIF found before the pixels: a PNG's ``getexif()`` decodes the whole image to
+    look for an eXIf chunk after them (383 MB for a 9400x9400 PNG)."""
+    if im.format != "PNG":
+        return im.getexif()
+    exif = Image.Exif()
+    if raw := im.info.get("exif"):
+        exif.load(raw)
+    return exif
+
+
+def _downscale(im: Image.Image, *, max_edge_px: int) -> Image.Image:
+    """``im`` (loaded) as RGB, its longest edge at most ``max_edge_px``: shrunk first in its
+    own mode where Pillow can, so the RGB conversion and alpha flattening see the small one."""
+    if im.mode in _RESIZABLE_MODES:
+        im.thumbnail((max_edge_px, max_edge_px), Image.Resampling.BICUBIC, reducing_gap=2.0)
+    return _to_rgb(im)
+
+
+def _shrink_with_vips(path: Path, *, max_edge_px: int) -> Image.Image | None:
+    """``path`` shrunk by ``vipsthumbnail`` (streaming, in its own process) to at most
+    ``max_edge_px`` a side, not rotated (the caller orients it from the EXIF it read), as a
+    loaded RGB image; None where vipsthumbnail is not installed or cannot read the file,
+    and Pillow decodes it instead."""
+    vips = shutil.which("vipsthumbnail")
+    if vips is None:
+        return None
+    with tempfile.TemporaryDirectory(prefix="phototag-decode-") as folder:
+        out = Path(folder) / "small.png"
         try:
-            return open_preview(path) if is_raw(path) else Image.open(path)
-        except Image.DecompressionBombWarning as exc:
-            raise BadImage(f"decompression bomb guard: {exc}") from exc
+            size = f"{max_edge_px}x{max_edge_px}"
+            subprocess.run(
+                [vips, str(path), "--size", size, "--no-rotate", "-o", str(out)],
+                check=True,
+                capture_output=True,
+                timeout=_VIPS_TIMEOUT_S,
+                env={"PATH": "/usr/bin:/bin", "VIPS_CONCURRENCY": "1"},
+            )
+            with Image.open(out) as small:
+                small.load()
+                return _to_rgb(small)
+        except (OSError, subprocess.SubprocessError, UnidentifiedImageError):
+            return None
 
 
 def _to_rgb(im: Image.Image) -> Image.Image:

@@ -22,12 +22,16 @@ from phototag.errors import (
     BackendUnavailable,
     BadAnswer,
     BadImage,
+    DiskFull,
     FileChanged,
     FileGone,
     JobError,
 )
+from phototag.intake.mounts import FullDisks
 from phototag.intake.selection import entry_skip_reason, size_skip_reason
+from phototag.metadata.atomic import check_no_writer
 from phototag.metadata.imagehash import hash_file, pixels_sha256
+from phototag.metadata.text import valid_result
 from phototag.metadata.write import WriteOutcome, write_tags
 from phototag.processing.changes import Change, classify_change
 from phototag.processing.circuit import Circuit
@@ -146,6 +150,7 @@ class Pipeline:
         self._tagger = tagger
         self._circuit = circuit
         self._on_outcome = on_outcome
+        self.full_disks = FullDisks()  # photo disks with no room to write: work pauses
         # with a VLM, one embedded tagger adds facts and places and/or stands in while it is down
         local = _companion(settings, tagger)
         self._supplement = local.supplement if local and settings.local.with_vlm else None
@@ -170,6 +175,9 @@ class Pipeline:
             outcome.status, outcome.error = "queued", str(exc)
         except FileGone as exc:
             outcome.status, outcome.error = "deleted", str(exc)
+        except DiskFull as exc:  # the photo is as it was: retried once there is room
+            outcome.status, outcome.error = "queued", str(exc)
+            self.full_disks.full(exc.folder, need_bytes=exc.need_bytes)
         except BackendUnavailable as exc:
             outcome.status, outcome.error = "queued", f"backend unavailable: {exc}"
             self._circuit.record_failure(exc)
@@ -192,6 +200,9 @@ class Pipeline:
     def _run(self, job: Job, outcome: Outcome) -> None:
         with _timed(outcome, "check"):
             sig = _current_sig(job)
+            check_no_writer(
+                job.path, quiet_s=self._settings.writer_quiet_s, now_ns=time.time_ns()
+            )  # a writer still at work: re-queued, never tagged half-written
             follow = self._settings.follow_symlinks
             max_bytes = self._settings.max_file_bytes
             if reason := entry_skip_reason(job.path, follow_symlinks=follow) or size_skip_reason(
@@ -225,11 +236,13 @@ class Pipeline:
         outcome.status = "done"
 
     def _tag(self, image: Any) -> TagResult:
+        """The tagger's answer with its texts made valid for XMP and IPTC (what is written,
+        recorded and reported is then the same text)."""
         if not self._circuit.healthy and self._fallback is not None:
-            return replace(self._fallback.tag(image), fallback=True)
+            return valid_result(replace(self._fallback.tag(image), fallback=True))
         result = self._tagger.tag(image)
         self._circuit.record_success()
-        return self._supplement(result, image) if self._supplement else result
+        return valid_result(self._supplement(result, image) if self._supplement else result)
 
     def _keep_metadata_edit(self, job: Job, outcome: Outcome, sig: FileSig) -> bool:
         """Another tool edited only the metadata of a photo phototag tagged: the person's

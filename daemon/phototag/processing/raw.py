@@ -43,8 +43,9 @@ def open_preview(path: Path) -> Image.Image:
         ) from exc
     except rawpy.LibRawError as exc:
         raise BadImage(f"not a RAW file libraw can read: {exc}") from exc
-    try:
-        if thumb.format == rawpy.ThumbFormat.JPEG:
+    image: Image.Image
+    try:  # libraw hands a JPEG preview over as its bytes, a bitmap one as an array
+        if isinstance(thumb.data, bytes):
             image = Image.open(io.BytesIO(thumb.data))
         else:
             image = Image.fromarray(thumb.data)

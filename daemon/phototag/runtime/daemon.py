@@ -37,6 +37,7 @@ from phototag.reporting.progress import Backlog, BacklogTracker, ProgressBar
 from phototag.reporting.status import collect_status
 from phototag.runtime.supervision import Supervision
 from phototag.store.queue import Index
+from phototag.store.records import display_path
 from phototag.taggers import Tagger, make_tagger
 
 HEARTBEAT_S = 2.0
@@ -91,6 +92,7 @@ class Daemon:
             index=self.index,
             selection=self.selection,
             debounce_s=settings.debounce_s,
+            writer_quiet_s=settings.writer_quiet_s,
             on_queued=self._wake_pool,
         )
         threads = settings.workers
@@ -114,9 +116,11 @@ class Daemon:
                 logger.error("{}", exc)
                 self.index.close()
                 return 1
-        requeued = self.index.requeue_processing()
+        requeued, crashed = self.index.requeue_processing(max_attempts=self.settings.max_attempts)
         if requeued:
             logger.info("{} job(s) interrupted last time are queued again", requeued)
+        for path, attempts in crashed:
+            logger.error("failed {}: crashed the tagger {} times", display_path(path), attempts)
         if not (self.settings.dry_run or not self.settings.metadata.write):
             redo = self.index.requeue_done(dry_run_only=True)
             if redo:
@@ -272,7 +276,8 @@ class Daemon:
     # -- gates and callbacks ------------------------------------------------------------
 
     def _may_run(self, timeout_s: float) -> bool:
-        if self._paused.is_set() or not self.space.ok():  # paused, or no room for the index
+        # paused, or no room for the index, or none to write a photo
+        if self._paused.is_set() or not self.space.ok() or not self.pipeline.full_disks.ok():
             time.sleep(timeout_s)
             return False
         if self.pipeline.has_fallback and not self.circuit.healthy:

@@ -163,13 +163,25 @@ class Index:
                 (*params, job_id),
             )
 
-    def requeue_processing(self) -> int:
-        """At start: whatever a crash left mid-flight goes back to the queue."""
-        with self._lock:
-            return self._db.execute(
+    def requeue_processing(self, *, max_attempts: int) -> tuple[int, list[tuple[Path, int]]]:
+        """At start: whatever a crash left mid-flight goes back to the queue, unless it was
+        in flight at ``max_attempts`` crashes already (each claim counts one attempt; a job
+        that ends, or goes back to the queue on purpose, gives it back): a photo that kills
+        the daemon, e.g. past a memory limit, then fails instead of stopping all tagging.
+        Returns (how many were queued again, the (path, attempts) that failed)."""
+        now = time.time()
+        with self._lock, self._tx():
+            failed = self._db.execute(
+                "UPDATE files SET status='failed', finished_at=?, updated_at=?, "
+                "last_error='crashed the tagger ' || attempts || ' times' "
+                "WHERE status='processing' AND attempts >= ? RETURNING path, attempts",
+                (now, now, max_attempts),
+            ).fetchall()
+            requeued = self._db.execute(
                 "UPDATE files SET status='queued', updated_at=? WHERE status='processing'",
-                (time.time(),),
+                (now,),
             ).rowcount
+        return requeued, [(decode_path(path), attempts) for path, attempts in failed]
 
     def requeue_where(self, *, status: str, under: Path | None = None) -> int:
         """Queue again every record with ``status`` (e.g. "failed"), optionally under a folder."""
