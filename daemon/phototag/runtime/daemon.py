@@ -35,6 +35,7 @@ from phototag.processing.workers import WorkerPool
 from phototag.reporting.outputs import Outputs
 from phototag.reporting.progress import Backlog, BacklogTracker, ProgressBar
 from phototag.reporting.status import collect_status
+from phototag.runtime.lock import IndexLock
 from phototag.runtime.supervision import Supervision
 from phototag.store.queue import Index
 from phototag.taggers import Tagger, make_tagger
@@ -51,7 +52,10 @@ class Daemon:
         scope: Sequence[Path] = (),
         progress: ProgressBar | None = None,
         reload: Callable[[], Settings] | None = None,
+        lock: IndexLock | None = None,
     ) -> None:
+        """Takes the index's lock (or uses ``lock``, taken by the caller) first of all:
+        :class:`IndexLocked` if another phototag works on this index."""
         unmap_large_blocks()  # before any model loads: what is freed goes back to the kernel
         self.settings = settings
         self.once = once
@@ -67,6 +71,15 @@ class Daemon:
         self.exit_code = 0
         for folder in (settings.state_dir, settings.runtime_dir):
             folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        holder = "phototagd --once" if once else "phototagd"
+        self.lock = lock or IndexLock.acquire(settings.index_path, holder=holder)
+        try:
+            self._build(settings, reload=reload)
+        except BaseException:
+            self.lock.release()
+            raise
+
+    def _build(self, settings: Settings, *, reload: Callable[[], Settings] | None) -> None:
         self.index = Index(settings.index_path)
         self.space = SpaceGate(
             folder=settings.state_dir, min_free_bytes=settings.min_free_state_bytes
@@ -113,6 +126,7 @@ class Daemon:
             except ControlSocketBusy as exc:
                 logger.error("{}", exc)
                 self.index.close()
+                self.lock.release()
                 return 1
         requeued = self.index.requeue_processing()
         if requeued:
@@ -261,6 +275,7 @@ class Daemon:
         self.outputs.close()
         self.tagger.close()
         self.index.close()
+        self.lock.release()
         if self.once and (self.outputs.failed_this_run or self.gave_up):
             self.exit_code = 1
         logger.info(
