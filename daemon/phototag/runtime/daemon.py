@@ -26,7 +26,7 @@ from phototag.intake.discovery import Discovery, queue_pending
 from phototag.intake.intake import Intake
 from phototag.intake.mounts import SpaceGate
 from phototag.intake.selection import Selection
-from phototag.intake.watch import Change, start_observers, stop_observers
+from phototag.intake.watch import Change, Watchers
 from phototag.metadata.write import remove_stale_temp_files
 from phototag.processing.circuit import Circuit
 from phototag.processing.heap import unmap_large_blocks
@@ -38,6 +38,7 @@ from phototag.reporting.status import collect_status
 from phototag.runtime.lock import IndexLock
 from phototag.runtime.supervision import Supervision
 from phototag.store.queue import Index
+from phototag.store.records import display_path
 from phototag.taggers import Tagger, make_tagger
 
 HEARTBEAT_S = 2.0
@@ -114,7 +115,13 @@ class Daemon:
         self.pool = WorkerPool(
             index=self.index, process=self.pipeline.process, threads=threads, may_run=self._may_run
         )
-        self._observers: list[Any] = []
+        self.watchers = Watchers(
+            settings.roots,
+            recursive=settings.recursive,
+            mode=settings.watch_mode,
+            sink=self.intake.changes,
+            poll_interval_s=settings.poll_interval_s,
+        )
         self.supervision = Supervision(self, reload=reload)
 
     # -- lifecycle ----------------------------------------------------------------------
@@ -149,13 +156,7 @@ class Daemon:
         self.circuit.start()
         self.intake.start()
         if not self.once:
-            self._observers = start_observers(
-                list(self.settings.roots),
-                recursive=self.settings.recursive,
-                mode=self.settings.watch_mode,
-                sink=self.intake.changes,
-                poll_interval_s=self.settings.poll_interval_s,
-            )
+            self.watchers.start()
         found = self._scan_once() if self.once else self.intake.scan()
         logger.info("catch-up scan: {} new or changed file(s)", found)
         self.pool.start()
@@ -213,6 +214,8 @@ class Daemon:
         while not self._stop.wait(HEARTBEAT_S if not self.once else 0.2):
             now = time.monotonic()
             self._track_backlog(now)
+            if not self.once:
+                self.watchers.check_roots()
             self._heartbeat()
             if self._reload_requested.is_set():
                 self._reload_requested.clear()
@@ -264,7 +267,7 @@ class Daemon:
             )
         logger.info("stopping: finishing the photos in flight")
         self.supervision.stopping()
-        stop_observers(self._observers)
+        self.watchers.stop()
         self.intake.stop()
         self.pool.stop()
         self.circuit.stop()
@@ -338,6 +341,7 @@ class Daemon:
             "in_flight": self.pool.in_flight,
             "pending": self.intake.pending,
             "settled_unchanged": self.intake.settled_unchanged,
+            "vanished_roots": [display_path(root) for root in self.watchers.vanished],
             "backlog": self.backlog.as_json() if self.backlog.remaining else None,
         }
 
@@ -374,5 +378,6 @@ class Daemon:
             waiting_to_settle=live["pending"],
             backend=live["backend"],
             model=live["model"],
+            vanished_roots=live["vanished_roots"],
         )
         return status

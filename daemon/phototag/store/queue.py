@@ -265,19 +265,36 @@ class Index:
                 self._count_keywords((result or {}).get("keywords", []), +1)
 
     def mark_deleted(self, path: Path) -> bool:
+        return self.mark_gone([path]) > 0
+
+    def mark_gone(self, paths: Iterable[Path]) -> int:
+        """Mark these records deleted, in one transaction; how many were not already."""
         now = time.time()
+        marked = 0
         with self._lock, self._tx():
-            row = self._db.execute(
-                "SELECT result, status FROM files WHERE path=?", (encode_path(path),)
-            ).fetchone()
-            if row is None or row[1] == "deleted":
-                return False
-            self._count_keywords(_keywords_of(row[0]), -1)
-            self._db.execute(
-                "UPDATE files SET status='deleted', updated_at=?, finished_at=? WHERE path=?",
-                (now, now, encode_path(path)),
-            )
-            return True
+            for path in paths:
+                row = self._db.execute(
+                    "SELECT result, status FROM files WHERE path=?", (encode_path(path),)
+                ).fetchone()
+                if row is None or row[1] == "deleted":
+                    continue
+                self._count_keywords(_keywords_of(row[0]), -1)
+                self._db.execute(
+                    "UPDATE files SET status='deleted', updated_at=?, finished_at=? WHERE path=?",
+                    (now, now, encode_path(path)),
+                )
+                marked += 1
+        return marked
+
+    def live_under(self, folder: Path) -> list[Path]:
+        """The paths of the records at or under ``folder`` not marked deleted."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT path FROM files WHERE status <> 'deleted' "
+                "AND (path = ? OR (path >= ? AND path < ?))",
+                (encode_path(folder), *_prefix_range(folder)),
+            ).fetchall()
+        return [decode_path(row[0]) for row in rows]
 
     def move(self, src: Path, dest: Path) -> bool:
         """A file renamed inside the roots keeps its record (and is not tagged again)."""
