@@ -11,6 +11,8 @@ PhototagError
 ├── BackendUnavailable       backend down, misconfigured or overloaded: job re-queued,
 │                            circuit opens, workers pause
 ├── IndexLocked              another phototag holds the index's lock: exit 2
+├── OutsideRoots             a path given to a verb is not inside a root (also a
+│                            ValueError: a usage error, exit 2)
 ├── ControlSocketBusy        another daemon already answers on the control socket
 ├── DaemonNotRunning         nobody listens on the control socket (tagctl)
 └── DaemonError              the daemon answered a verb with an error (tagctl)
@@ -82,6 +84,10 @@ class IndexLocked(PhototagError):
             "stop it first (one phototag per index)"
         )
         self.pid = pid
+
+
+class OutsideRoots(PhototagError, ValueError):
+    """A path given to a verb is not inside a watched root, or leaves them through a link."""
 
 
 class ControlSocketBusy(PhototagError):

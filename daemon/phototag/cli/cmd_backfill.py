@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from phototag.config import load_settings
-from phototag.errors import IndexLocked
+from phototag.errors import IndexLocked, OutsideRoots
 from phototag.intake.selection import Selection
 from phototag.runtime.lock import IndexLock
 from phototag.store.queue import Index
@@ -69,6 +69,11 @@ def run(args: argparse.Namespace) -> int:
             + ", ".join(map(display_path, outside)),
             file=sys.stderr,
         )
+        return 2
+    try:
+        scope = [selection.locate(path) for path in scope]
+    except OutsideRoots as exc:
+        print(f"tagctl: {exc}", file=sys.stderr)
         return 2
     try:  # held from the first write to the index to the end of the run
         lock = IndexLock.acquire(settings.index_path, holder="tagctl backfill")

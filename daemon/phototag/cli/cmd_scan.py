@@ -9,11 +9,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
 from phototag.config import Settings, load_settings
+from phototag.errors import OutsideRoots
 from phototag.intake.discovery import Discovery, Finding, totals
+from phototag.intake.selection import Selection
 from phototag.store.reader import IndexReader
 from phototag.store.records import FileRecord, display_path
 
@@ -56,6 +59,12 @@ def render(findings: list[Finding], summary: dict[str, Any]) -> str:
 def run(args: argparse.Namespace) -> int:
     settings = load_settings(config_file=args.config)
     tops = [Path(os.path.abspath(p)) for p in args.paths] or list(settings.roots)
+    selection = Selection.from_settings(settings)
+    try:  # a path outside the roots is listed as skipped; one that leaves them by a link
+        tops = [selection.locate(top) if selection.root_of(top) else top for top in tops]
+    except OutsideRoots as exc:  # is refused, as every verb refuses it
+        print(f"tagctl: {exc}", file=sys.stderr)
+        return 2
     findings = scan(settings, tops)
     summary = totals(findings)
     if args.json:
