@@ -15,6 +15,7 @@ from typing import Any
 
 from phototag.config import Settings, load_settings
 from phototag.errors import OutsideRoots
+from phototag.escape import printable
 from phototag.intake.discovery import Discovery, Finding, totals
 from phototag.intake.selection import Selection
 from phototag.store.reader import IndexReader
@@ -47,7 +48,7 @@ def scan(settings: Settings, tops: list[Path]) -> list[Finding]:
 
 
 def render(findings: list[Finding], summary: dict[str, Any]) -> str:
-    lines = [f"{f.action:<8} {display_path(f.path)}  ({f.reason})" for f in findings]
+    lines = [f"{f.action:<8} {printable(display_path(f.path))}  ({f.reason})" for f in findings]
     lines.append(f"{summary['process']} to process, {summary['skip']} skipped")
     for action, label in (("process", "to process"), ("skip", "skipped")):
         reasons = summary["reasons"][action]

@@ -96,6 +96,7 @@ class JsonlLog:
         path = self.current_path
         created = not path.exists()
         self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
+        os.fchmod(self._fd, 0o600)  # a file an older phototag (or a person) left wider too
         if created:
             fsync_dir(self._folder)
 

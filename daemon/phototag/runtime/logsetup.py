@@ -18,6 +18,7 @@ from typing import Any, TextIO
 
 from loguru import logger
 
+from phototag.escape import printable
 from phototag.redact import redact
 
 try:
@@ -72,8 +73,11 @@ def setup_logging(*, level: str) -> None:
 
 
 def _extra_text(record: Any) -> None:
+    """Every record's text on one line: a name holding a newline or an escape sequence can
+    forge no log line and drive no terminal (the journal's own fields keep it exact)."""
+    record["message"] = printable(record["message"])
     extra = record["extra"]
-    shown = " ".join(f"{k}={v}" for k, v in extra.items() if k != "extra_text")
+    shown = " ".join(f"{k}={printable(str(v))}" for k, v in extra.items() if k != "extra_text")
     extra["extra_text"] = f" [{shown}]" if shown else ""
 
 
@@ -105,7 +109,9 @@ class PrefixedStderrSink:
     def __call__(self, message: Any) -> None:
         record = message.record
         priority = PRIORITIES.get(record["level"].name, 6)
-        extra = "".join(f" {k}={v}" for k, v in record["extra"].items() if k != "extra_text")
+        extra = "".join(
+            f" {k}={printable(str(v))}" for k, v in record["extra"].items() if k != "extra_text"
+        )
         lines = _message_text(record).splitlines() or [""]
         lines[0] += redact(extra)
         self._stream.write("".join(f"<{priority}>{line}\n" for line in lines))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -23,11 +25,16 @@ class Index:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._lock = threading.RLock()
+        # the index holds every path and caption: 0600, whatever the umask or an older
+        # phototag left (SQLite gives -wal and -shm the database file's mode)
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600))
+        _make_private(path)
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA busy_timeout=10000")
         self._migrate()
+        _make_private(path)
 
     def _migrate(self) -> None:
         with self._lock:
@@ -373,6 +380,13 @@ class Index:
 
     def _tx(self) -> _Transaction:
         return _Transaction(self._db)
+
+
+def _make_private(path: Path) -> None:
+    """The index and its -wal and -shm files (where they exist) readable by us alone."""
+    for name in (path.name, path.name + "-wal", path.name + "-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(path.with_name(name), 0o600)
 
 
 class _Transaction:
