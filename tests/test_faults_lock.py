@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-from daemon_harness import DaemonProcess
+from conftest import DATA
+from daemon_harness import DaemonProcess, vlm_env, wait_for
+from fakevlm import FakeVLM
 
 
 def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -41,3 +45,28 @@ def test_a_second_daemon_on_the_same_index_exits_2_naming_the_holder(tmp_path: P
     # the holder gone (the kernel drops the lock), the next one starts
     again = _run(["phototag.cli.phototagd", "--once"], first.env)
     assert again.returncode == 0, again.stderr
+
+
+def test_a_daemon_started_while_once_runs_exits_2(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copyfile(DATA / "chelsea.jpg", inbox / "a.jpg")
+    os.utime(inbox / "a.jpg", (1e9, 1e9))  # complete on disk: --once queues it at once
+    with FakeVLM() as fake:
+        fake.latency_s = 30.0  # --once stays busy with its one photo
+        env = {**vlm_env(fake), "PHOTOTAG_ROOTS": json.dumps([str(inbox)])}
+        home = DaemonProcess(home=tmp_path / "home", roots=[], env=env)
+        once = subprocess.Popen(
+            [sys.executable, "-m", "phototag.cli.phototagd", "--once"],
+            env=home.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_for(lambda: fake.chat_requests, timeout_s=30, what="--once at work")
+            second = _run(["phototag.cli.phototagd"], home.env)
+            assert second.returncode == 2, second.stderr
+            assert f"phototagd --once (pid {once.pid})" in second.stderr
+        finally:
+            once.kill()
+            once.wait()

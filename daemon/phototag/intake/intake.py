@@ -30,8 +30,8 @@ from phototag.intake.watch import Change
 from phototag.store.queue import Index
 from phototag.store.records import decide, display_path
 
-# a burst of overflows arrives within milliseconds; a second gathers it into one walk
-# (a 40k-file tree took 29 walks, one an overflow, before they were gathered)
+# a burst of overflows arrives within milliseconds, and a second gathers it into one walk
+# (answered one by one, a burst walked a 40k-file tree 29 times)
 OVERFLOW_GATHER_S = 1.0
 
 
