@@ -104,7 +104,7 @@ def test_status_shows_backlog_and_backfill_processes_one_folder(
         text = batch.tagctl("status").stdout
         assert "backlog:   " in text and " of 12 (" in text and "ETA" in text, text
         busy = batch.tagctl("backfill", str(inbox / "later"))
-        assert busy.returncode == 1 and "is running" in busy.stderr
+        assert busy.returncode == 2 and "is running" in busy.stderr
         done = batch.wait_done(12, timeout_s=90)
         assert done["backlog"] is None
     finally:

@@ -34,6 +34,7 @@ from phototag.paths import (
     default_runtime_dir,
     default_state_dir,
 )
+from phototag.redact import redact_urls_in
 
 ENV_PREFIX = "PHOTOTAG_"
 
@@ -252,8 +253,9 @@ class Settings(BaseSettings):
         return self.runtime_dir / "control.sock"
 
     def redacted(self) -> dict[str, Any]:
-        """The effective configuration as JSON-able data, secrets replaced by '**********'."""
-        return json.loads(self.model_dump_json())
+        """The effective configuration as JSON-able data, secrets replaced by '**********'
+        and credentials in URLs (``http://user:key@host``) by ``[REDACTED]``."""
+        return redact_urls_in(json.loads(self.model_dump_json()))
 
 
 class _DictSource(PydanticBaseSettingsSource):

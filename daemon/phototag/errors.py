@@ -12,6 +12,9 @@ PhototagError
 │   └── BadAnswer            the backend answered garbage (after a repair try): failed
 ├── BackendUnavailable       backend down, misconfigured or overloaded: job re-queued,
 │                            circuit opens, workers pause
+├── IndexLocked              another phototag holds the index's lock: exit 2
+├── OutsideRoots             a path given to a verb is not inside a root (also a
+│                            ValueError: a usage error, exit 2)
 ├── ControlSocketBusy        another daemon already answers on the control socket
 ├── DaemonNotRunning         nobody listens on the control socket (tagctl)
 └── DaemonError              the daemon answered a verb with an error (tagctl)
@@ -81,6 +84,24 @@ class BackendUnavailable(PhototagError):
     def __init__(self, message: str, *, permanent: bool = False) -> None:
         super().__init__(message)
         self.permanent = permanent  # needs a person (wrong key, missing model), not a retry
+
+
+class IndexLocked(PhototagError):
+    """Another process (a daemon, a ``--once`` run, a backfill) holds the index's lock."""
+
+    def __init__(
+        self, *, index_path: Path, lock_path: Path, pid: int | None, holder: str = ""
+    ) -> None:
+        who = f"{holder or 'phototag'} (pid {pid})" if pid is not None else "another phototag"
+        super().__init__(
+            f"{who} is running on the index {index_path} and holds its lock {lock_path}; "
+            "stop it first (one phototag per index)"
+        )
+        self.pid = pid
+
+
+class OutsideRoots(PhototagError, ValueError):
+    """A path given to a verb is not inside a watched root, or leaves them through a link."""
 
 
 class ControlSocketBusy(PhototagError):

@@ -2,8 +2,8 @@
 
 The one-shot form of the daemon (``phototagd --once`` limited to PATH) for a first run over
 an existing library or a cron job: a progress bar on a terminal, a summary line, exit code
-0 when nothing failed, 1 when something did (or the daemon already runs: it tags PATH
-itself), 2 for a PATH outside the watched roots.
+0 when nothing failed, 1 when something did, 2 for a PATH outside the watched roots or
+when another phototag holds the index (a running daemon tags PATH itself).
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from phototag.config import load_settings
+from phototag.errors import IndexLocked, OutsideRoots
 from phototag.intake.selection import Selection
+from phototag.runtime.lock import IndexLock
 from phototag.store.queue import Index
 from phototag.store.records import display_path
 
@@ -51,7 +53,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from phototag.cli.phototagd import run_once, running_pid
+    from phototag.cli.phototagd import run_once
 
     settings = load_settings(
         config_file=args.config, cli={"dry_run": True if args.dry_run else None}
@@ -69,11 +71,24 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    if running_pid(settings) is None and args.retag:
-        index = Index(settings.index_path)
-        try:
-            again = sum(index.requeue_done(under=path) for path in scope)
-        finally:
-            index.close()
-        print(f"tagctl: {again} photo(s) already done will be tagged again", file=sys.stderr)
-    return run_once(settings, scope=scope)
+    try:
+        scope = [selection.locate(path) for path in scope]
+    except OutsideRoots as exc:
+        print(f"tagctl: {exc}", file=sys.stderr)
+        return 2
+    try:  # held from the first write to the index to the end of the run
+        lock = IndexLock.acquire(settings.index_path, holder="tagctl backfill")
+    except IndexLocked as exc:
+        print(f"tagctl: {exc}", file=sys.stderr)
+        return 2
+    try:
+        if args.retag:
+            index = Index(settings.index_path)
+            try:
+                again = sum(index.requeue_done(under=path) for path in scope)
+            finally:
+                index.close()
+            print(f"tagctl: {again} photo(s) already done will be tagged again", file=sys.stderr)
+        return run_once(settings, scope=scope, lock=lock)
+    finally:
+        lock.release()

@@ -9,11 +9,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
 from phototag.config import Settings, load_settings
+from phototag.errors import OutsideRoots
+from phototag.escape import printable
 from phototag.intake.discovery import Discovery, Finding, totals
+from phototag.intake.selection import Selection
 from phototag.store.reader import IndexReader
 from phototag.store.records import FileRecord, display_path
 
@@ -44,7 +48,7 @@ def scan(settings: Settings, tops: list[Path]) -> list[Finding]:
 
 
 def render(findings: list[Finding], summary: dict[str, Any]) -> str:
-    lines = [f"{f.action:<8} {display_path(f.path)}  ({f.reason})" for f in findings]
+    lines = [f"{f.action:<8} {printable(display_path(f.path))}  ({f.reason})" for f in findings]
     lines.append(f"{summary['process']} to process, {summary['skip']} skipped")
     for action, label in (("process", "to process"), ("skip", "skipped")):
         reasons = summary["reasons"][action]
@@ -56,6 +60,12 @@ def render(findings: list[Finding], summary: dict[str, Any]) -> str:
 def run(args: argparse.Namespace) -> int:
     settings = load_settings(config_file=args.config)
     tops = [Path(os.path.abspath(p)) for p in args.paths] or list(settings.roots)
+    selection = Selection.from_settings(settings)
+    try:  # a path outside the roots is listed as skipped; one that leaves them by a link
+        tops = [selection.locate(top) if selection.root_of(top) else top for top in tops]
+    except OutsideRoots as exc:  # is refused, as every verb refuses it
+        print(f"tagctl: {exc}", file=sys.stderr)
+        return 2
     findings = scan(settings, tops)
     summary = totals(findings)
     if args.json:

@@ -10,6 +10,7 @@ from typing import Any
 
 from phototag.config import load_settings
 from phototag.errors import JobError
+from phototag.escape import printable, printable_data
 from phototag.metadata.write import read_tags
 
 
@@ -28,12 +29,12 @@ def run(args: argparse.Namespace) -> int:
         try:
             shown.append(read_tags(path, settings=settings.metadata))
         except JobError as exc:
-            print(f"tagctl show: {path}: {exc}", file=sys.stderr)
+            print(f"tagctl show: {printable(str(path))}: {exc}", file=sys.stderr)
             status = 1
     if args.json:
         print(json.dumps(shown, indent=2, ensure_ascii=False))
     else:
-        print("\n\n".join(render(report) for report in shown))
+        print("\n\n".join(render(printable_data(report)) for report in shown))
     return status
 
 

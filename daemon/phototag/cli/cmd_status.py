@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from phototag.escape import printable_data
 from phototag.paths import index_path_fast
 from phototag.reporting.status import collect_status, render_status
 from phototag.store.reader import IndexReader
@@ -32,6 +33,9 @@ def run(args: argparse.Namespace) -> int:
         status = collect_status(reader)
     finally:
         reader.close()
-    print(json.dumps(status, indent=2, ensure_ascii=False) if args.json else render_status(status))
+    if args.json:
+        print(json.dumps(status, indent=2, ensure_ascii=False))
+    else:  # names on a terminal: control characters escaped (JSON keeps them exact)
+        print(render_status(printable_data(status)))
     health = status.get("health") or {}
     return 0 if not status["running"] or health.get("ok", True) else 1

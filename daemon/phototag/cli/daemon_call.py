@@ -10,6 +10,7 @@ from typing import Any
 
 from phototag.config import load_settings
 from phototag.errors import DaemonError, DaemonNotRunning
+from phototag.escape import printable_data
 from phototag.runtime.control_client import call
 
 EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, EXIT_NOT_RUNNING = 0, 1, 2, 3
@@ -22,8 +23,8 @@ def add_json_flag(parser: argparse.ArgumentParser) -> None:
 def emit(result: Any, *, as_json: bool, render: Callable[[Any], str]) -> None:
     if as_json:
         print(json.dumps(result, indent=2, ensure_ascii=False, default=str))
-    else:
-        text = render(result)
+    else:  # names on a terminal: control characters escaped (JSON keeps them exact)
+        text = render(printable_data(result))
         if text:
             print(text)
 

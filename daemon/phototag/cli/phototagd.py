@@ -1,7 +1,7 @@
 """phototagd: watch folders and tag every photo that arrives.
 
 Exit codes: 0 clean stop (or --once with no failures), 1 --once finished with failures,
-2 invalid configuration or usage.
+2 invalid configuration or usage, or another phototag already works on this index.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from loguru import logger
 
 from phototag import __version__
 from phototag.config import Settings, load_settings
-from phototag.errors import ConfigError
+from phototag.errors import ConfigError, IndexLocked
+from phototag.runtime.lock import IndexLock
 from phototag.runtime.logsetup import setup_logging
 
 
@@ -111,53 +112,35 @@ def run(settings: Settings, *, reload: Callable[[], Settings] | None = None) -> 
     setup_logging(level=settings.log_level)
     try:
         daemon = Daemon(settings, reload=reload)
-    except ConfigError as exc:
+    except (ConfigError, IndexLocked) as exc:
         logger.error("{}", exc)
         return 2
     return daemon.run()
 
 
-def run_once(settings: Settings, *, scope: Sequence[Path] = ()) -> int:
+def run_once(
+    settings: Settings, *, scope: Sequence[Path] = (), lock: IndexLock | None = None
+) -> int:
     """Process everything pending (under ``scope``, default the roots) and exit: a progress
-    bar on a terminal, a summary line at the end; 1 if anything failed."""
+    bar on a terminal, a summary line at the end; 1 if anything failed, 2 if another
+    phototag holds the index (``lock``: the caller took it already)."""
     from phototag.reporting.progress import ProgressBar, summary_line
     from phototag.runtime.daemon import Daemon
 
-    pid = running_pid(settings)
-    if pid is not None:
-        print(
-            f"phototagd: phototagd is running (pid {pid}) and tags these photos itself; "
-            "follow it with tagctl status, or stop it to run once",
-            file=sys.stderr,
-        )
-        return 1
     bar = ProgressBar(sys.stderr)
     quiet = sys.stderr.isatty() and settings.log_level == "INFO"  # let the bar be read
     setup_logging(level="WARNING" if quiet else settings.log_level)
     try:
-        daemon = Daemon(settings, once=True, scope=scope, progress=bar)
+        daemon = Daemon(settings, once=True, scope=scope, progress=bar, lock=lock)
+    except IndexLocked as exc:
+        print(f"phototagd: {exc}", file=sys.stderr)
+        return 2
     except ConfigError as exc:
         logger.error("{}", exc)
         return 2
     code = daemon.run()
     print(summary_line(daemon.run_summary()), flush=True)
     return code
-
-
-def running_pid(settings: Settings) -> int | None:
-    """The pid of a phototagd working on this index now, from its heartbeat; else None."""
-    from phototag.reporting.status import collect_status
-    from phototag.store.reader import IndexReader
-
-    try:
-        reader = IndexReader.open(settings.index_path)
-    except FileNotFoundError:
-        return None
-    try:
-        status = collect_status(reader)
-    finally:
-        reader.close()
-    return status["pid"] if status["running"] else None
 
 
 if __name__ == "__main__":

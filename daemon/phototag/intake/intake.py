@@ -2,7 +2,13 @@
 
 Changes from the watcher (and from scans) go through the stability tracker; a file that
 has been quiet for ``debounce_s`` with the same size and mtime is compared with the index
-and queued if it is new or changed. Moves and deletions update the index directly.
+and queued if it is new or changed. Moves and deletions update the index directly; a
+folder that disappears (deleted, moved out of the roots) takes its records with it.
+
+An inotify queue overflow means events were lost: the roots are reconciled with the disk.
+watchdog reports each overflow (twice: once per observer and once per recursive watch),
+and a burst brings dozens, so overflows are gathered for ``OVERFLOW_GATHER_S`` and answered
+with one reconcile; overflows arriving while it walks earn one more after it.
 """
 
 from __future__ import annotations
@@ -23,6 +29,10 @@ from phototag.intake.stability import StabilityTracker, is_settled
 from phototag.intake.watch import Change
 from phototag.store.queue import Index
 from phototag.store.records import decide, display_path
+
+# a burst of overflows arrives within milliseconds, and a second gathers it into one walk
+# (answered one by one, a burst walked a 40k-file tree 29 times)
+OVERFLOW_GATHER_S = 1.0
 
 
 class Intake:
@@ -45,6 +55,8 @@ class Intake:
         self._index_failing = False  # the index refused a write (e.g. its disk is full)
         self._on_queued = on_queued
         self._settled_unchanged = 0  # written by the intake thread only
+        self._reconcile_at: float | None = None  # monotonic: when gathered overflows are answered
+        self._overflows = 0  # overflows gathered for that reconcile
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="intake", daemon=True)
 
@@ -93,7 +105,7 @@ class Intake:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            wait_s = self._tracker.next_deadline_s()
+            wait_s = _earliest(self._tracker.next_deadline_s(), self._reconcile_wait_s())
             try:
                 change = self.changes.get(timeout=0.5 if wait_s is None else max(0.01, wait_s))
             except queue.Empty:
@@ -110,10 +122,37 @@ class Intake:
                             break
                 for path in self._tracker.due():
                     self._admit(path)
+                if self._reconcile_at is not None and time.monotonic() >= self._reconcile_at:
+                    self._reconcile()
             except Exception:  # never let one odd event stop the intake
                 logger.exception("intake: unexpected error")
 
+    def _reconcile_wait_s(self) -> float | None:
+        if self._reconcile_at is None:
+            return None
+        return self._reconcile_at - time.monotonic()
+
+    def _reconcile(self) -> None:
+        logger.warning(
+            "inotify queue overflowed ({} report(s)): events were lost, reconciling the roots",
+            self._overflows,
+        )
+        self._reconcile_at, self._overflows = None, 0  # overflows from now on: one more walk
+        self.scan()
+
     def _apply(self, change: Change) -> None:
+        if change.kind == "dir-deleted":
+            # a folder deleted, or moved out of the roots (inotify reports that as deleted),
+            # or a root itself: every record under it whose file is not there is gone (the
+            # folder may be back already: rm -rf ROOT; mkdir ROOT)
+            gone = self._index.mark_gone(
+                p for p in self._index.live_under(change.path) if not os.path.lexists(p)
+            )
+            if gone:
+                logger.info("folder gone: {} ({} record(s) deleted)", change.path, gone)
+            if os.path.isdir(change.path):
+                self._touch_tree(change.path)
+            return
         if change.kind in ("deleted", "moved") and os.path.lexists(change.path):
             # still there: polling reports an atomic replace (phototag's own write included)
             # as deleted + created, and a reused inode as a move; trust the disk, not the event
@@ -150,8 +189,9 @@ class Intake:
         elif change.kind == "dir-added":
             self._touch_tree(change.path)
         elif change.kind == "rescan":
-            logger.warning("inotify queue overflowed: events were lost, reconciling the roots")
-            self.scan()
+            self._overflows += 1
+            if self._reconcile_at is None:
+                self._reconcile_at = time.monotonic() + OVERFLOW_GATHER_S
 
     def _touch_tree(self, folder: Path) -> None:
         if self._selection.skip_reason(folder / "x.jpg") == "outside the roots":
@@ -201,3 +241,8 @@ class Intake:
             self._on_queued()
         elif decision == "unchanged":
             self._settled_unchanged += 1
+
+
+def _earliest(*waits_s: float | None) -> float | None:
+    known = [w for w in waits_s if w is not None]
+    return min(known) if known else None

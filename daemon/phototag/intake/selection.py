@@ -12,8 +12,9 @@ from pathlib import Path
 
 from phototag.config import Settings
 from phototag.domain import FileSig
+from phototag.errors import OutsideRoots
 from phototag.store.reader import Known
-from phototag.store.records import decode_path, encode_path, split_scan_key
+from phototag.store.records import decode_path, display_path, encode_path, split_scan_key
 
 # names that are still arriving or are not the user's photos
 _PARTIAL_SUFFIXES = (".part", ".crdownload", ".filepart", ".tmp", ".partial", ".download", "~")
@@ -47,6 +48,28 @@ class Selection:
             if path == root or path.is_relative_to(root):
                 return root
         return None
+
+    def locate(self, path: Path) -> Path:
+        """Where ``path`` (absolute, given to a verb) is: the path under a root that the
+        watcher and the scans record. Raises :class:`OutsideRoots` for a path outside
+        every root, and, with ``follow_symlinks`` off, for one that leaves the roots
+        through a symbolic link (``ROOT/link -> /elsewhere``): a verb must never read or
+        write what the daemon itself would not. A link that stays inside gives the path
+        it leads to, so one photo never has two records.
+        """
+        if self.root_of(path) is None:
+            raise OutsideRoots(f"{display_path(path)} is outside the roots")
+        if self.follow_symlinks:
+            return path
+        real = Path(os.path.realpath(path))
+        for root in self.roots:
+            real_root = Path(os.path.realpath(root))
+            if real == real_root or real.is_relative_to(real_root):
+                return root / real.relative_to(real_root)
+        raise OutsideRoots(
+            f"{display_path(path)} is outside the roots: a symbolic link leads to "
+            f"{display_path(real)} (follow_symlinks is off)"
+        )
 
     def skip_reason(self, path: Path) -> str | None:
         """Why ``path`` is not a photo to tag, from its name alone; None if it is one."""

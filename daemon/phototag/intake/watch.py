@@ -12,6 +12,8 @@ import logging
 import os
 import queue
 import time
+from collections.abc import Callable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -109,11 +111,11 @@ class _OverflowHandler(logging.Handler):
 
     def __init__(self, sink: queue.SimpleQueue[Change]) -> None:
         super().__init__(level=logging.WARNING)
-        self._sink = sink
+        self.sink = sink
 
     def emit(self, record: logging.LogRecord) -> None:
         if "overflow" in record.getMessage().lower():
-            self._sink.put(Change("rescan", Path("/")))
+            self.sink.put(Change("rescan", Path("/")))
 
 
 def plan_watches(
@@ -192,8 +194,6 @@ def start_observers(
     """One inotify observer for the local roots, one polling observer for network shares,
     FUSE mounts, and whatever inotify could not watch (its watch limit reached)."""
     handler = EnqueueHandler(sink=sink)
-    for root in roots:
-        root.mkdir(parents=True, exist_ok=True)
     native_roots, polled = plan_watches(roots, mode=mode, mounts=read_mounts())
     native: BaseObserver | None = Observer() if native_roots else None
     watched: list[Path] = []
@@ -232,9 +232,10 @@ def start_observers(
         polling.daemon = True
         polling.start()
         observers.append(polling)
-    overflow = _OverflowHandler(sink)
     for name in _OVERFLOW_LOGGERS:
-        logging.getLogger(name).addHandler(overflow)
+        wd_logger = logging.getLogger(name)
+        if not any(isinstance(h, _OverflowHandler) and h.sink is sink for h in wd_logger.handlers):
+            wd_logger.addHandler(_OverflowHandler(sink))
     return observers
 
 
@@ -264,3 +265,108 @@ def stop_observers(observers: list[BaseObserver]) -> None:
         observer.stop()
     for observer in observers:
         observer.join(timeout=5)
+
+
+def root_changes(
+    roots: Sequence[Path],
+    *,
+    vanished: AbstractSet[Path],
+    dead: AbstractSet[Path],
+    present: Callable[[Path], bool],
+) -> tuple[list[Path], list[Path]]:
+    """(roots gone since the last look, roots to watch again). Pure.
+
+    ``vanished``: roots already known missing; ``dead``: roots whose watch has ended (the
+    folder was deleted, maybe made again at once: ``rm -rf ROOT; mkdir ROOT``).
+    """
+    gone = [r for r in roots if r not in vanished and (r in dead or not present(r))]
+    back = [r for r in roots if (r in vanished or r in dead) and present(r)]
+    return gone, back
+
+
+class Watchers:
+    """The observers over the roots, and what happens when a root itself vanishes.
+
+    ``rm -rf ROOT`` ends the watch on it: the kernel drops the inotify watch and watchdog's
+    emitter stops (a polling emitter stops too), even when ``mkdir ROOT`` follows at once.
+    So the daemon's loop calls :meth:`check_roots`: a root that is missing, or whose watch
+    has ended, is reported (a warning, and :attr:`vanished` for the status and systemd's
+    STATUS=) and its records of files no longer there are marked gone (a ``dir-deleted``
+    change); as soon as the folder is there it is watched again and walked (a
+    ``dir-added`` change), so photos copied in meanwhile are not left unseen. Roots are
+    never created here: a missing one may be an unmounted disk.
+    """
+
+    def __init__(
+        self,
+        roots: Sequence[Path],
+        *,
+        recursive: bool,
+        mode: str,
+        sink: queue.SimpleQueue[Change],
+        poll_interval_s: float,
+    ) -> None:
+        self._roots = tuple(roots)
+        self._recursive, self._mode, self._poll_interval_s = recursive, mode, poll_interval_s
+        self._sink = sink
+        self._observers: list[BaseObserver] = []
+        self._vanished: set[Path] = set()
+
+    @property
+    def vanished(self) -> tuple[Path, ...]:
+        return tuple(root for root in self._roots if root in self._vanished)
+
+    def start(self) -> None:
+        self._vanished = {root for root in self._roots if not os.path.isdir(root)}
+        for root in self._vanished:
+            self._report_gone(root)
+        self._watch([root for root in self._roots if root not in self._vanished])
+
+    def check_roots(self) -> None:
+        """Look at each root (a stat each): report the vanished, watch again the returned."""
+        gone, back = root_changes(
+            self._roots, vanished=self._vanished, dead=self._drop_dead(), present=os.path.isdir
+        )
+        for root in gone:
+            self._vanished.add(root)
+            self._report_gone(root)
+        if not back:
+            return
+        self._watch(back)
+        for root in back:
+            logger.warning("watched folder {} is back: watching and scanning it", root)
+            self._vanished.discard(root)
+            self._sink.put(Change("dir-added", root))  # after the watch: nothing missed
+
+    def stop(self) -> None:
+        stop_observers(self._observers)
+        self._observers = []
+
+    def _watch(self, roots: list[Path]) -> None:
+        if roots:
+            self._observers += start_observers(
+                roots,
+                recursive=self._recursive,
+                mode=self._mode,
+                sink=self._sink,
+                poll_interval_s=self._poll_interval_s,
+            )
+
+    def _drop_dead(self) -> set[Path]:
+        """The roots whose emitter has stopped on its own; their watches are unscheduled."""
+        dead: set[Path] = set()
+        for observer in self._observers:
+            for emitter in list(observer.emitters):
+                root = _path(emitter.watch.path)
+                if root in self._roots and not emitter.is_alive():
+                    observer.unschedule(emitter.watch)
+                    dead.add(root)
+        return dead
+
+    def _report_gone(self, root: Path) -> None:
+        logger.warning(
+            "watched folder {} has vanished: its photos are recorded as gone, and it is "
+            "watched again as soon as it is back",
+            root,
+        )
+        self._sink.put(Change("dir-deleted", root))

@@ -173,8 +173,9 @@ class Pipeline:
             self._run(job, outcome)
         except FileChanged as exc:
             outcome.status, outcome.error = "queued", str(exc)
-        except FileGone as exc:
-            outcome.status, outcome.error = "deleted", str(exc)
+        except FileGone as exc:  # renamed, not deleted, if the watcher moved its record
+            moved = self._follow(outcome) != job.path
+            outcome.status, outcome.error = ("queued" if moved else "deleted"), str(exc)
         except DiskFull as exc:  # the photo is as it was: retried once there is room
             outcome.status, outcome.error = "queued", str(exc)
             self.full_disks.full(exc.folder, need_bytes=exc.need_bytes)
@@ -232,8 +233,24 @@ class Pipeline:
 
             outcome.profile = profile_label(self._settings.vlm)
         with _timed(outcome, "write"):
-            outcome.write = self._write(job.path, outcome.result, sig, _written_before(outcome))
+            outcome.write = self._write(
+                self._follow(outcome), outcome.result, sig, _written_before(outcome)
+            )
         outcome.status = "done"
+
+    def _follow(self, outcome: Outcome) -> Path:
+        """Where the job's photo is now. A rename while it was tagged (``a.jpg`` to
+        ``b.jpg``, ``trip/`` to ``trip-2024/``) moves its record, so the answer is written
+        to the photo where it now is, and recorded under that path, without asking again."""
+        record = self._index.get_id(outcome.job.id)
+        if record is not None and record.path != outcome.job.path:
+            logger.info(
+                "moved while being tagged: {} -> {}",
+                display_path(outcome.job.path),
+                display_path(record.path),
+            )
+            outcome.job = replace(outcome.job, path=record.path)
+        return outcome.job.path
 
     def _tag(self, image: Any) -> TagResult:
         """The tagger's answer with its texts made valid for XMP and IPTC (what is written,
@@ -295,7 +312,9 @@ class Pipeline:
         else:
             outcome.notes.append("byte-identical copy: stored result reused, tagger not called")
             with _timed(outcome, "write"):
-                outcome.write = self._write(job.path, outcome.result, sig, _written_before(outcome))
+                outcome.write = self._write(
+                    self._follow(outcome), outcome.result, sig, _written_before(outcome)
+                )
         outcome.status = "done"
         return True
 

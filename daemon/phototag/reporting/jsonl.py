@@ -7,14 +7,19 @@ import json
 import os
 import re
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from loguru import logger
+
 from phototag.metadata.atomic import fsync_dir
 
 JSONL_PREFIX = "phototag-"
+# a longer gap between two days' logs is taken for a clock that jumped forward (a year
+# without one photo tagged is rarer than a wrong clock): history before it is never pruned
+CLOCK_JUMP_DAYS = 366
 
 
 _JSONL_NAME = re.compile(r"phototag-(\d{4}-\d{2}-\d{2})(?:\.(\d+))?\.jsonl")
@@ -96,6 +101,7 @@ class JsonlLog:
         path = self.current_path
         created = not path.exists()
         self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
+        os.fchmod(self._fd, 0o600)  # a file an older phototag (or a person) left wider too
         if created:
             fsync_dir(self._folder)
 
@@ -123,12 +129,47 @@ class JsonlLog:
         return found
 
     def _prune(self) -> None:
-        """Remove log files more than ``retention_days`` older than today."""
-        oldest_kept = self._day - timedelta(days=self._retention_days)
-        for day, _index, path in self._files():
-            if day < oldest_kept:
+        """Remove log files more than ``retention_days`` older than today, counting back
+        through the files' own dates (see :func:`days_to_prune`)."""
+        files = self._files()
+        doomed, kept_before = days_to_prune(
+            [day for day, _index, _path in files],
+            today=self._day,
+            retention_days=self._retention_days,
+        )
+        if kept_before:
+            logger.warning(
+                "JSONL logs up to {} are kept: the next one is more than {} days later, so "
+                "the clock has probably jumped forward; remove them by hand if not",
+                max(kept_before),
+                CLOCK_JUMP_DAYS,
+            )
+        for day, _index, path in files:
+            if day in doomed:
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()
+
+
+def days_to_prune(
+    days: Iterable[date], *, today: date, retention_days: int
+) -> tuple[set[date], set[date]]:
+    """(log days to remove, days kept because they lie before a clock jump). Pure.
+
+    Days are counted back from today through the dates the files carry; a gap of more than
+    ``CLOCK_JUMP_DAYS`` ends the count. A clock set years ahead would otherwise make all
+    of the history "older than retention_days" at once; what lies before such a gap is
+    kept and reported instead. Files dated after today (the clock went back) are kept.
+    """
+    oldest_kept = today - timedelta(days=retention_days)
+    doomed: set[date] = set()
+    newer = today
+    for day in sorted({d for d in days if d <= today}, reverse=True):
+        if (newer - day).days > CLOCK_JUMP_DAYS:
+            return doomed, {d for d in days if d <= day}
+        if day < oldest_kept:
+            doomed.add(day)
+        newer = day
+    return doomed, set()
 
 
 def _jsonl_name(day: date, index: int) -> str:

@@ -56,6 +56,7 @@ def collect_status(reader: IndexReader, *, now: float | None = None) -> dict[str
         "waiting_to_settle": daemon.get("pending", 0) if running else 0,
         "settled_unchanged": daemon.get("settled_unchanged", 0) if running else 0,
         "backlog": daemon.get("backlog") if running else None,
+        "vanished_roots": daemon.get("vanished_roots", []) if running else [],
         "counts": counts,
         "images_per_min_last_hour": round(reader.done_since(now - 3600) / 60, 2),
         "last_errors": [
@@ -81,6 +82,8 @@ def render_status(status: dict[str, Any]) -> str:
     lines.append(f"backend:   {backend}{f' ({model})' if model else ''}, {health_text}")
     if status.get("paused"):
         lines.append("paused:    yes (tagctl resume)")
+    for root in status.get("vanished_roots") or ():
+        lines.append(f"missing:   {root} (watched folder vanished; watched again when it is back)")
     counts = status["counts"]
     lines.append(
         f"queue:     {status['queue_depth']} queued, {status['in_flight']} in flight, "

@@ -7,6 +7,7 @@ ValueError (tagctl exits 2); a problem the daemon found raises a PhototagError (
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -113,7 +114,6 @@ class Commands:
         return record.to_json() if record else None
 
     def _inside_roots(self, raw: str) -> Path:
-        path = Path(raw)
-        if self._d.selection.root_of(path) is None:
-            raise ValueError(f"{path} is not inside a watched root")
-        return path
+        """The path under a root that ``raw`` names; OutsideRoots (a usage error) if it is
+        outside them or leaves them through a symbolic link."""
+        return self._d.selection.locate(Path(os.path.abspath(raw)))

@@ -26,7 +26,7 @@ from phototag.intake.discovery import Discovery, queue_pending
 from phototag.intake.intake import Intake
 from phototag.intake.mounts import SpaceGate
 from phototag.intake.selection import Selection
-from phototag.intake.watch import Change, start_observers, stop_observers
+from phototag.intake.watch import Change, Watchers
 from phototag.metadata.write import remove_stale_temp_files
 from phototag.processing.circuit import Circuit
 from phototag.processing.heap import unmap_large_blocks
@@ -35,6 +35,7 @@ from phototag.processing.workers import WorkerPool
 from phototag.reporting.outputs import Outputs
 from phototag.reporting.progress import Backlog, BacklogTracker, ProgressBar
 from phototag.reporting.status import collect_status
+from phototag.runtime.lock import IndexLock
 from phototag.runtime.supervision import Supervision
 from phototag.store.queue import Index
 from phototag.store.records import display_path
@@ -52,7 +53,10 @@ class Daemon:
         scope: Sequence[Path] = (),
         progress: ProgressBar | None = None,
         reload: Callable[[], Settings] | None = None,
+        lock: IndexLock | None = None,
     ) -> None:
+        """Takes the index's lock (or uses ``lock``, taken by the caller) first of all:
+        :class:`IndexLocked` if another phototag works on this index."""
         unmap_large_blocks()  # before any model loads: what is freed goes back to the kernel
         self.settings = settings
         self.once = once
@@ -68,6 +72,15 @@ class Daemon:
         self.exit_code = 0
         for folder in (settings.state_dir, settings.runtime_dir):
             folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        holder = "phototagd --once" if once else "phototagd"
+        self.lock = lock or IndexLock.acquire(settings.index_path, holder=holder)
+        try:
+            self._build(settings, reload=reload)
+        except BaseException:
+            self.lock.release()
+            raise
+
+    def _build(self, settings: Settings, *, reload: Callable[[], Settings] | None) -> None:
         self.index = Index(settings.index_path)
         self.space = SpaceGate(
             folder=settings.state_dir, min_free_bytes=settings.min_free_state_bytes
@@ -103,7 +116,13 @@ class Daemon:
         self.pool = WorkerPool(
             index=self.index, process=self.pipeline.process, threads=threads, may_run=self._may_run
         )
-        self._observers: list[Any] = []
+        self.watchers = Watchers(
+            settings.roots,
+            recursive=settings.recursive,
+            mode=settings.watch_mode,
+            sink=self.intake.changes,
+            poll_interval_s=settings.poll_interval_s,
+        )
         self.supervision = Supervision(self, reload=reload)
 
     # -- lifecycle ----------------------------------------------------------------------
@@ -115,6 +134,7 @@ class Daemon:
             except ControlSocketBusy as exc:
                 logger.error("{}", exc)
                 self.index.close()
+                self.lock.release()
                 return 1
         requeued, crashed = self.index.requeue_processing(max_attempts=self.settings.max_attempts)
         if requeued:
@@ -139,13 +159,7 @@ class Daemon:
         self.circuit.start()
         self.intake.start()
         if not self.once:
-            self._observers = start_observers(
-                list(self.settings.roots),
-                recursive=self.settings.recursive,
-                mode=self.settings.watch_mode,
-                sink=self.intake.changes,
-                poll_interval_s=self.settings.poll_interval_s,
-            )
+            self.watchers.start()
         found = self._scan_once() if self.once else self.intake.scan()
         logger.info("catch-up scan: {} new or changed file(s)", found)
         self.pool.start()
@@ -203,6 +217,8 @@ class Daemon:
         while not self._stop.wait(HEARTBEAT_S if not self.once else 0.2):
             now = time.monotonic()
             self._track_backlog(now)
+            if not self.once:
+                self.watchers.check_roots()
             self._heartbeat()
             if self._reload_requested.is_set():
                 self._reload_requested.clear()
@@ -254,7 +270,7 @@ class Daemon:
             )
         logger.info("stopping: finishing the photos in flight")
         self.supervision.stopping()
-        stop_observers(self._observers)
+        self.watchers.stop()
         self.intake.stop()
         self.pool.stop()
         self.circuit.stop()
@@ -265,6 +281,7 @@ class Daemon:
         self.outputs.close()
         self.tagger.close()
         self.index.close()
+        self.lock.release()
         if self.once and (self.outputs.failed_this_run or self.gave_up):
             self.exit_code = 1
         logger.info(
@@ -328,6 +345,7 @@ class Daemon:
             "in_flight": self.pool.in_flight,
             "pending": self.intake.pending,
             "settled_unchanged": self.intake.settled_unchanged,
+            "vanished_roots": [display_path(root) for root in self.watchers.vanished],
             "backlog": self.backlog.as_json() if self.backlog.remaining else None,
         }
 
@@ -364,5 +382,6 @@ class Daemon:
             waiting_to_settle=live["pending"],
             backend=live["backend"],
             model=live["model"],
+            vanished_roots=live["vanished_roots"],
         )
         return status

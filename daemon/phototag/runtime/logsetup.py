@@ -4,7 +4,8 @@ Under systemd (``$JOURNAL_STREAM`` names our stderr) records go to journald with
 structured fields through systemd-python when it is installed (``PHOTOTAG_PATH``,
 ``PHOTOTAG_JOB_ID``, ``PHOTOTAG_BACKEND``: every loguru ``extra`` key, upper-cased), else
 to stderr as lines with a ``<N>`` syslog priority prefix, which journald understands.
-Every sink passes through :func:`redact`, a safety net so API keys never reach a log.
+Every sink passes through :func:`phototag.redact.redact`, a safety net so API keys and
+URL credentials never reach a log.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ import traceback
 from typing import Any, TextIO
 
 from loguru import logger
+
+from phototag.escape import printable
+from phototag.redact import redact
 
 try:
     from systemd import journal as _journal
@@ -36,25 +40,6 @@ TERMINAL_FORMAT = (
     "<green>{time:HH:mm:ss.SSS}</green> <level>{level: <7}</level> "
     "<cyan>{name}</cyan> {message}{extra[extra_text]}"
 )
-_SECRET_PATTERNS = (
-    (re.compile(r"\b(sk-[A-Za-z0-9_-]{6})[A-Za-z0-9_-]+"), r"\1[REDACTED]"),
-    (re.compile(r"\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{4,}", re.IGNORECASE), r"\1 [REDACTED]"),
-    (
-        re.compile(
-            r"""((?:api[_-]?key|access[_-]?token|token|secret|password|passwd)["']?\s*[=:]\s*"""
-            r"""["']?)[^\s"',;}]+""",
-            re.IGNORECASE,
-        ),
-        r"\1[REDACTED]",
-    ),
-)
-
-
-def redact(text: str) -> str:
-    """Hide anything that looks like a credential (``sk-...``, ``Bearer ...``, ``key=...``)."""
-    for pattern, replacement in _SECRET_PATTERNS:
-        text = pattern.sub(replacement, text)
-    return text
 
 
 def stderr_is_journal() -> bool:
@@ -88,8 +73,11 @@ def setup_logging(*, level: str) -> None:
 
 
 def _extra_text(record: Any) -> None:
+    """Every record's text on one line: a name holding a newline or an escape sequence can
+    forge no log line and drive no terminal (the journal's own fields keep it exact)."""
+    record["message"] = printable(record["message"])
     extra = record["extra"]
-    shown = " ".join(f"{k}={v}" for k, v in extra.items() if k != "extra_text")
+    shown = " ".join(f"{k}={printable(str(v))}" for k, v in extra.items() if k != "extra_text")
     extra["extra_text"] = f" [{shown}]" if shown else ""
 
 
@@ -121,7 +109,9 @@ class PrefixedStderrSink:
     def __call__(self, message: Any) -> None:
         record = message.record
         priority = PRIORITIES.get(record["level"].name, 6)
-        extra = "".join(f" {k}={v}" for k, v in record["extra"].items() if k != "extra_text")
+        extra = "".join(
+            f" {k}={printable(str(v))}" for k, v in record["extra"].items() if k != "extra_text"
+        )
         lines = _message_text(record).splitlines() or [""]
         lines[0] += redact(extra)
         self._stream.write("".join(f"<{priority}>{line}\n" for line in lines))

@@ -63,6 +63,7 @@ class Supervision:
         ]
         if self._d.paused:
             parts.append("paused")
+        parts += [f"watched folder missing: {root}" for root in self._d.watchers.vanished]
         circuit = self._d.circuit
         parts.append("backend ok" if circuit.healthy else f"backend down: {circuit.state.reason}")
         return ", ".join(parts)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -28,11 +30,16 @@ class Index:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._lock = threading.RLock()
+        # the index holds every path and caption: 0600, whatever the umask or an older
+        # phototag left (SQLite gives -wal and -shm the database file's mode)
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600))
+        _make_private(path)
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA busy_timeout=10000")
         self._migrate()
+        _make_private(path)
 
     def _migrate(self) -> None:
         with self._lock:
@@ -285,19 +292,36 @@ class Index:
                 self._count_keywords((result or {}).get("keywords", []), +1)
 
     def mark_deleted(self, path: Path) -> bool:
+        return self.mark_gone([path]) > 0
+
+    def mark_gone(self, paths: Iterable[Path]) -> int:
+        """Mark these records deleted, in one transaction; how many were not already."""
         now = time.time()
+        marked = 0
         with self._lock, self._tx():
-            row = self._db.execute(
-                "SELECT result, status FROM files WHERE path=?", (encode_path(path),)
-            ).fetchone()
-            if row is None or row[1] == "deleted":
-                return False
-            self._count_keywords(_keywords_of(row[0]), -1)
-            self._db.execute(
-                "UPDATE files SET status='deleted', updated_at=?, finished_at=? WHERE path=?",
-                (now, now, encode_path(path)),
-            )
-            return True
+            for path in paths:
+                row = self._db.execute(
+                    "SELECT result, status FROM files WHERE path=?", (encode_path(path),)
+                ).fetchone()
+                if row is None or row[1] == "deleted":
+                    continue
+                self._count_keywords(_keywords_of(row[0]), -1)
+                self._db.execute(
+                    "UPDATE files SET status='deleted', updated_at=?, finished_at=? WHERE path=?",
+                    (now, now, encode_path(path)),
+                )
+                marked += 1
+        return marked
+
+    def live_under(self, folder: Path) -> list[Path]:
+        """The paths of the records at or under ``folder`` not marked deleted."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT path FROM files WHERE status <> 'deleted' "
+                "AND (path = ? OR (path >= ? AND path < ?))",
+                (encode_path(folder), *_prefix_range(folder)),
+            ).fetchall()
+        return [decode_path(row[0]) for row in rows]
 
     def move(self, src: Path, dest: Path) -> bool:
         """A file renamed inside the roots keeps its record (and is not tagged again)."""
@@ -377,6 +401,13 @@ class Index:
 
     def _tx(self) -> _Transaction:
         return _Transaction(self._db)
+
+
+def _make_private(path: Path) -> None:
+    """The index and its -wal and -shm files (where they exist) readable by us alone."""
+    for name in (path.name, path.name + "-wal", path.name + "-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(path.with_name(name), 0o600)
 
 
 class _Transaction:

@@ -44,6 +44,7 @@ from phototag.errors import (
     JobError,
 )
 from phototag.keywords import normalise_keywords
+from phototag.redact import redact, redact_url
 from phototag.taggers.vlm.answer import Answer, parse_answer, repair_prompt
 from phototag.taggers.vlm.prompts import build_prompt
 from phototag.taggers.vlm.vocabulary import Vocabulary, casefold
@@ -203,19 +204,32 @@ def data_url(jpeg: bytes) -> str:
 
 
 def read_api_key(vlm: VlmSettings) -> str | None:
-    """The key from vlm.api_key, else vlm.api_key_file, else $vlm.api_key_env; None if none."""
+    """The key from vlm.api_key, else vlm.api_key_file, else $vlm.api_key_env; None if none.
+
+    A key file holds the key on its first line and nothing else: a second line (a comment,
+    a second key) would otherwise travel inside the Authorization header, and the HTTP
+    library's error quotes the header, key and all. Errors name the file, never its text.
+    """
     if vlm.api_key is not None:
         return vlm.api_key.get_secret_value().strip() or None
     if vlm.api_key_file is not None:
         try:
-            key = vlm.api_key_file.expanduser().read_text(encoding="utf-8").strip()
+            text = vlm.api_key_file.expanduser().read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(
                 f"vlm.api_key_file {vlm.api_key_file}: cannot read it: "
                 f"{getattr(exc, 'strerror', None) or type(exc).__name__}"
-            ) from exc
+            ) from None
+        first, *rest = text.splitlines() or [""]
+        key = first.strip()
         if not key:
-            raise ConfigError(f"vlm.api_key_file {vlm.api_key_file}: the file is empty")
+            raise ConfigError(f"vlm.api_key_file {vlm.api_key_file}: the first line is empty")
+        extra = [n for n, line in enumerate(rest, start=2) if line.strip()]
+        if extra:
+            raise ConfigError(
+                f"vlm.api_key_file {vlm.api_key_file}: holds more than the key (line "
+                f"{extra[0]} is not empty); put the key alone on the first line"
+            )
         return key
     return os.environ.get(vlm.api_key_env, "").strip() or None
 
@@ -248,6 +262,7 @@ class OpenAITagger:
             vocabulary=self._vocabulary,
         )
         self._key = read_api_key(vlm)
+        self._shown_url = redact_url(vlm.base_url)  # in every message: no user:key@
         self._http = httpx.Client(
             timeout=httpx.Timeout(vlm.timeout_s, connect=vlm.connect_timeout_s),
             limits=httpx.Limits(
@@ -428,7 +443,7 @@ class OpenAITagger:
 
     def _served_model(self) -> str:
         page = self._call(self._client.models.list, retries=0)
-        return pick_model(self._vlm.model, [m.id for m in page.data], base_url=self._vlm.base_url)
+        return pick_model(self._vlm.model, [m.id for m in page.data], base_url=self._shown_url)
 
     def _text_probe(self, model: str) -> bool:
         """A text round trip; True if the server also accepts a json_schema response_format."""
@@ -444,7 +459,7 @@ class OpenAITagger:
             logger.info(
                 "{} refused response_format json_schema ({}); asking for JSON in the "
                 "prompt instead",
-                self._vlm.base_url,
+                self._shown_url,
                 exc,
             )
             answer = self._chat(messages, model=model, retries=0)
@@ -501,7 +516,7 @@ class OpenAITagger:
     def _call(self, request: Callable[[], T], *, retries: int) -> T:
         """Send ``request`` holding one of ``max_inflight`` slots; retry transient failures
         (the slot is released while waiting). Translates every SDK error."""
-        base_url = self._vlm.base_url
+        base_url = self._shown_url
         attempt = 0
         while True:
             if self._closed.is_set():
@@ -542,7 +557,7 @@ class OpenAITagger:
                 attempt += 1
 
     def _redact(self, text: str) -> str:
-        return text.replace(self._key, "***") if self._key else text
+        return redact(text.replace(self._key, "***") if self._key else text)
 
     def close(self) -> None:
         self._closed.set()
