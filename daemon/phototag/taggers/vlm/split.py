@@ -16,6 +16,7 @@ from typing import Literal
 
 from phototag.config import Settings, VlmPartSettings, VlmSettings
 from phototag.domain import Health, PreparedImage, TagResult
+from phototag.taggers.vlm.adaptive import SlotsStatus
 from phototag.taggers.vlm.tagger import OpenAITagger
 
 FieldName = Literal["description", "keywords"]
@@ -97,6 +98,16 @@ class SplitTagger:
     @property
     def model(self) -> str:
         return "; ".join([self._main.model, *(f"{n}: {t.model}" for n, t in self._parts.items())])
+
+    @property
+    def most_concurrency(self) -> int:
+        return sum(t.most_concurrency for t in (self._main, *self._parts.values()))
+
+    def concurrency(self) -> dict[str, SlotsStatus]:
+        """Each model's own limit: each adapts to its own server."""
+        return self._main.concurrency() | {
+            name: tagger.concurrency()["main"] for name, tagger in self._parts.items()
+        }
 
     def tag(self, image: PreparedImage) -> TagResult:
         main = self._main.tag(image)
