@@ -60,7 +60,7 @@ def simulate(
     run = Run()
     events: list[tuple[float, int, str, Ticket]] = []
     order = 0
-    inflight = sent = active = 0
+    inflight = active = 0
     waiting: collections.deque[Ticket] = collections.deque()
 
     def push(at: float, kind: str, ticket: Ticket) -> None:
@@ -69,10 +69,9 @@ def simulate(
         heapq.heappush(events, (at, order, kind, ticket))
 
     def send(now: float) -> None:
-        nonlocal inflight, sent
+        nonlocal inflight
         inflight += 1
-        sent += 1
-        push(now + travel_s, "arrive", Ticket(now, inflight, limit.epoch, sent - 1))
+        push(now + travel_s, "arrive", Ticket(now, inflight, limit.epoch))
 
     def serve(now: float, ticket: Ticket) -> None:
         nonlocal active
@@ -172,20 +171,20 @@ def test_a_fixed_number_never_moves() -> None:
 def test_startup_grows_on_unqueued_answers_and_ends_at_the_first_queue() -> None:
     limit = auto()
     start = limit.limit
-    for i in range(4):
-        limit.sample(Ticket(0.0, start, limit.epoch, i), signal=Signal.OK, now=1.0)
+    for _ in range(4):
+        limit.sample(Ticket(0.0, start, limit.epoch), signal=Signal.OK, now=1.0)
     assert limit.limit == start + 8 and limit.phase is Phase.STARTUP
-    limit.sample(Ticket(1.0, start, limit.epoch, 5), signal=Signal.OK, now=3.0)  # 2 s: queued
+    limit.sample(Ticket(1.0, start, limit.epoch), signal=Signal.OK, now=3.0)  # 2 s: queued
     assert limit.phase is Phase.PROBING and limit.limit == start + 8
 
 
 def test_overload_cuts_at_once_but_once_per_level() -> None:
     limit = AdaptiveLimit(initial=20, least=1, most=64)
     epoch = limit.epoch
-    change = limit.sample(Ticket(0.0, 20, epoch, 0), signal=Signal.OVERLOAD, now=1.0)
+    change = limit.sample(Ticket(0.0, 20, epoch), signal=Signal.OVERLOAD, now=1.0)
     assert isinstance(change, Change) and change.cut and change.new == 15
     # the rest of the same burst was sent under the old level: no second cut
-    assert limit.sample(Ticket(0.0, 19, epoch, 1), signal=Signal.TIMEOUT, now=1.1) is None
+    assert limit.sample(Ticket(0.0, 19, epoch), signal=Signal.TIMEOUT, now=1.1) is None
     assert limit.limit == 15
     # and the concurrency that overloaded is not tried again for CEILING_S
     assert limit.ceiling(now=2.0) == 18
@@ -195,7 +194,7 @@ def test_overload_cuts_at_once_but_once_per_level() -> None:
 def test_a_failure_that_says_nothing_about_capacity_changes_nothing() -> None:
     limit = auto()
     before = (limit.limit, limit.epoch, limit.phase)
-    assert limit.sample(Ticket(0.0, 8, 0, 0), signal=Signal.FAILED, now=1.0) is None
+    assert limit.sample(Ticket(0.0, 8, 0), signal=Signal.FAILED, now=1.0) is None
     assert (limit.limit, limit.epoch, limit.phase) == before
 
 
@@ -206,7 +205,7 @@ def test_bounds_hold() -> None:
     assert max(n for _, n in run.limits) == 6
     low = AdaptiveLimit(initial=1, least=1, most=64)
     for i in range(10):
-        low.sample(Ticket(0.0, 1, low.epoch, i), signal=Signal.OVERLOAD, now=float(i))
+        low.sample(Ticket(0.0, 1, low.epoch), signal=Signal.OVERLOAD, now=float(i))
     assert low.limit == 1
 
 
@@ -287,11 +286,11 @@ def test_retry_after_holds_every_new_request() -> None:
     assert time.monotonic() - started >= 0.25
 
 
-def test_an_exhausted_quota_holds_until_its_reset_and_counts_later_requests() -> None:
+def test_an_exhausted_quota_holds_until_its_reset_and_counts_open_requests() -> None:
     slots = slots_of(8)
     first, second = slots.acquire(), slots.acquire()
-    # the answer to the first says 1 request is left; the second was sent after it, so
-    # it may have used that one already: nothing may start until the reset
+    # the answer to the first says 1 request is left; the second is still open, so it
+    # may have used that one already: nothing may start until the reset
     slots.release(first, signal=Signal.OK, quota=Quota(requests=1, reset_s=0.3))
     started = time.monotonic()
     slots.acquire()

@@ -74,7 +74,6 @@ class Ticket:
     sent_at: float
     inflight: int  # requests open when it started, itself included
     epoch: int  # the level it was sent under
-    seq: int  # how many requests started before it
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,10 +275,12 @@ def parse_reset_s(value: str | None) -> float | None:
 
 @dataclass(frozen=True, slots=True)
 class Quota:
-    """Requests the server will still take before ``reset_s`` from now."""
+    """Requests the server will still take before ``reset_s`` from now, and in each window
+    after (None if it does not say)."""
 
     requests: int
     reset_s: float
+    per_window: int | None = None
 
 
 def quota_from_headers(headers: Mapping[str, str], *, tokens_per_request: int) -> Quota | None:
@@ -288,15 +289,25 @@ def quota_from_headers(headers: Mapping[str, str], *, tokens_per_request: int) -
     (OpenAI counts ``max_tokens`` against it when a request arrives)."""
     found: list[Quota] = []
     for kind, per in (("requests", 1), ("tokens", max(1, tokens_per_request))):
-        remaining = headers.get(f"x-ratelimit-remaining-{kind}")
+        left = _count(headers.get(f"x-ratelimit-remaining-{kind}"))
         reset_s = parse_reset_s(headers.get(f"x-ratelimit-reset-{kind}"))
-        try:
-            left = int(float(remaining)) if remaining is not None else None
-        except ValueError:
-            left = None
         if left is not None and reset_s is not None:
-            found.append(Quota(requests=max(0, left) // per, reset_s=reset_s))
+            window = _count(headers.get(f"x-ratelimit-limit-{kind}"))
+            found.append(
+                Quota(
+                    requests=max(0, left) // per,
+                    reset_s=reset_s,
+                    per_window=None if window is None else max(1, window // per),
+                )
+            )
     return min(found, key=lambda q: (q.requests, -q.reset_s)) if found else None
+
+
+def _count(value: str | None) -> int | None:
+    try:
+        return int(float(value)) if value is not None else None
+    except ValueError:
+        return None
 
 
 # --- the shell -----------------------------------------------------------------------
@@ -342,10 +353,10 @@ class Slots:
         self._clock = clock
         self._cond = threading.Condition()
         self._inflight = 0
-        self._sent = 0
         self._hold_until = -math.inf
         self._budget: int | None = None  # requests the quota still allows, if known
-        self._budget_until = -math.inf
+        self._budget_until = math.inf  # its reset
+        self._refill: int | None = None  # the quota of a whole window, if known
         self._closed = False
 
     @property
@@ -359,21 +370,19 @@ class Slots:
                     raise BackendUnavailable("the tagger is closed")
                 now = self._clock()
                 if self._budget is not None and now >= self._budget_until:
-                    self._budget = None  # the quota's window has passed
-                wait_s = max(self._hold_until, self._budget_until if self._budget == 0 else now)
-                if wait_s > now:
-                    self._cond.wait(wait_s - now)
+                    # a new window: as much as a window allows, until an answer says more
+                    self._budget, self._budget_until = self._refill, math.inf
+                until = max(self._hold_until, self._budget_until if self._budget == 0 else now)
+                if until > now:  # an exhausted quota with no reset known waits for answers
+                    self._cond.wait(None if until == math.inf else until - now)
                 elif self._inflight >= self._limit.limit:
                     self._cond.wait()
                 else:
                     break
             self._inflight += 1
-            self._sent += 1
             if self._budget is not None:
                 self._budget -= 1
-            return Ticket(
-                sent_at=now, inflight=self._inflight, epoch=self._limit.epoch, seq=self._sent - 1
-            )
+            return Ticket(sent_at=now, inflight=self._inflight, epoch=self._limit.epoch)
 
     def release(
         self,
@@ -392,19 +401,30 @@ class Slots:
             if retry_after_s is not None:  # the server asked everyone to wait
                 self._hold_until = max(self._hold_until, now + retry_after_s)
             if quota is not None:
-                # requests started after this one may not have been counted in it yet
-                later = self._sent - ticket.seq - 1
-                self._budget = max(0, quota.requests - later)
-                self._budget_until = now + quota.reset_s
+                self._count_quota(quota, now=now)
             change = self._limit.sample(ticket, signal=signal, now=now) if steer else None
             self._cond.notify_all()
         if change is not None:
             self._on_change(change)
 
+    def _count_quota(self, quota: Quota, *, now: float) -> None:
+        # the others still open may not have been counted in it yet: count them as if not
+        budget = max(0, quota.requests - self._inflight)
+        until = now + quota.reset_s
+        if self._budget is not None and now < self._budget_until:
+            # the same window: requests overtake each other on the way, so a report can
+            # be older than the one in force; within a window a quota only shrinks
+            budget = min(budget, self._budget)
+            if self._budget_until != math.inf:
+                until = max(until, self._budget_until)
+        self._budget, self._budget_until, self._refill = budget, until, quota.per_window
+
     def status(self, *, mode: str) -> SlotsStatus:
         with self._cond:
             now = self._clock()
             held = max(self._hold_until, self._budget_until if self._budget == 0 else now)
+            if held == math.inf:
+                held = now  # waiting for answers, not for a time
             return SlotsStatus(
                 mode=mode,
                 phase=self._limit.phase,
