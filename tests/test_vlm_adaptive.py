@@ -130,10 +130,11 @@ def test_auto_reaches_95_percent_of_a_fixed_slot_server(slots: int) -> None:
     settled = run.rate(30 * base_s, 150 * base_s)
     assert settled >= 0.95 * ideal
     # and it does not get there by flooding the server (the cap is 64): the limit mostly
-    # stays below twice the slots. Up to that a simulated batch that finishes all at
+    # stays below twice the slots, or below where it started for a small server (whose
+    # rounds of answers take long). Up to that a simulated batch that finishes all at
     # once does gain from more waiting (they fill the slots the answers in transit free)
     late = sorted(n for t, n in run.limits if t > 50 * base_s)
-    assert late[len(late) // 2] <= 2 * slots + 2
+    assert late[len(late) // 2] <= max(2 * slots + 2, INITIAL_LIMIT)
 
 
 def test_auto_is_within_5_percent_of_the_best_fixed_setting_when_latency_grows() -> None:

@@ -8,13 +8,16 @@ TCP connection's window does:
   within 1.5x the lowest seen) adds one, so the limit doubles each round trip until the
   server starts to queue;
 - **probing** (hill climbing on throughput, by Little's law ``X = N / R``): rounds of at
-  least ``max(8, 2 x limit)`` answers measure the mean requests in flight ``N`` and the
-  mean latency ``R``. After a few rounds at one level the limit tries a step (a quarter)
-  up or down, and keeps the higher of two levels only when it paid: when the throughput
-  rose by at least :data:`GAIN` of the rise in concurrency. Past a server's slots extra
-  requests only queue (gain 0); a batching GPU whose latency grows with its batch still
-  pays (gain 0.5 at a full batch for latency ``base x (1 + active / slots)``), so a
-  latency target alone (Vegas, gradient) would stop too early there, and this does not.
+  least ``max(8, 2 x limit)`` answers (the first ``limit`` answers at a new level left
+  out, while the server's queue settles) measure the mean requests in flight ``N`` and
+  the mean latency ``R``. After a few rounds at one level the limit tries a step (a
+  quarter) up or down, and keeps the higher of two levels only when it paid: when the
+  throughput rose by at least :data:`GAIN` of the rise in concurrency. Past a server's
+  slots extra requests only queue (gain 0); a batching GPU whose latency grows with its
+  batch still pays (gain 0.5 at a full batch for latency ``base x (1 + active / slots)``),
+  so a latency target alone (Vegas, gradient) would stop too early there, and this does
+  not. The first probe after the startup goes up (free: more requests only queue), and a
+  probe down that did not pay doubles the wait before the next one (it costs throughput).
 
 Overload (HTTP 429 or 503, a timeout) cuts the limit at once to 3/4, at most once per
 level, and puts a ceiling one below the concurrency that overloaded for
@@ -42,7 +45,8 @@ from phototag.errors import BackendUnavailable
 INITIAL_LIMIT = 8  # where "auto" starts: a small server queues 8 briefly, a big one ramps
 GAIN = 0.1  # a higher level must add >= 10 % of its relative concurrency as throughput
 STEP = 0.25  # a probe moves the limit by a quarter (at least 1)
-HOLD_ROUNDS = 4  # rounds at a level between probes: a probe down costs throughput
+HOLD_ROUNDS = 3  # rounds at a level before the next probe
+MOST_HOLD_ROUNDS = 48  # a probe down costs throughput: each refused one doubles the hold
 MIN_ROUND = 8  # answers in a round at least: fewer are too noisy to compare levels
 STARTUP_QUEUE = 1.5  # latency over the lowest seen that ends the startup
 STARTUP_GROWTH = 2  # added per answer in the startup: the limit triples each round trip
@@ -111,6 +115,7 @@ class AdaptiveLimit:
         self._direction = 0  # of the probe under way; 0 while holding
         self._next_direction = -1  # of the next probe
         self._held = 0
+        self._hold_rounds = {1: HOLD_ROUNDS, -1: HOLD_ROUNDS}  # before a probe that way
         self._ceiling = most
         self._ceiling_until = -math.inf
 
@@ -167,8 +172,10 @@ class AdaptiveLimit:
     def _startup(self, ticket: Ticket, *, rtt_s: float, now: float) -> Change | None:
         if rtt_s > STARTUP_QUEUE * self._lowest_s:
             self.phase = Phase.PROBING
-            # slow start overshoots by up to one round trip: one round here, then down
-            self._hold(next_direction=-1, held=HOLD_ROUNDS - 1)
+            # the latency rose: a queue (slow start overshot by up to one round trip) or a
+            # batch that grows slower and still pays. One round here, then a probe up,
+            # which costs no throughput and tells the two apart
+            self._hold(next_direction=1, held=HOLD_ROUNDS - 1)
             return None
         if 2 * ticket.inflight < self._limit:
             return None  # demand-limited: growing would prove nothing
@@ -178,7 +185,7 @@ class AdaptiveLimit:
     def _judge(self, here: _Level, *, now: float) -> Change | None:
         if self._direction == 0:
             self._held += 1
-            if self._held < HOLD_ROUNDS:
+            if self._held < self._hold_rounds[self._next_direction]:
                 return None
             target = self._step(self._next_direction, now=now)
             if target == self._limit:  # at a bound: probe the other way next time
@@ -192,6 +199,7 @@ class AdaptiveLimit:
         gain = (here.throughput / before.throughput - 1) / went if abs(went) > 0.02 else 0.0
         up = self._direction > 0
         if up == (gain >= GAIN):  # up and it paid, or down and it cost little: go on
+            self._hold_rounds[self._direction] = HOLD_ROUNDS
             target = self._step(self._direction, now=now)
             if target == self._limit:
                 self._hold(next_direction=-self._direction)
@@ -199,7 +207,9 @@ class AdaptiveLimit:
             self._from = here
             why = f"gain {gain:.2f} {'>=' if up else '<'} {GAIN}"
             return self._move(target, reason=f"probe ({why}), further", now=now)
-        self._hold(next_direction=-self._direction)
+        refused = self._direction
+        self._hold_rounds[refused] = min(MOST_HOLD_ROUNDS, 2 * self._hold_rounds[refused])
+        self._hold(next_direction=-refused)
         return self._move(before.limit, reason=f"probe back (gain {gain:.2f})", now=now)
 
     def _overload(self, ticket: Ticket, *, signal: Signal, now: float) -> Change | None:

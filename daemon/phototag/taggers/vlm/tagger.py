@@ -305,6 +305,13 @@ class OpenAITagger:
     def _limit_changed(self, change: Change) -> None:
         """Logged when the limit moved a lot since the last line (or was cut): the
         probing's small steps would otherwise fill the log."""
+        logger.debug(
+            "{}: concurrency limit {} -> {} ({})",
+            self._vlm.base_url,
+            change.old,
+            change.new,
+            change.reason,
+        )
         if change.cut or worth_logging(self._logged_limit, change.new):
             logger.info(
                 "{}: concurrency limit {} -> {} ({}; latency {:.2f} s)",
