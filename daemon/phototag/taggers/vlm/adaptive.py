@@ -8,7 +8,7 @@ TCP connection's window does:
   within 1.5x the lowest seen) adds one, so the limit doubles each round trip until the
   server starts to queue;
 - **probing** (hill climbing on throughput, by Little's law ``X = N / R``): rounds of at
-  least ``max(8, 2 x limit)`` answers (the first ``limit`` answers at a new level left
+  least ``max(8, limit)`` answers (the first ``limit / 2`` answers at a new level left
   out, while the server's queue settles) measure the mean requests in flight ``N`` and
   the mean latency ``R``. After a few rounds at one level the limit tries a step (a
   quarter) up or down, and keeps the higher of two levels only when it paid: when the
@@ -155,7 +155,7 @@ class AdaptiveLimit:
         self._round_n += 1
         self._round_rtt_s += rtt_s
         self._round_inflight += ticket.inflight
-        if self._round_n < max(MIN_ROUND, 2 * self._limit):
+        if self._round_n < max(MIN_ROUND, self._limit):
             return None
         here = _Level(
             limit=self._limit,
@@ -187,11 +187,15 @@ class AdaptiveLimit:
             self._held += 1
             if self._held < self._hold_rounds[self._next_direction]:
                 return None
-            target = self._step(self._next_direction, now=now)
-            if target == self._limit:  # at a bound: probe the other way next time
-                self._hold(next_direction=-self._next_direction)
-                return None
-            self._from, self._direction = here, self._next_direction
+            direction = self._next_direction
+            target = self._step(direction, now=now)
+            if target == self._limit:  # at a bound (the cap, a ceiling, 1): the other way
+                direction = -direction
+                target = self._step(direction, now=now)
+                if target == self._limit:  # pinned (a ceiling at 1): nothing to probe
+                    self._hold(next_direction=direction)
+                    return None
+            self._from, self._direction = here, direction
             return self._move(target, reason="probe", now=now)
         before = self._from
         assert before is not None
@@ -247,7 +251,7 @@ class AdaptiveLimit:
         if not same_level:
             self._epoch += 1
             self._new_round()
-            self._settling = new
+            self._settling = new // 2
         return change
 
 
