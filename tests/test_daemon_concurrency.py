@@ -12,6 +12,7 @@ from typing import Any
 from conftest import DATA
 from daemon_harness import DaemonProcess, vlm_env, wait_for
 from fakevlm import FakeVLM, error
+from phototag.reporting.status import render_concurrency
 
 
 def test_status_metrics_and_prometheus_show_the_limit(tmp_path: Path) -> None:
@@ -58,3 +59,23 @@ def test_status_metrics_and_prometheus_show_the_limit(tmp_path: Path) -> None:
             daemon.stop()
         log = daemon.log_path.read_text()
         assert "concurrency limit 8 -> " in log and "overload" in log
+
+
+def test_each_models_concurrency_is_one_status_line() -> None:
+    main = {"mode": "fixed", "phase": "fixed", "limit": 4, "cap": 4, "in_flight": 3}
+    keywords = {
+        "mode": "auto",
+        "phase": "startup",
+        "limit": 12,
+        "cap": 64,
+        "in_flight": 12,
+        "latency_s": 0.25,
+        "held_s": 2.5,
+    }
+    assert render_concurrency({**main, "latency_s": None, "held_s": 0}, model="main") == (
+        "limit 4 (fixed), 3 in flight, no answer yet"
+    )
+    assert render_concurrency(keywords, model="keywords") == (
+        "keywords model: limit 12 (auto, startup, cap 64), 12 in flight, latency 0.25 s, "
+        "held 2.5 s (rate limit or Retry-After)"
+    )
