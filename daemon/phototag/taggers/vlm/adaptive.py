@@ -5,8 +5,9 @@ the thin thread-safe shell the tagger sends through. The limit moves in two phas
 TCP connection's window does:
 
 - **startup** (TCP slow start): every answer that came back without queueing (latency
-  within 1.5x the lowest seen) adds one, so the limit doubles each round trip until the
-  server starts to queue;
+  within 1.5x the lowest seen) adds two, so the limit triples each round trip, until
+  three answers in a row queue; the limit then goes back to the concurrency the last of
+  them was sent at;
 - **probing** (hill climbing on throughput, by Little's law ``X = N / R``): rounds of at
   least ``max(8, limit)`` answers (the first ``limit / 2`` answers at a new level left
   out, while the server's queue settles) measure the mean requests in flight ``N`` and
@@ -50,6 +51,7 @@ MOST_HOLD_ROUNDS = 48  # a probe down costs throughput: each refused one doubles
 MIN_ROUND = 8  # answers in a round at least: fewer are too noisy to compare levels
 STARTUP_QUEUE = 1.5  # latency over the lowest seen that ends the startup
 STARTUP_GROWTH = 2  # added per answer in the startup: the limit triples each round trip
+STARTUP_QUEUED = 3  # slow answers in a row that end it: one is noise on a busy machine
 BACKOFF = 0.75  # the cut on overload
 CEILING_S = 60.0  # how long a concurrency that overloaded is not tried again
 APP_LIMITED = 0.8  # fewer in flight than this share of the limit: demand, not the server
@@ -106,6 +108,7 @@ class AdaptiveLimit:
         self.phase = Phase.FIXED if least == most else Phase.STARTUP
         self.latency_s: float | None = None  # smoothed, of answers that steer
         self._lowest_s = math.inf
+        self._queued = 0  # answers in a row slower than STARTUP_QUEUE x the lowest
         self._epoch = 0
         self._round_n = 0
         self._round_rtt_s = 0.0
@@ -170,13 +173,18 @@ class AdaptiveLimit:
     # --- the phases ---
 
     def _startup(self, ticket: Ticket, *, rtt_s: float, now: float) -> Change | None:
-        if rtt_s > STARTUP_QUEUE * self._lowest_s:
+        if rtt_s <= STARTUP_QUEUE * self._lowest_s:
+            self._queued = 0
+        else:
+            self._queued += 1
+        if self._queued >= STARTUP_QUEUED:
             self.phase = Phase.PROBING
-            # the latency rose: a queue (slow start overshot by up to one round trip) or a
-            # batch that grows slower and still pays. One round here, then a probe up,
-            # which costs no throughput and tells the two apart
+            # the latency rose: a queue, or a batch that grows slower and still pays. Back
+            # to the concurrency this answer was sent at (slow start overshoots by up to a
+            # round trip, as in TCP's HyStart), one round there, then a probe up: it costs
+            # no throughput and tells the two apart
             self._hold(next_direction=1, held=HOLD_ROUNDS - 1)
-            return None
+            return self._move(ticket.inflight, reason="startup: the answers queue", now=now)
         if 2 * ticket.inflight < self._limit:
             return None  # demand-limited: growing would prove nothing
         # one level through the startup: a burst of refusals at its end is cut once
