@@ -244,9 +244,18 @@ def main() -> None:
                 report.target("429 above 12: photos failed", result.failed, 0)
     report.note(
         "settled: photos finished from the end of the first quarter to the last but one "
-        "round, over that time; whole run: from the first claim to the last finish, with "
+        "round, over that time (above 100 %: a batch that finishes all at once falls at "
+        "the window's edge); whole run: from the first claim to the last finish, with "
         "the start, where auto begins at 8 and ramps (it triples each round trip until the "
         "server queues)"
+    )
+    report.note(
+        "the whole-run rate includes auto's ramp from 8 (a few round trips); with 32 and 64 "
+        "slots and runs of only 12 round trips (2 and 4 s each) that shows"
+    )
+    report.note(
+        "the 2 cores are shared with other work (the load average is above): settings that "
+        "should tie differ by a few percent, which is why every row is from the same run"
     )
     report.note(
         f"fixed latency: the latency is max(0.5, slots / {MAX_RATE:g}) s, so the ideal is at "
