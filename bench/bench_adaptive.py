@@ -37,9 +37,10 @@ from slotvlm import SlotVLM
 PHOTO_PX = (640, 427)
 MAX_RATE = 16.0  # photos a second the simulated servers are sized to at most
 FIXED_SLOTS = (1, 4, 8, 32, 64)
-GROWING = {"slots": 16, "latency_s": 0.5, "growth": 1.0}
+GROWING: dict[str, Any] = {"slots": 16, "latency_s": 0.5, "growth": 1.0}
 GROWING_SWEEP = (8, 12, 16, 18, 24, 32)
-REFUSING = {"slots": 32, "latency_s": 1.0, "refuse_above": 12}
+REFUSE_ABOVE = 12
+REFUSING: dict[str, Any] = {"slots": 32, "latency_s": 1.0, "refuse_above": REFUSE_ABOVE}
 
 
 @dataclass
@@ -92,7 +93,8 @@ def run_once(
             if "main" in concurrency:
                 limits.append(concurrency["main"]["limit"])
 
-    with SlotVLM(**server) as vlm:
+    vlm = SlotVLM(**server)
+    with vlm:
         daemon.env["PHOTOTAG_VLM__BASE_URL"] = vlm.url
         daemon.start()
         sampler = threading.Thread(target=sample_limit, daemon=True)
@@ -164,7 +166,7 @@ def main() -> None:
         most = max(
             *(s * rounds * (3 if s <= 8 else 1) for s in slot_counts),
             16 * 2 * rounds,
-            REFUSING["refuse_above"] * 3 * rounds,
+            REFUSE_ABOVE * 3 * rounds,
         )
         pool = make_photos(tmp / "pool", most, size=PHOTO_PX)
         n = 0
@@ -202,12 +204,12 @@ def main() -> None:
         sweep = (8, 16, 24) if args.quick else GROWING_SWEEP
         count = 16 * 2 * rounds
         best, best_at = 0.0, ""
-        for inflight in sweep:
-            result = run(count=count, inflight=str(inflight), server=GROWING)
+        for fixed in sweep:
+            result = run(count=count, inflight=str(fixed), server=GROWING)
             if result.settled > best:
-                best, best_at = result.settled, str(inflight)
+                best, best_at = result.settled, str(fixed)
             report.row(
-                f"growing latency, fixed {inflight:2d}: settled",
+                f"growing latency, fixed {fixed:2d}: settled",
                 f"{result.settled:6.2f} photos/s; whole run {result.rate:6.2f} "
                 f"({describe(result)})",
             )
@@ -224,7 +226,7 @@ def main() -> None:
             higher_is_better=True,
         )
         # 3. a router that refuses above a threshold
-        threshold = REFUSING["refuse_above"]
+        threshold = REFUSE_ABOVE
         count = threshold * 3 * rounds
         for inflight in ("auto", str(threshold - 2)):
             result = run(count=count, inflight=inflight, server=REFUSING)

@@ -14,6 +14,7 @@ import heapq
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 
@@ -141,7 +142,7 @@ def test_auto_is_within_5_percent_of_the_best_fixed_setting_when_latency_grows()
     """A GPU's batch: latency = base x (1 + active / slots), at most ``slots`` served at
     once. A latency target would stop at about half the slots; the throughput probe goes
     on while it pays."""
-    server = {"slots": 16, "base_s": 1.0, "k": 1.0, "duration_s": 200.0}
+    server: dict[str, Any] = {"slots": 16, "base_s": 1.0, "k": 1.0, "duration_s": 200.0}
     best = max(simulate(fixed(n), **server).rate(30, 200) for n in range(1, 33))
     run = simulate(auto(), **server)
     assert run.rate(30, 200) >= 0.95 * best

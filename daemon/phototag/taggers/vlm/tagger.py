@@ -13,6 +13,11 @@ translated here, at the boundary::
 The preflight (``GET /models``, a text probe, a vision probe) resolves the model id and
 finds, once per preflight rather than per image, whether the server accepts
 ``response_format`` with a JSON schema.
+
+Every request goes through :class:`phototag.taggers.vlm.adaptive.Slots`: with
+``vlm.max_inflight = "auto"`` the number open at once adapts to the server (429, 503 and
+timeouts cut it; ``Retry-After`` and ``x-ratelimit-*`` headers hold new requests); a
+number fixes it. Only the tagging requests' latencies steer it, not the probes'.
 """
 
 from __future__ import annotations
@@ -26,12 +31,11 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import httpx
 import openai
 from loguru import logger
-from openai._legacy_response import LegacyAPIResponse
 from PIL import Image
 
 from phototag.config import Settings, VlmSettings
@@ -52,6 +56,9 @@ from phototag.taggers.vlm.adaptive import (
 from phototag.taggers.vlm.answer import Answer, AnswerError, parse_answer, repair_prompt
 from phototag.taggers.vlm.prompts import build_prompt
 from phototag.taggers.vlm.vocabulary import Vocabulary, casefold
+
+if TYPE_CHECKING:
+    from openai._legacy_response import LegacyAPIResponse  # what with_raw_response returns
 
 T = TypeVar("T")
 
