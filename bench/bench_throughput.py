@@ -9,8 +9,8 @@ transaction); the real ``phototagd`` starts with backend openai and tags them al
 prepare, request, metadata write, record). The server's ideal is slots / latency.
 
 Two settings of ``vlm.max_inflight`` (the requests phototag keeps open):
-- ``slots + 2``, as the README recommends: two requests wait at the server, so a slot that
-  frees starts on the next photo at once. Target: >= 95 % of ideal at 8 slots.
+- ``slots + 2``, the README's advice before "auto": two requests wait at the server, so a
+  slot that frees starts on the next photo at once. Target: >= 95 % of ideal at 8 slots.
 - ``slots``: every slot idles for one round trip (answer back, next request out) per photo.
 
 Achieved rate = photos / (first claim -> last finish, from the index), so it includes the
@@ -29,7 +29,7 @@ from slotvlm import SlotVLM
 
 LATENCY_S = 0.5
 PHOTO_PX = (1200, 800)
-HEADROOM = 2  # the README's advice: max_inflight = the server's slots + 2
+HEADROOM = 2  # the advice before "auto" (bench_adaptive.py): the server's slots + 2
 
 
 class Run:
@@ -156,7 +156,7 @@ def main() -> None:
                         higher_is_better=True,
                     )
     report.note(
-        f"inflight slots+{HEADROOM} is the configuration the README recommends; "
+        f'inflight slots+{HEADROOM} was the README\'s advice before "auto" (section 11); '
         "`tag` then includes the wait in the server's queue"
     )
     report.note(

@@ -24,7 +24,8 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 PYTHON = sys.executable
 
-# (name, script, issue 7 point); each accepts --quick and --json FILE
+# (name, script, issue point: issue 7's, or 18.2 for adaptive concurrency); each accepts
+# --quick and --json FILE
 BENCHES = (
     ("prepare", "bench_prepare.py", "1"),
     ("throughput", "bench_throughput.py", "2"),
@@ -34,6 +35,7 @@ BENCHES = (
     ("latency", "bench_latency.py", "6"),
     ("bytes", "bench_bytes.py", "7"),
     ("sqlitedict", "bench_sqlitedict.py", "-"),
+    ("adaptive", "bench_adaptive.py", "18.2"),
 )
 # owned elsewhere: run as they are, their output kept verbatim
 OTHERS = (

@@ -24,7 +24,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -86,6 +86,42 @@ def tags_json(
 
 def fenced(text: str) -> str:
     return f"Here is the JSON you asked for:\n```json\n{text}\n```\nHope this helps!"
+
+
+@dataclass
+class RateLimit:
+    """A hosted API's quota, as OpenAI applies it: per fixed window, counted when a request
+    arrives (``max_tokens`` against the token quota), reported on every answer in
+    ``x-ratelimit-*`` headers; a request over it gets 429 and is not served."""
+
+    requests: int | None = None  # per window
+    tokens: int | None = None
+    window_s: float = 1.0
+    _window_start: float = -1.0
+    _used_requests: int = 0
+    _used_tokens: int = 0
+
+    def admit(self, *, tokens: int, now: float) -> tuple[bool, dict[str, str]]:
+        """Whether the request is within the quota (it is counted if so), and the headers."""
+        if now - self._window_start >= self.window_s:
+            self._window_start, self._used_requests, self._used_tokens = now, 0, 0
+        ok = (self.requests is None or self._used_requests < self.requests) and (
+            self.tokens is None or self._used_tokens + tokens <= self.tokens
+        )
+        if ok:
+            self._used_requests += 1
+            self._used_tokens += tokens
+        reset = f"{max(0.0, self._window_start + self.window_s - now) * 1000:.0f}ms"
+        headers: dict[str, str] = {}
+        if self.requests is not None:
+            headers["x-ratelimit-limit-requests"] = str(self.requests)
+            headers["x-ratelimit-remaining-requests"] = str(self.requests - self._used_requests)
+            headers["x-ratelimit-reset-requests"] = reset
+        if self.tokens is not None:
+            headers["x-ratelimit-limit-tokens"] = str(self.tokens)
+            headers["x-ratelimit-remaining-tokens"] = str(self.tokens - self._used_tokens)
+            headers["x-ratelimit-reset-tokens"] = reset
+        return ok, headers
 
 
 @dataclass(frozen=True)
@@ -154,6 +190,8 @@ class FakeVLM:
         self.vision = vision  # False: a text-only model that cannot see images
         self.fail_all: Step | None = None  # while set, every chat request gets this
         self.latency_s = 0.0  # added to every chat request
+        self.rate_limit: RateLimit | None = None  # a hosted API's quota, while set
+        self.rate_limited = 0  # chat requests refused with 429 by the quota
         self.answerer: Callable[[Recorded], str] = self.default_answer
         self._queue: deque[Step] = deque()
         self._lock = threading.Lock()
@@ -322,7 +360,19 @@ def _handler(fake: FakeVLM) -> type[BaseHTTPRequestHandler]:
                 fake._leave()
 
         def _chat(self, request: Recorded) -> None:
+            quota_headers: dict[str, str] = {}
+            if fake.rate_limit is not None:
+                with fake._lock:
+                    ok, quota_headers = fake.rate_limit.admit(
+                        tokens=int((request.body or {}).get("max_tokens") or 0),
+                        now=time.monotonic(),
+                    )
+                    fake.rate_limited += not ok
+                if not ok:
+                    self._error(429, "Rate limit reached", headers=quota_headers)
+                    return
             step = fake._next_step()
+            step = replace(step, headers={**quota_headers, **step.headers})
             if step.delay_s or fake.latency_s:
                 time.sleep(step.delay_s + fake.latency_s)
             if step.reset:

@@ -12,10 +12,11 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PrivateAttr,
@@ -68,6 +69,28 @@ SIDECAR_EXTENSIONS = (
 DEFAULT_EXTENSIONS = (*IN_PLACE_EXTENSIONS, *SIDECAR_EXTENSIONS)
 
 
+MOST_INFLIGHT = 256
+
+
+def _inflight(value: Any) -> Any:
+    """``"auto"`` or a whole number in [1, 256]; one message for any other value (a plain
+    union would report one error per member)."""
+    if value == "auto" or value is None:
+        return value
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f'"auto" or a number from 1 to {MOST_INFLIGHT}, not {value!r}') from None
+    if number != value and str(number) != str(value).strip():
+        raise ValueError(f'"auto" or a whole number, not {value!r}')
+    if not 1 <= number <= MOST_INFLIGHT:
+        raise ValueError(f'"auto" or a number from 1 to {MOST_INFLIGHT}, not {number}')
+    return number
+
+
+Inflight = Annotated[int | Literal["auto"], BeforeValidator(_inflight)]
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
@@ -82,7 +105,8 @@ class VlmPartSettings(_Section):
     api_key_env: str | None = None
     api_key_file: Path | None = None
     timeout_s: float | None = Field(default=None, gt=0)
-    max_inflight: int | None = Field(default=None, ge=1, le=256)
+    max_inflight: Inflight | None = None
+    max_inflight_cap: int | None = Field(default=None, ge=1, le=MOST_INFLIGHT)
     max_edge_px: int | None = Field(default=None, ge=64, le=8192)
     profile: str | None = None
     temperature: float | None = Field(default=None, ge=0, le=2)
@@ -99,7 +123,10 @@ class VlmSettings(_Section):
     api_key_file: Path | None = None
     timeout_s: float = Field(default=120.0, gt=0)
     connect_timeout_s: float = Field(default=10.0, gt=0)
-    max_inflight: int = Field(default=4, ge=1, le=256)
+    # "auto": phototag finds the server's useful concurrency itself (taggers/vlm/adaptive.py),
+    # within [1, max_inflight_cap]; a number fixes it (a cap on a shared server)
+    max_inflight: Inflight = "auto"
+    max_inflight_cap: int = Field(default=64, ge=1, le=MOST_INFLIGHT)
     max_retries: int = Field(default=4, ge=0, le=20)
     retry_base_s: float = Field(default=1.0, gt=0)  # first backoff; doubles, with jitter
     retry_max_s: float = Field(default=60.0, gt=0)  # longest wait; a longer Retry-After pauses

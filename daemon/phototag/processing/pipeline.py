@@ -38,7 +38,7 @@ from phototag.processing.circuit import Circuit
 from phototag.processing.imaging import prepare
 from phototag.store.queue import Index
 from phototag.store.records import FileRecord, Job, display_path
-from phototag.taggers import Tagger
+from phototag.taggers import Paced, Tagger
 
 if TYPE_CHECKING:
     from phototag.taggers.local.tagger import LocalTagger
@@ -159,6 +159,13 @@ class Pipeline:
         # on a VLM: the CPU and memory they need stay bounded, and at a start the first
         # photos reach the server sooner than if every thread decoded at the same time
         self._decoding = threading.BoundedSemaphore(settings.workers)
+        # with a VLM, at most `workers` photos beyond the server's current limit hold a
+        # decoded image: the rest wait before they are read, so memory follows the limit
+        # ("auto" moves it) and never the thread count (workers + the cap)
+        self._admission = _Admission(
+            extra=settings.workers,
+            limit=(lambda: _current_limit(tagger)) if isinstance(tagger, Paced) else None,
+        )
         # the VLM sees up to vlm.max_edge_px; the embedded tagger needs far less (faster decode)
         self._edge_px = settings.vlm.max_edge_px if tagger.name != "local" else settings.max_edge_px
 
@@ -210,24 +217,26 @@ class Pipeline:
                 sig.size, max_file_bytes=max_bytes
             ):
                 raise BadImage(reason)  # never opened: swapped for a link, or far too large
-        with self._decoding:
-            with _timed(outcome, "hash"):
-                hashes = hash_file(job.path)
-                outcome.sha256, outcome.image_sha256 = hashes.sha256, hashes.image_sha256
-            if self._keep_metadata_edit(job, outcome, sig) or self._reuse(job, outcome, sig):
-                return
-            with _timed(outcome, "prepare"):
-                image = prepare(
-                    job.path,
-                    max_edge_px=self._edge_px,
-                    max_pixels=self._settings.max_image_pixels,
-                )
-            if outcome.image_sha256 is None:  # HEIC, CR3, ...: compare the decoded pixels
-                outcome.image_sha256 = pixels_sha256(image.image)
-                if self._keep_metadata_edit(job, outcome, sig):
+        with self._admission:
+            with self._decoding:
+                with _timed(outcome, "hash"):
+                    hashes = hash_file(job.path)
+                    outcome.sha256, outcome.image_sha256 = hashes.sha256, hashes.image_sha256
+                if self._keep_metadata_edit(job, outcome, sig) or self._reuse(job, outcome, sig):
                     return
-        with _timed(outcome, "tag"):
-            outcome.result = self._tag(image)
+                with _timed(outcome, "prepare"):
+                    image = prepare(
+                        job.path,
+                        max_edge_px=self._edge_px,
+                        max_pixels=self._settings.max_image_pixels,
+                    )
+                if outcome.image_sha256 is None:  # HEIC, CR3, ...: compare the decoded pixels
+                    outcome.image_sha256 = pixels_sha256(image.image)
+                    if self._keep_metadata_edit(job, outcome, sig):
+                        return
+            with _timed(outcome, "tag"):
+                outcome.result = self._tag(image)
+            del image  # out before the next photo may be decoded
         if outcome.result.backend == "openai":
             from phototag.taggers.vlm.split import profile_label  # loaded with the VLM tagger
 
@@ -374,6 +383,35 @@ class Pipeline:
             fallback=result.fallback,
             dry_run=dry_run,
         )
+
+
+class _Admission:
+    """Lets at most ``extra + limit()`` threads in at once; ``limit`` None: everyone."""
+
+    def __init__(self, *, extra: int, limit: Callable[[], int] | None) -> None:
+        self._extra, self._limit = extra, limit
+        self._cond = threading.Condition()
+        self._inside = 0
+
+    def __enter__(self) -> None:
+        if self._limit is None:
+            return
+        with self._cond:
+            # the timeout: a limit can rise while nobody leaves (an idle start)
+            while self._inside >= self._extra + self._limit():
+                self._cond.wait(timeout=1.0)
+            self._inside += 1
+
+    def __exit__(self, *_: object) -> None:
+        if self._limit is None:
+            return
+        with self._cond:
+            self._inside -= 1
+            self._cond.notify(max(1, self._extra + self._limit() - self._inside))
+
+
+def _current_limit(tagger: Paced) -> int:
+    return sum(status.limit for status in tagger.concurrency().values())
 
 
 class _timed:

@@ -52,11 +52,13 @@ def metrics_snapshot(
     in_flight: int,
     stages: StageStats,
     history: deque[dict[str, Any]],
+    concurrency: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The metrics file's content; appends a point to ``history`` (bounded by its maxlen).
 
-    Times are ``time.time()`` seconds. The last-hour rate divides by the time actually run
-    when the daemon is younger than an hour.
+    ``concurrency``: each VLM server's limit, requests in flight and latency (None for the
+    embedded tagger). Times are ``time.time()`` seconds. The last-hour rate divides by the
+    time actually run when the daemon is younger than an hour.
     """
     uptime_s = max(0.0, now - started_at)
     hour_s = min(uptime_s, 3600.0)
@@ -85,5 +87,6 @@ def metrics_snapshot(
         "queue_depth": queue_depth,
         "in_flight": in_flight,
         "stages": stages.percentiles(),
+        "concurrency": dict(concurrency) if concurrency is not None else None,
         "history": list(history),
     }

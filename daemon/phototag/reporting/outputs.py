@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections import deque
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -91,7 +92,14 @@ class Outputs:
         )
         _safe_write(self._settings.state_dir / "summary.md", text)
 
-    def write_metrics(self, *, in_flight: int, healthy: bool, paused: bool) -> None:
+    def write_metrics(
+        self,
+        *,
+        in_flight: int,
+        healthy: bool,
+        paused: bool,
+        concurrency: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> None:
         reader = self._index.reader()
         counts = reader.counts()
         snapshot = metrics_snapshot(
@@ -103,6 +111,7 @@ class Outputs:
             in_flight=in_flight,
             stages=self._stages,
             history=self._history,
+            concurrency=concurrency,
         )
         _safe_write(self._settings.state_dir / "metrics.json", json.dumps(snapshot, indent=2))
         if self._settings.outputs.prometheus:
@@ -112,6 +121,7 @@ class Outputs:
                 in_flight=in_flight,
                 healthy=healthy,
                 paused=paused,
+                concurrency=concurrency,
             )
             try:
                 write_prom(self._settings.state_dir / "phototag.prom", metrics)

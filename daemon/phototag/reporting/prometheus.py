@@ -80,13 +80,30 @@ def _escape(text: str) -> str:
 
 
 def prom_metrics(
-    *, counts: Mapping[str, int], queue_depth: int, in_flight: int, healthy: bool, paused: bool
+    *,
+    counts: Mapping[str, int],
+    queue_depth: int,
+    in_flight: int,
+    healthy: bool,
+    paused: bool,
+    concurrency: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """The daemon's figures in the shape render_prom expects."""
-    return {
+    """The daemon's figures in the shape render_prom expects. ``concurrency`` (by model:
+    main, description, keywords) gives ``vlm_limit``, ``vlm_in_flight``,
+    ``vlm_latency_seconds`` and ``vlm_limit_cap``, labelled ``model``."""
+    metrics: dict[str, Any] = {
         "files": {"status": dict(counts)},
         "queue_depth": queue_depth,
         "in_flight": in_flight,
         "backend_healthy": healthy,
         "paused": paused,
     }
+    for name, key in (
+        ("vlm_limit", "limit"),
+        ("vlm_limit_cap", "cap"),
+        ("vlm_in_flight", "in_flight"),
+        ("vlm_latency_seconds", "latency_s"),
+    ):
+        if concurrency:
+            metrics[name] = {"model": {model: s.get(key) for model, s in concurrency.items()}}
+    return metrics

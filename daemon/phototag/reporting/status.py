@@ -57,6 +57,7 @@ def collect_status(reader: IndexReader, *, now: float | None = None) -> dict[str
         "settled_unchanged": daemon.get("settled_unchanged", 0) if running else 0,
         "backlog": daemon.get("backlog") if running else None,
         "vanished_roots": daemon.get("vanished_roots", []) if running else [],
+        "concurrency": daemon.get("concurrency") if running else None,
         "counts": counts,
         "images_per_min_last_hour": round(reader.done_since(now - 3600) / 60, 2),
         "last_errors": [
@@ -89,6 +90,8 @@ def render_status(status: dict[str, Any]) -> str:
         f"queue:     {status['queue_depth']} queued, {status['in_flight']} in flight, "
         f"{status['waiting_to_settle']} settling"
     )
+    for model, c in (status.get("concurrency") or {}).items():
+        lines.append(f"server:    {render_concurrency(c, model=model)}")
     if status.get("backlog"):
         lines.append(f"backlog:   {render_backlog(status['backlog'])}")
     lines.append(
@@ -101,6 +104,20 @@ def render_status(status: dict[str, Any]) -> str:
         for err in status["last_errors"]:
             lines.append(f"  {err['path']}: {err['error']}")
     return "\n".join(lines)
+
+
+def render_concurrency(c: dict[str, Any], *, model: str) -> str:
+    """``limit 12 (auto, probing, cap 64), 11 in flight, latency 0.52 s``; the field a
+    per-field model serves is named."""
+    who = "" if model == "main" else f"{model} model: "
+    how = f"auto, {c['phase']}, cap {c['cap']}" if c["mode"] == "auto" else "fixed"
+    latency = c.get("latency_s")
+    text = f"{who}limit {c['limit']} ({how}), {c['in_flight']} in flight, " + (
+        f"latency {latency:.2f} s" if latency is not None else "no answer yet"
+    )
+    if c.get("held_s"):
+        text += f", held {c['held_s']:.1f} s (rate limit or Retry-After)"
+    return text
 
 
 def _duration(seconds: float) -> str:

@@ -39,7 +39,7 @@ from phototag.runtime.lock import IndexLock
 from phototag.runtime.supervision import Supervision
 from phototag.store.queue import Index
 from phototag.store.records import display_path
-from phototag.taggers import Tagger, make_tagger
+from phototag.taggers import Paced, Tagger, make_tagger
 
 HEARTBEAT_S = 2.0
 
@@ -109,10 +109,11 @@ class Daemon:
             on_queued=self._wake_pool,
         )
         threads = settings.workers
-        if settings.backend == "openai":
+        if isinstance(self.tagger, Paced):
             # a worker holds its request slot only while it waits on the network: with
-            # `workers` more threads, photos are hashed and decoded meanwhile
-            threads += settings.vlm.max_inflight
+            # `workers` more threads, photos are hashed and decoded meanwhile; the
+            # pipeline admits only as many as the current limit uses
+            threads += self.tagger.most_concurrency
         self.pool = WorkerPool(
             index=self.index, process=self.pipeline.process, threads=threads, may_run=self._may_run
         )
@@ -347,7 +348,14 @@ class Daemon:
             "settled_unchanged": self.intake.settled_unchanged,
             "vanished_roots": [display_path(root) for root in self.watchers.vanished],
             "backlog": self.backlog.as_json() if self.backlog.remaining else None,
+            "concurrency": self.concurrency(),
         }
+
+    def concurrency(self) -> dict[str, dict[str, Any]] | None:
+        """Each VLM server's limit, requests in flight and latency; None for local."""
+        if not isinstance(self.tagger, Paced):
+            return None
+        return {name: s.as_dict() for name, s in self.tagger.concurrency().items()}
 
     def _heartbeat(self, *, stopped: bool = False) -> None:
         state = self.live_state()
@@ -365,7 +373,10 @@ class Daemon:
 
     def write_metrics(self) -> None:
         self.outputs.write_metrics(
-            in_flight=self.pool.in_flight, healthy=self.circuit.healthy, paused=self.paused
+            in_flight=self.pool.in_flight,
+            healthy=self.circuit.healthy,
+            paused=self.paused,
+            concurrency=self.concurrency(),
         )
 
     def status(self) -> dict[str, Any]:
@@ -383,5 +394,6 @@ class Daemon:
             backend=live["backend"],
             model=live["model"],
             vanished_roots=live["vanished_roots"],
+            concurrency=live["concurrency"],
         )
         return status

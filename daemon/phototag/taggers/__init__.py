@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 if TYPE_CHECKING:
     from phototag.config import Settings
     from phototag.domain import Health, PreparedImage, TagResult
+    from phototag.taggers.vlm.adaptive import SlotsStatus
 
 
 @runtime_checkable
@@ -38,6 +39,20 @@ class Tagger(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class Paced(Protocol):
+    """A tagger that keeps requests open at a server under a limit (the VLM backends)."""
+
+    @property
+    def most_concurrency(self) -> int:
+        """The most requests it may ever keep open at once (threads to give it)."""
+        ...
+
+    def concurrency(self) -> dict[str, SlotsStatus]:
+        """The limit, requests in flight and latency now, by model ("main", "keywords")."""
+        ...
 
 
 def make_tagger(settings: Settings) -> Tagger:

@@ -16,6 +16,7 @@ from typing import Literal
 
 from phototag.config import Settings, VlmPartSettings, VlmSettings
 from phototag.domain import Health, PreparedImage, TagResult
+from phototag.taggers.vlm.adaptive import SlotsStatus
 from phototag.taggers.vlm.tagger import OpenAITagger
 
 FieldName = Literal["description", "keywords"]
@@ -104,6 +105,15 @@ class SplitTagger:
     def prompt_digest(self) -> str:
         parts = {name: tagger.prompt_digest for name, tagger in self._parts.items()}
         return combined_digest(self._main.prompt_digest, parts)
+
+    def most_concurrency(self) -> int:
+        return sum(t.most_concurrency for t in (self._main, *self._parts.values()))
+
+    def concurrency(self) -> dict[str, SlotsStatus]:
+        """Each model's own limit: each adapts to its own server."""
+        return self._main.concurrency() | {
+            name: tagger.concurrency()["main"] for name, tagger in self._parts.items()
+        }
 
     def tag(self, image: PreparedImage) -> TagResult:
         main = self._main.tag(image)

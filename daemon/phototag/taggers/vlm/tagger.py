@@ -13,6 +13,11 @@ translated here, at the boundary::
 The preflight (``GET /models``, a text probe, a vision probe) resolves the model id and
 finds, once per preflight rather than per image, whether the server accepts
 ``response_format`` with a JSON schema.
+
+Every request goes through :class:`phototag.taggers.vlm.adaptive.Slots`: with
+``vlm.max_inflight = "auto"`` the number open at once adapts to the server (429, 503 and
+timeouts cut it; ``Retry-After`` and ``x-ratelimit-*`` headers hold new requests); a
+number fixes it. Only the tagging requests' latencies steer it, not the probes'.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import httpx
 import openai
@@ -45,9 +50,23 @@ from phototag.errors import (
 )
 from phototag.keywords import normalise_keywords
 from phototag.redact import redact, redact_url
+from phototag.taggers.vlm.adaptive import (
+    INITIAL_LIMIT,
+    AdaptiveLimit,
+    Change,
+    Signal,
+    Slots,
+    SlotsStatus,
+    most_inflight,
+    quota_from_headers,
+    worth_logging,
+)
 from phototag.taggers.vlm.answer import Answer, parse_answer, repair_prompt
 from phototag.taggers.vlm.prompts import build_prompt
 from phototag.taggers.vlm.vocabulary import Vocabulary, casefold
+
+if TYPE_CHECKING:
+    from openai._legacy_response import LegacyAPIResponse  # what with_raw_response returns
 
 T = TypeVar("T")
 
@@ -61,6 +80,7 @@ _PROBE_SCHEMA = {
 }
 _BAD_REQUEST = (400, 413, 415, 422)
 _TRANSIENT = (408, 409, 425, 429)
+_OVERLOADED = (429, 503)  # too many requests at once: the concurrency limit backs off
 _UNCAPPED = 10_000  # keyword count before the vocabulary filter applies the real cap
 _NO_KEY = "not-needed"  # local servers want no key, but the SDK wants a non-empty one
 
@@ -72,6 +92,7 @@ class Failure:
     kind: Literal["transient", "permanent", "bad_request"]
     reason: str
     retry_after_s: float | None = None
+    signal: Signal = Signal.FAILED  # what it says about the server's capacity
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +107,9 @@ class _Ready:
 def classify(exc: openai.OpenAIError, *, base_url: str, now: float) -> Failure:
     """Sort an SDK error into transient, permanent (needs a person) or bad request."""
     if isinstance(exc, openai.APITimeoutError):
-        return Failure("transient", f"no answer from {base_url} in time (timeout)")
+        return Failure(
+            "transient", f"no answer from {base_url} in time (timeout)", signal=Signal.TIMEOUT
+        )
     if isinstance(exc, openai.APIConnectionError):
         cause = exc.__cause__
         detail = f": {type(cause).__name__}: {cause}" if cause else ""
@@ -117,6 +140,7 @@ def classify(exc: openai.OpenAIError, *, base_url: str, now: float) -> Failure:
             retry_after_s=parse_retry_after(
                 headers.get("retry-after"), retry_after_ms=headers.get("retry-after-ms"), now=now
             ),
+            signal=Signal.OVERLOAD if code in _OVERLOADED else Signal.FAILED,
         )
     return Failure("permanent", f"unexpected HTTP {code} from {base_url}{said}")
 
@@ -263,11 +287,11 @@ class OpenAITagger:
         )
         self._key = read_api_key(vlm)
         self._shown_url = redact_url(vlm.base_url)  # in every message: no user:key@
+        self._mode = "auto" if vlm.max_inflight == "auto" else "fixed"
+        most = most_inflight(vlm)
         self._http = httpx.Client(
             timeout=httpx.Timeout(vlm.timeout_s, connect=vlm.connect_timeout_s),
-            limits=httpx.Limits(
-                max_connections=vlm.max_inflight, max_keepalive_connections=vlm.max_inflight
-            ),
+            limits=httpx.Limits(max_connections=most, max_keepalive_connections=most),
         )
         self._client = openai.OpenAI(
             base_url=vlm.base_url,
@@ -275,7 +299,12 @@ class OpenAITagger:
             http_client=self._http,
             max_retries=0,  # retries are ours: backoff, Retry-After, a circuit above
         )
-        self._slots = threading.BoundedSemaphore(vlm.max_inflight)
+        least = most if self._mode == "fixed" else 1
+        self._slots = Slots(
+            limit=AdaptiveLimit(initial=INITIAL_LIMIT, least=least, most=most),
+            on_change=self._limit_changed,
+        )
+        self._logged_limit = self._slots.limit
         self._ready_lock = threading.Lock()
         self._ready: _Ready | None = None
         self._closed = threading.Event()
@@ -294,6 +323,35 @@ class OpenAITagger:
         """Whether the server takes response_format json_schema; None before a preflight."""
         ready = self._ready
         return ready.json_schema if ready else None
+
+    @property
+    def most_concurrency(self) -> int:
+        """The most requests it may ever keep open (the fixed number, or the cap)."""
+        return most_inflight(self._vlm)
+
+    def concurrency(self) -> dict[str, SlotsStatus]:
+        return {"main": self._slots.status(mode=self._mode)}
+
+    def _limit_changed(self, change: Change) -> None:
+        """Logged when the limit moved a lot since the last line (or was cut): the
+        probing's small steps would otherwise fill the log."""
+        logger.debug(
+            "{}: concurrency limit {} -> {} ({})",
+            self._vlm.base_url,
+            change.old,
+            change.new,
+            change.reason,
+        )
+        if change.cut or worth_logging(self._logged_limit, change.new):
+            logger.info(
+                "{}: concurrency limit {} -> {} ({}; latency {:.2f} s)",
+                self._vlm.base_url,
+                self._logged_limit,
+                change.new,
+                change.reason,
+                self._slots.status(mode=self._mode).latency_s or 0.0,
+            )
+            self._logged_limit = change.new
 
     # --- tagging ---
 
@@ -315,7 +373,7 @@ class OpenAITagger:
                 ],
             },
         ]
-        raw = self._complete(messages, ready=ready)
+        raw = self._complete(messages, ready=ready, steer=True)
         notes: tuple[str, ...] = ()
         try:
             answer = parse_answer(raw)
@@ -350,7 +408,7 @@ class OpenAITagger:
                 "content": repair_prompt(raw=raw, problem=problem, shape=self._prompt.shape),
             },
         ]
-        fixed = self._complete(messages, ready=ready)
+        fixed = self._complete(messages, ready=ready, steer=False)
         try:
             return parse_answer(fixed), fixed
         except AnswerError as exc:
@@ -379,7 +437,7 @@ class OpenAITagger:
         normal = normalise_keywords([folded], max_keywords=1, language=self._vlm.language)
         return casefold(normal[0]) if normal else folded
 
-    def _complete(self, messages: list[dict[str, Any]], *, ready: _Ready) -> str:
+    def _complete(self, messages: list[dict[str, Any]], *, ready: _Ready, steer: bool) -> str:
         kwargs: dict[str, Any] = {}
         if ready.json_schema:
             kwargs["response_format"] = {
@@ -390,7 +448,9 @@ class OpenAITagger:
                     "strict": True,
                 },
             }
-        return self._chat(messages, model=ready.model, retries=self._vlm.max_retries, **kwargs)
+        return self._chat(
+            messages, model=ready.model, retries=self._vlm.max_retries, steer=steer, **kwargs
+        )
 
     # --- preflight ---
 
@@ -442,7 +502,7 @@ class OpenAITagger:
         return result
 
     def _served_model(self) -> str:
-        page = self._call(self._client.models.list, retries=0)
+        page = self._call(self._client.models.with_raw_response.list, retries=0)
         return pick_model(self._vlm.model, [m.id for m in page.data], base_url=self._shown_url)
 
     def _text_probe(self, model: str) -> bool:
@@ -498,10 +558,16 @@ class OpenAITagger:
     # --- one request, with retries ---
 
     def _chat(
-        self, messages: list[dict[str, Any]], *, model: str, retries: int, **kwargs: Any
+        self,
+        messages: list[dict[str, Any]],
+        *,
+        model: str,
+        retries: int,
+        steer: bool = False,
+        **kwargs: Any,
     ) -> str:
         response = self._call(
-            lambda: self._client.chat.completions.create(
+            lambda: self._client.chat.completions.with_raw_response.create(
                 model=model,
                 messages=messages,  # type: ignore[arg-type]
                 temperature=self._vlm.temperature,
@@ -509,57 +575,84 @@ class OpenAITagger:
                 **kwargs,
             ),
             retries=retries,
+            steer=steer,
         )
         choices = response.choices or []
         return (choices[0].message.content or "") if choices else ""
 
-    def _call(self, request: Callable[[], T], *, retries: int) -> T:
-        """Send ``request`` holding one of ``max_inflight`` slots; retry transient failures
-        (the slot is released while waiting). Translates every SDK error."""
+    def _call(
+        self, request: Callable[[], LegacyAPIResponse[T]], *, retries: int, steer: bool = False
+    ) -> T:
+        """Send ``request`` in one of the adaptive slots; retry transient failures (the slot
+        is released while waiting). Translates every SDK error. ``steer``: its latency
+        moves the limit (tagging requests; not the probes or a repair)."""
         base_url = self._shown_url
         attempt = 0
         while True:
             if self._closed.is_set():
                 raise BackendUnavailable("the tagger is closed")
+            ticket = self._slots.acquire()
             try:
-                with self._slots:
-                    return request()
+                raw = request()
             except openai.OpenAIError as exc:
-                failure = classify(exc, base_url=base_url, now=time.time())
-                reason = self._redact(failure.reason)
-                if failure.kind == "bad_request":
-                    raise BadImage(reason) from exc
-                if failure.kind == "permanent":
-                    raise BackendUnavailable(reason, permanent=True) from exc
-                retry_after = failure.retry_after_s
-                if retry_after is not None and retry_after > self._vlm.retry_max_s:
-                    raise BackendUnavailable(
-                        f"{reason}; the server asks to wait {retry_after:.0f} s"
-                    ) from exc
-                if attempt >= retries:
-                    tries = f" (after {attempt + 1} attempts)" if attempt else ""
-                    raise BackendUnavailable(f"{reason}{tries}") from exc
-                delay = backoff_delay_s(
-                    attempt,
-                    base_s=self._vlm.retry_base_s,
-                    max_s=self._vlm.retry_max_s,
-                    retry_after_s=retry_after,
-                    rand=random.random,
+                failure, cause = classify(exc, base_url=base_url, now=time.time()), exc
+                headers = exc.response.headers if isinstance(exc, openai.APIStatusError) else {}
+                self._slots.release(
+                    ticket,
+                    signal=failure.signal,
+                    steer=steer or failure.signal is not Signal.FAILED,
+                    quota=quota_from_headers(headers, tokens_per_request=self._vlm.max_tokens),
+                    retry_after_s=failure.retry_after_s,
                 )
-                logger.warning(
-                    "VLM request failed: {}; retry {}/{} in {:.1f} s",
-                    reason,
-                    attempt + 1,
-                    retries,
-                    delay,
+            except BaseException:
+                self._slots.release(ticket, signal=Signal.FAILED, steer=False)
+                raise
+            else:
+                self._slots.release(
+                    ticket,
+                    signal=Signal.OK,
+                    steer=steer,
+                    quota=quota_from_headers(raw.headers, tokens_per_request=self._vlm.max_tokens),
                 )
-                self._closed.wait(delay)
-                attempt += 1
+                try:
+                    return raw.parse()
+                except openai.OpenAIError as exc:  # an answer that is not the API's JSON
+                    failure, cause = classify(exc, base_url=base_url, now=time.time()), exc
+            reason = self._redact(failure.reason)
+            if failure.kind == "bad_request":
+                raise BadImage(reason) from cause
+            if failure.kind == "permanent":
+                raise BackendUnavailable(reason, permanent=True) from cause
+            retry_after = failure.retry_after_s
+            if retry_after is not None and retry_after > self._vlm.retry_max_s:
+                raise BackendUnavailable(
+                    f"{reason}; the server asks to wait {retry_after:.0f} s"
+                ) from cause
+            if attempt >= retries:
+                tries = f" (after {attempt + 1} attempts)" if attempt else ""
+                raise BackendUnavailable(f"{reason}{tries}") from cause
+            delay = backoff_delay_s(
+                attempt,
+                base_s=self._vlm.retry_base_s,
+                max_s=self._vlm.retry_max_s,
+                retry_after_s=retry_after,
+                rand=random.random,
+            )
+            logger.warning(
+                "VLM request failed: {}; retry {}/{} in {:.1f} s",
+                reason,
+                attempt + 1,
+                retries,
+                delay,
+            )
+            self._closed.wait(delay)
+            attempt += 1
 
     def _redact(self, text: str) -> str:
         return redact(text.replace(self._key, "***") if self._key else text)
 
     def close(self) -> None:
         self._closed.set()
+        self._slots.close()
         self._client.close()
         self._http.close()
