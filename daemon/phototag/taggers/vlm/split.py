@@ -106,6 +106,7 @@ class SplitTagger:
         parts = {name: tagger.prompt_digest for name, tagger in self._parts.items()}
         return combined_digest(self._main.prompt_digest, parts)
 
+    @property
     def most_concurrency(self) -> int:
         return sum(t.most_concurrency for t in (self._main, *self._parts.values()))
 
