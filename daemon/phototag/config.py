@@ -125,6 +125,9 @@ class MetadataSettings(_Section):
     keep_mtime: bool = True
     overwrite: Literal["fill-empty", "replace"] = "fill-empty"  # a person's title/description
     readonly_fallback: Literal["fail", "sidecar"] = "fail"
+    # which text dc:description / Caption-Abstract carry; the other goes to the
+    # accessibility field ExtDescrAccessibility
+    description_field: Literal["caption", "description"] = "caption"
 
 
 class OutputSettings(_Section):

@@ -17,6 +17,7 @@ from phototag.keywords import fit_utf8
 from phototag.metadata.provenance import Provenance, as_list, bag, to_xmp
 
 Overwrite = Literal["fill-empty", "replace"]
+DescriptionField = Literal["caption", "description"]
 
 XMP_SUBJECT = "Xmp.dc.subject"
 XMP_HIERARCHY = "Xmp.lr.hierarchicalSubject"
@@ -62,12 +63,15 @@ def plan_write(
     overwrite: Overwrite,
     source: str | None,
     time_iso: str,
+    description_field: DescriptionField = "caption",
 ) -> Plan:
     """The changes that merge ``result`` into a photo (or sidecar) holding ``xmp``/``iptc``.
 
     ``iptc`` None means the format has no IPTC (WebP, an XMP sidecar). ``source`` is the
     photo's file name when writing a sidecar (None in place): a sidecar record about other
     photos (``IMG_1.xmp`` shared by a RAW and a JPEG) is kept, never replaced.
+    ``description_field`` is the text ``dc:description`` and ``Caption-Abstract`` carry;
+    the other of caption and description goes to ``ExtDescrAccessibility``.
     """
     tags = result.tags
     shared = source is not None and previous is not None and bool(set(previous.sources) - {source})
@@ -106,7 +110,9 @@ def plan_write(
 
     texts: dict[str, str] = {}
     for spec in TEXT_FIELDS:
-        new = _text_of(tags, spec.name)
+        # provenance keys a text by its slot (spec.name), not by which text filled it, so
+        # a change of description_field replaces phototag's own text in both slots
+        new = _text_of(tags, _filled_from(spec.name, description_field))
         own = "" if previous is None or shared else previous.text(spec.name)
         current = lang_alt_text(xmp.get(spec.xmp))
         if not (new and may_write(current=current, own=own, overwrite=overwrite)):
@@ -200,6 +206,13 @@ def _text_of(tags: Any, name: str) -> str:
     if name == "alt_text" and not text:
         text = tags.caption.strip()
     return text
+
+
+def _filled_from(slot: str, description_field: DescriptionField) -> str:
+    """Which text of the tags fills a slot: the long description swaps with the caption."""
+    if description_field == "description" and slot in ("caption", "description"):
+        return "description" if slot == "caption" else "caption"
+    return slot
 
 
 def _fit_keyword(keyword: str) -> str:

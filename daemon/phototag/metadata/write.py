@@ -354,6 +354,7 @@ def _merge(
         result=result,
         previous=from_xmp(xmp),
         overwrite=settings.overwrite,
+        description_field=settings.description_field,
         source=source,
         time_iso=datetime.now(UTC).isoformat(timespec="seconds"),
     )
