@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from phototag.config import load_settings
+from phototag.config import Settings, load_settings
 from phototag.intake.selection import Selection
 from phototag.store.queue import Index
 from phototag.store.records import display_path
@@ -49,15 +49,9 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    from phototag.cli.phototagd import run_once, running_pid
-
-    settings = load_settings(
-        config_file=args.config, cli={"dry_run": True if args.dry_run else None}
-    )
-    if args.overwrite:
-        settings.metadata.overwrite = "replace"
-    scope = [Path(os.path.abspath(p)) for p in args.paths] or list(settings.roots)
+def scope_of(settings: Settings, paths: list[Path]) -> list[Path] | None:
+    """The absolute PATHs (default: the roots); None, said on stderr, if one is outside."""
+    scope = [Path(os.path.abspath(p)) for p in paths] or list(settings.roots)
     selection = Selection.from_settings(settings)
     outside = [p for p in scope if selection.root_of(p) is None]
     if outside:
@@ -67,6 +61,20 @@ def run(args: argparse.Namespace) -> int:
             + ", ".join(map(display_path, outside)),
             file=sys.stderr,
         )
+        return None
+    return scope
+
+
+def run(args: argparse.Namespace) -> int:
+    from phototag.cli.phototagd import run_once, running_pid
+
+    settings = load_settings(
+        config_file=args.config, cli={"dry_run": True if args.dry_run else None}
+    )
+    if args.overwrite:
+        settings.metadata.overwrite = "replace"
+    scope = scope_of(settings, args.paths)
+    if scope is None:
         return 2
     if running_pid(settings) is None and args.retag:
         index = Index(settings.index_path)

@@ -31,6 +31,7 @@ from phototag.intake.selection import entry_skip_reason, size_skip_reason
 from phototag.metadata.write import WriteOutcome, write_tags
 from phototag.processing.circuit import Circuit
 from phototag.processing.imaging import prepare
+from phototag.processing.reuse import Reuse, dry_run_reuse, identity_of
 from phototag.store.queue import Index
 from phototag.store.records import FileRecord, Job, display_path
 from phototag.taggers import Tagger
@@ -238,7 +239,10 @@ class Pipeline:
         return self._supplement(result, image) if self._supplement else result
 
     def _reuse(self, job: Job, outcome: Outcome, sig: FileSig) -> bool:
-        """A byte-identical file was tagged before: moved while we were down, or copied."""
+        """A dry run tagged this very file, or a byte-identical file was tagged before:
+        moved while we were down, or copied."""
+        if self._apply_dry_run(job, outcome, sig):
+            return True
         donor = self._index.find_tagged_copy(outcome.sha256 or "")
         if donor is None or donor.id == job.id:
             return False
@@ -267,6 +271,27 @@ class Pipeline:
                 outcome.write = self._write(job.path, outcome.result, sig)
         outcome.status = "done"
         return True
+
+    def _apply_dry_run(self, job: Job, outcome: Outcome, sig: FileSig) -> bool:
+        """Write the result a dry run stored for this file, when it would come out the same."""
+        own = self._index.get_id(job.id)
+        if self._writes_nothing or own is None:
+            return False
+        verdict = dry_run_reuse(own, sha256=outcome.sha256, now=identity_of(self._tagger))
+        if verdict is not Reuse.APPLY:
+            if verdict is not None:
+                outcome.notes.append(verdict)
+            return False
+        outcome.result = result_from_record(own)
+        outcome.notes.append("result of its dry run written: tagger not called")
+        with _timed(outcome, "write"):
+            outcome.write = self._write(job.path, outcome.result, sig)
+        outcome.status = "done"
+        return True
+
+    @property
+    def _writes_nothing(self) -> bool:
+        return self._settings.dry_run or not self._settings.metadata.write
 
     def _write(self, path: Path, result: TagResult, sig: FileSig) -> WriteOutcome:
         dry_run = self._settings.dry_run or not self._settings.metadata.write

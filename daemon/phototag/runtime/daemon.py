@@ -118,7 +118,9 @@ class Daemon:
         if requeued:
             logger.info("{} job(s) interrupted last time are queued again", requeued)
         if not (self.settings.dry_run or not self.settings.metadata.write):
-            redo = self.index.requeue_done(dry_run_only=True)
+            # within what this run looks at (tagctl apply PATH): their stored results are
+            # written without asking the tagger again, unless their inputs changed
+            redo = sum(self.index.requeue_done(under=top, dry_run_only=True) for top in self.scope)
             if redo:
                 logger.info("{} file(s) tagged in a dry run are queued to be written", redo)
         for root in self.settings.roots:
