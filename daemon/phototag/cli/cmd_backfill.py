@@ -9,11 +9,13 @@ itself), 2 for a PATH outside the watched roots.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
 from typing import Any
 
+from phototag.cli.oneoff import add_flags, overrides
 from phototag.config import Settings, load_settings
 from phototag.intake.selection import Selection
 from phototag.store.queue import Index
@@ -46,6 +48,12 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="for this run, replace a title or description a person wrote",
     )
+    parser.add_argument(
+        "--print-config",
+        action="store_true",
+        help="print the effective configuration of this run (secrets redacted) and exit",
+    )
+    add_flags(parser)
     parser.set_defaults(func=run)
 
 
@@ -69,10 +77,14 @@ def run(args: argparse.Namespace) -> int:
     from phototag.cli.phototagd import run_once, running_pid
 
     settings = load_settings(
-        config_file=args.config, cli={"dry_run": True if args.dry_run else None}
+        config_file=args.config,
+        cli={**overrides(args), "dry_run": True if args.dry_run else None},
     )
     if args.overwrite:
         settings.metadata.overwrite = "replace"
+    if args.print_config:
+        print(json.dumps(settings.redacted(), indent=2, ensure_ascii=False))
+        return 0
     scope = scope_of(settings, args.paths)
     if scope is None:
         return 2
@@ -83,4 +95,4 @@ def run(args: argparse.Namespace) -> int:
         finally:
             index.close()
         print(f"tagctl: {again} photo(s) already done will be tagged again", file=sys.stderr)
-    return run_once(settings, scope=scope)
+    return run_once(settings, scope=scope, max_wait_s=args.max_wait_s)

@@ -32,7 +32,7 @@ from phototag.processing.heap import unmap_large_blocks
 from phototag.processing.pipeline import Pipeline
 from phototag.processing.workers import WorkerPool
 from phototag.reporting.outputs import Outputs
-from phototag.reporting.progress import Backlog, BacklogTracker, ProgressBar
+from phototag.reporting.progress import Backlog, BacklogTracker, ProgressBar, Waiting
 from phototag.reporting.status import collect_status
 from phototag.runtime.control import ControlSocketBusy
 from phototag.runtime.supervision import Supervision
@@ -51,6 +51,7 @@ class Daemon:
         scope: Sequence[Path] = (),
         progress: ProgressBar | None = None,
         reload: Callable[[], Settings] | None = None,
+        max_wait_s: float = 300.0,
     ) -> None:
         unmap_large_blocks()  # before any model loads: what is freed goes back to the kernel
         self.settings = settings
@@ -60,6 +61,7 @@ class Daemon:
         self._backlog = BacklogTracker()
         self.backlog = Backlog(finished=0, remaining=0, elapsed_s=0.0)
         self.gave_up: str | None = None  # --once: why it stopped with work left
+        self.max_wait_s = max_wait_s  # --once: how long a backend may stay unavailable
         self._stop = threading.Event()
         self._reload_requested = threading.Event()
         self._paused = threading.Event()
@@ -216,9 +218,29 @@ class Daemon:
                 next_reconcile = now + self.settings.reconcile_interval_s
             if self.once and self._idle():
                 break
-            if self.once and self.circuit.state.permanent and not self.circuit.healthy:
-                self.gave_up = f"backend unhealthy: {self.circuit.state.reason}"
+            if self.once and (reason := self._give_up_reason()):
+                self.gave_up = reason
                 break
+
+    def _waiting_s(self) -> float | None:
+        """--once: how long the workers have waited for an unavailable backend, or None."""
+        if self.circuit.healthy or self.pipeline.has_fallback:
+            return None
+        return max(time.time() - self.circuit.since, 0.0)
+
+    def _give_up_reason(self) -> str | None:
+        """--once ends with work left when the backend is down for good, or for too long."""
+        if self.circuit.healthy:
+            return None
+        if self.circuit.state.permanent:
+            return f"backend unhealthy: {self.circuit.state.reason}"
+        waited_s = self._waiting_s()
+        if waited_s is not None and waited_s >= self.max_wait_s:
+            return (
+                f"backend unavailable for {waited_s:.0f} s (--max-wait-s {self.max_wait_s:g}): "
+                f"{self.circuit.state.reason}"
+            )
+        return None
 
     def _track_backlog(self, now_s: float) -> None:
         # queued or in flight; files still settling are not counted (that includes the
@@ -230,7 +252,17 @@ class Daemon:
             remaining=remaining,
         )
         if self._progress is not None:
-            self._progress.update(self.backlog, failed=self.outputs.failed_this_run)
+            waited_s = self._waiting_s() if self.once else None
+            waiting = (
+                None
+                if waited_s is None
+                else Waiting(
+                    waited_s=waited_s, max_wait_s=self.max_wait_s, reason=self.circuit.state.reason
+                )
+            )
+            self._progress.update(
+                self.backlog, failed=self.outputs.failed_this_run, waiting=waiting
+            )
 
     def _idle(self) -> bool:
         return (
