@@ -33,6 +33,7 @@ VERBS = (
     "scan",
     "backfill",
     "apply",
+    "search",
 )
 
 
