@@ -34,6 +34,7 @@ VERBS = (
     "backfill",
     "apply",
     "search",
+    "report",
 )
 
 

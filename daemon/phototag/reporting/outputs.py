@@ -15,11 +15,13 @@ from loguru import logger
 from phototag.config import Settings
 from phototag.metadata.atomic import write_text
 from phototag.processing.pipeline import Outcome
+from phototag.reporting.html import write_page
 from phototag.reporting.jsonl import JsonlLog
 from phototag.reporting.metrics import StageStats, metrics_snapshot
 from phototag.reporting.prometheus import prom_metrics, write_prom
 from phototag.reporting.summary import render_summary
 from phototag.store.queue import Index
+from phototag.store.reader import IndexReader
 from phototag.store.records import display_path
 
 
@@ -90,6 +92,25 @@ class Outputs:
             health=health,
         )
         _safe_write(self._settings.state_dir / "summary.md", text)
+        self._write_summary_page(reader)
+
+    def _write_summary_page(self, reader: IndexReader) -> None:
+        """summary.html: the recent photos and failures with their thumbnails."""
+        count = self._settings.outputs.recent_count
+        records = [*reader.records(status="failed", limit=count)]
+        records += reader.records(status="done", limit=count)
+        try:
+            write_page(
+                self._settings.state_dir / "summary.html",
+                records,
+                heading="phototag: recent photos",
+                totals=reader.counts(),
+                keyword_counts=reader.top_keywords(50),
+                metadata=self._settings.metadata,
+                prune=True,
+            )
+        except OSError as exc:
+            logger.error("cannot write summary.html: {}", exc)
 
     def write_metrics(self, *, in_flight: int, healthy: bool, paused: bool) -> None:
         reader = self._index.reader()

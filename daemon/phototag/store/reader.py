@@ -158,6 +158,30 @@ class IndexReader:
             )
         ]
 
+    def select(
+        self,
+        *,
+        statuses: Iterable[str],
+        since: float | None = None,
+        under: Iterable[Path] = (),
+    ) -> list[FileRecord]:
+        """Records with one of ``statuses``, finished at or after ``since``, at or under one
+        of ``under`` (files or folders; none given: everywhere)."""
+        wanted = tuple(statuses)
+        where = [f"status IN ({','.join('?' * len(wanted))})"]
+        params: list[Any] = list(wanted)
+        if since is not None:
+            where.append("coalesce(finished_at, updated_at) >= ?")
+            params.append(since)
+        places = []
+        for top in under:
+            places.append("(path = ? OR (path >= ? AND path < ?))")
+            params += [encode_path(top), *_prefix_range(top)]
+        if places:
+            where.append(f"({' OR '.join(places)})")
+        rows = self._all(f"SELECT {_COLUMNS} FROM files WHERE {' AND '.join(where)}", params)
+        return [FileRecord.from_row(r) for r in rows]
+
     def search_paths(self, match: str, *, limit: int | None = None) -> list[Path]:
         """Paths of the records an FTS5 query matches, the newest record first
         (sqlite3.OperationalError for a query FTS5 cannot parse)."""
