@@ -35,6 +35,7 @@ VERBS = (
     "apply",
     "search",
     "report",
+    "history",
 )
 
 

@@ -15,11 +15,12 @@ from loguru import logger
 from phototag.config import Settings
 from phototag.metadata.atomic import write_text
 from phototag.processing.pipeline import Outcome
+from phototag.reporting.history import HISTORY_NAME, append_run, previous_window, run_entry
 from phototag.reporting.html import write_page
 from phototag.reporting.jsonl import JsonlLog
 from phototag.reporting.metrics import StageStats, metrics_snapshot
 from phototag.reporting.prometheus import prom_metrics, write_prom
-from phototag.reporting.summary import render_summary
+from phototag.reporting.summary import render_summary, run_item
 from phototag.store.queue import Index
 from phototag.store.reader import IndexReader
 from phototag.store.records import display_path
@@ -36,7 +37,11 @@ class Outputs:
             retention_days=settings.outputs.jsonl_retention_days,
         )
         self._stages = StageStats()
-        self._history: deque[dict[str, Any]] = deque(maxlen=settings.outputs.metrics_history)
+        # the rolling window goes on from the last run's metrics.json (restarts included)
+        self._history: deque[dict[str, Any]] = deque(
+            previous_window(settings.state_dir / "metrics.json"),
+            maxlen=settings.outputs.metrics_history,
+        )
         self.done_this_run = 0
         self.failed_this_run = 0
 
@@ -81,7 +86,13 @@ class Outputs:
             }
             for r in reader.records(status="done", limit=self._settings.outputs.recent_count)
         ]
+        this_run = sorted(
+            reader.select(statuses=("done", "failed"), since=self._started_at),
+            key=lambda r: r.finished_at or 0,
+            reverse=True,
+        )
         text = render_summary(
+            this_run=[run_item(r) for r in this_run],
             generated_at=datetime.now().astimezone(),
             started_at=datetime.fromtimestamp(self._started_at).astimezone(),
             totals=reader.counts(),
@@ -138,6 +149,27 @@ class Outputs:
                 write_prom(self._settings.state_dir / "phototag.prom", metrics)
             except OSError as exc:
                 logger.error("cannot write phototag.prom: {}", exc)
+
+    def record_run(
+        self, *, backend: str, model: str, profile: str | None, mode: str, gave_up: str | None
+    ) -> None:
+        """The run's line in history.jsonl (``tagctl history``), at its end."""
+        entry = run_entry(
+            started_at=self._started_at,
+            ended_at=time.time(),
+            backend=backend,
+            model=model,
+            profile=profile,
+            tagged=self.done_this_run,
+            failed=self.failed_this_run,
+            stages=self._stages.percentiles(),
+            mode=mode,
+            gave_up=gave_up,
+        )
+        try:
+            append_run(self._settings.state_dir / HISTORY_NAME, entry)
+        except OSError as exc:
+            logger.error("cannot record the run in {}: {}", HISTORY_NAME, exc)
 
     def close(self) -> None:
         self.jsonl.close()

@@ -290,6 +290,7 @@ class Daemon:
         self.circuit.stop()
         self.write_summary()
         self.write_metrics()
+        self._record_run()
         self._heartbeat(stopped=True)
         self.supervision.stop()
         self.outputs.close()
@@ -367,6 +368,21 @@ class Daemon:
             self.index.set_meta("daemon", state)
         except sqlite3.OperationalError as exc:  # e.g. disk full: the next beat tries again
             logger.debug("heartbeat not recorded: {}", exc)
+
+    def _record_run(self) -> None:
+        profile = None
+        if self.settings.backend == "openai":
+            from phototag.taggers.vlm.split import profile_label  # loaded with the VLM tagger
+
+            profile = profile_label(self.settings.vlm)
+        dry = "dry-run " if self.settings.dry_run or not self.settings.metadata.write else ""
+        self.outputs.record_run(
+            backend=self.tagger.name,
+            model=self.tagger.model,
+            profile=profile,
+            mode=dry + ("once" if self.once else "service"),
+            gave_up=self.gave_up,
+        )
 
     def write_summary(self) -> None:
         self.outputs.write_summary(
