@@ -12,7 +12,8 @@ import pytest
 from batch_support import Batch, backdate, reasons, vlm_env
 from conftest import DATA, exiftool
 from fakevlm import FakeVLM, Recorded
-from phototag.processing.reuse import Reuse
+from phototag.processing.reuse import Identity, Reuse, dry_run_reuse
+from phototag.store.records import FileRecord
 
 COUNT = 20
 
@@ -106,3 +107,55 @@ def test_first_run_after_write_false_is_turned_off_reuses_the_results(
     assert len(image_requests(fake)) == COUNT
     for meta in exiftool(*sorted(twenty.iterdir()), args=("-XMP-dc:Subject",)):
         assert "tabby" in meta["Subject"], meta
+
+
+def record(**overrides: object) -> FileRecord:
+    values: dict[str, object] = {
+        "id": 1,
+        "path": Path("/p/a.jpg"),
+        "size": 1,
+        "mtime_ns": 1,
+        "sha256": "aa",
+        "out_sha256": "aa",
+        "status": "done",
+        "attempts": 1,
+        "last_error": None,
+        "result": {"sha256": "aa", "fallback": False, "title": "t"},
+        "backend": "openai",
+        "model": "m",
+        "prompt_digest": "d",
+        "fallback": False,
+        "dry_run": True,
+        "queued_at": None,
+        "started_at": None,
+        "finished_at": None,
+        "updated_at": 0.0,
+    }
+    return FileRecord(**{**values, **overrides})  # type: ignore[arg-type]
+
+
+NOW = Identity(backend="openai", model="m", prompt_digest="d")
+
+
+@pytest.mark.parametrize(
+    ("changes", "sha256", "now", "verdict"),
+    [
+        ({}, "aa", NOW, Reuse.APPLY),
+        ({}, None, NOW, Reuse.APPLY),  # tagctl scan: size and mtime unchanged
+        ({}, "bb", NOW, Reuse.FILE_CHANGED),
+        # a failed re-tag after the dry run moved the row's hash on, not the result's
+        ({"sha256": "bb"}, "bb", NOW, Reuse.FILE_CHANGED),
+        ({"fallback": True}, "aa", NOW, Reuse.FALLBACK),
+        ({"result": {"sha256": "aa", "fallback": True}}, "aa", NOW, Reuse.FALLBACK),
+        ({}, "aa", Identity(backend="local", model="m", prompt_digest=""), Reuse.BACKEND_CHANGED),
+        ({}, "aa", Identity(backend="openai", model="n", prompt_digest="d"), Reuse.MODEL_CHANGED),
+        ({}, "aa", Identity(backend="openai", model=None, prompt_digest="d"), Reuse.APPLY),
+        ({}, "aa", Identity(backend="openai", model="m", prompt_digest=""), Reuse.PROMPT_CHANGED),
+        ({"dry_run": False}, "aa", NOW, None),
+        ({"result": None}, "aa", NOW, None),
+    ],
+)
+def test_dry_run_reuse_verdicts(
+    changes: dict[str, object], sha256: str | None, now: Identity, verdict: Reuse | None
+) -> None:
+    assert dry_run_reuse(record(**changes), sha256=sha256, now=now) == verdict

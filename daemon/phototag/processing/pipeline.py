@@ -95,10 +95,14 @@ class Outcome:
         }
 
 
-def result_summary(result: TagResult) -> dict[str, Any]:
-    """What the index keeps of a result: enough to reuse it for a byte-identical copy."""
+def result_summary(result: TagResult, *, sha256: str | None) -> dict[str, Any]:
+    """What the index keeps of a result: enough to reuse it for a byte-identical copy, or
+    to write it after a dry run. ``sha256`` is the input it was made from: a later failure
+    updates the row's sha256 column, never the result."""
     tags = result.tags
     return {
+        "sha256": sha256,
+        "fallback": result.fallback,
         "title": tags.title,
         "caption": tags.caption,
         "description": tags.description,
@@ -331,7 +335,7 @@ class Pipeline:
             sig=write.sig,
             sha256=outcome.sha256,
             out_sha256=write.sha256 if write.written else outcome.sha256,
-            result=result_summary(result),
+            result=result_summary(result, sha256=outcome.sha256),
             backend=result.backend,
             model=result.model,
             prompt_digest=result.prompt_digest,

@@ -69,11 +69,14 @@ def dry_run_reuse(record: FileRecord, *, sha256: str | None, now: Identity) -> R
     ``sha256`` is the file's hash now, or None when the caller reads no file (``tagctl
     scan``) and has found the file's size and mtime unchanged since the dry run.
     """
-    if not record.dry_run or record.result is None or record.sha256 is None:
+    result = record.result
+    # the input the result was made from (an index written before it was kept: the row's)
+    made_from = (result or {}).get("sha256") or record.sha256
+    if not record.dry_run or result is None or made_from is None:
         return None
-    if sha256 is not None and sha256 != record.sha256:
+    if sha256 is not None and sha256 != made_from:
         return Reuse.FILE_CHANGED
-    if record.fallback:
+    if record.fallback or result.get("fallback"):
         return Reuse.FALLBACK
     if record.backend != now.backend:
         return Reuse.BACKEND_CHANGED
