@@ -19,7 +19,7 @@ import sqlite3
 import sys
 from typing import Any
 
-from phototag.config import load_settings
+from phototag.paths import index_path_fast
 from phototag.store.reader import IndexReader
 from phototag.store.search import fts_query
 
@@ -37,16 +37,21 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = load_settings(config_file=args.config)
     try:
         match = fts_query(args.query)
     except ValueError as exc:
         print(f"tagctl: {exc}", file=sys.stderr)
         return 2
+    # as tagctl status: the full settings (pydantic, ~0.2 s to import) only when needed
+    index_path = index_path_fast(args.config)
+    if index_path is None:
+        from phototag.config import load_settings
+
+        index_path = load_settings(config_file=args.config).index_path
     try:
-        reader = IndexReader.open(settings.index_path)
+        reader = IndexReader.open(index_path)
     except FileNotFoundError:
-        print(f"tagctl: no index yet at {settings.index_path}", file=sys.stderr)
+        print(f"tagctl: no index yet at {index_path}", file=sys.stderr)
         return 2
     try:
         if args.json:
