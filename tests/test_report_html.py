@@ -132,8 +132,13 @@ def test_report_selects_by_status_path_and_time(tagged: Batch, tmp_path: Path) -
     page = tmp_path / "failed.html"
     assert tagged.tagctl("report", "--html", str(page), "--status", "failed").returncode == 0
     assert "broken.jpg" in page.read_text() and "cat1.jpg" not in page.read_text()
-    one = tmp_path / "one.html"
+    both = tmp_path / "both.html"
     cat1 = str(tagged.roots[0] / "cat1.jpg")
+    made = tagged.tagctl("report", "--html", str(both), "--status", "failed,done", cat1)
+    assert made.returncode == 0, made.stderr  # the PATH after --status is a PATH
+    assert "cat1.jpg" in both.read_text() and "cat2.jpg" not in both.read_text()
+    assert tagged.tagctl("report", "--html", str(both), "--status", "gone").returncode == 2
+    one = tmp_path / "one.html"
     assert tagged.tagctl("report", "--html", str(one), cat1).returncode == 0
     assert "cat1.jpg" in one.read_text() and "cat2.jpg" not in one.read_text()
     later = tmp_path / "later.html"

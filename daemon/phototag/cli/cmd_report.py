@@ -39,15 +39,27 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--status",
-        nargs="+",
-        choices=STATUSES,
-        default=["done", "failed"],
-        help="the states to include (default: done failed)",
+        action="extend",
+        type=_statuses,
+        metavar="S[,S...]",
+        help=f"the states to include, repeatable ({', '.join(STATUSES)}; default: done,failed)",
     )
     parser.add_argument(
         "paths", nargs="*", type=Path, metavar="PATH", help="only photos at or under these"
     )
     parser.set_defaults(func=run)
+
+
+def _statuses(text: str) -> list[str]:
+    """``--status failed`` or ``--status done,failed``: a list (not nargs, so a PATH after
+    it stays a PATH)."""
+    wanted = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [s for s in wanted if s not in STATUSES]
+    if unknown or not wanted:
+        raise argparse.ArgumentTypeError(
+            f"not a status: {', '.join(unknown) or text!r} (known: {', '.join(STATUSES)})"
+        )
+    return wanted
 
 
 def parse_since(text: str, *, now_s: float) -> float:
@@ -82,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     try:
         records = reader.select(
-            statuses=args.status,
+            statuses=args.status or ("done", "failed"),
             since=since,
             under=[Path(os.path.abspath(p)) for p in args.paths],
         )
