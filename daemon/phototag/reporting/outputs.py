@@ -20,7 +20,7 @@ from phototag.reporting.html import write_page
 from phototag.reporting.jsonl import JsonlLog
 from phototag.reporting.metrics import StageStats, metrics_snapshot
 from phototag.reporting.prometheus import prom_metrics, write_prom
-from phototag.reporting.summary import render_summary, run_item
+from phototag.reporting.summary import RUN_LIST_MAX, render_summary, run_item
 from phototag.store.queue import Index
 from phototag.store.reader import IndexReader
 from phototag.store.records import display_path
@@ -86,13 +86,12 @@ class Outputs:
             }
             for r in reader.records(status="done", limit=self._settings.outputs.recent_count)
         ]
-        this_run = sorted(
-            reader.select(statuses=("done", "failed"), since=self._started_at),
-            key=lambda r: r.finished_at or 0,
-            reverse=True,
+        this_run = reader.select(
+            statuses=("done", "failed"), since=self._started_at, limit=RUN_LIST_MAX
         )
         text = render_summary(
             this_run=[run_item(r) for r in this_run],
+            this_run_total=self.done_this_run + self.failed_this_run,
             generated_at=datetime.now().astimezone(),
             started_at=datetime.fromtimestamp(self._started_at).astimezone(),
             totals=reader.counts(),

@@ -21,11 +21,14 @@ def render_summary(
     backend: str,
     health: str,
     this_run: Sequence[Mapping[str, Any]] = (),
+    this_run_total: int | None = None,
 ) -> str:
     """The Markdown summary. A failure has "path" and "reason" (or "error"), optionally
     "at"; a recent image has "path", "title" and "keywords"; a photo of this run is what
-    :func:`run_item` makes of its record (newest first, the first RUN_LIST_MAX listed)."""
+    :func:`run_item` makes of its record, newest first (``this_run_total`` photos in all,
+    default ``len(this_run)``)."""
     running = started_at.isoformat(timespec="seconds") if started_at else "not running"
+    run_total = len(this_run) if this_run_total is None else this_run_total
     lines = [
         "# phototag summary",
         "",
@@ -74,14 +77,16 @@ def render_summary(
             ],
         ),
         "",
-        f"## This run ({len(this_run)} photos)",
+        f"## This run ({run_total} photos)",
         "",
-        *_run_list(this_run),
+        *_run_list(this_run, total=run_total),
     ]
     return "\n".join(lines)
 
 
-RUN_LIST_MAX = 10_000  # a longer run lists its newest photos (the JSONL has every one)
+# a longer run lists its newest photos: the summary is rewritten every minute, and reading
+# and writing more would cost the daemon more than the list is worth
+RUN_LIST_MAX = 10_000
 
 
 def run_item(record: Any) -> dict[str, Any]:
@@ -98,12 +103,12 @@ def run_item(record: Any) -> dict[str, Any]:
     }
 
 
-def _run_list(items: Sequence[Mapping[str, Any]]) -> list[str]:
+def _run_list(items: Sequence[Mapping[str, Any]], *, total: int) -> list[str]:
     """Each photo as a list item: path and title, then its caption, description and notes."""
     if not items:
         return ["(none yet)", ""]
     out: list[str] = []
-    for item in items[:RUN_LIST_MAX]:
+    for item in items:
         title = str(item.get("title") or "")
         head = f"- `{_text(str(item.get('path', '')))}`"
         head += f" ({item.get('status')})" if item.get("status") != "done" else ""
@@ -112,8 +117,8 @@ def _run_list(items: Sequence[Mapping[str, Any]]) -> list[str]:
             if item.get(label):
                 out.append(f"  - {label}: {_text(str(item[label]))}")
         out.extend(f"  - note: {_text(str(note))}" for note in item.get("notes") or ())
-    if len(items) > RUN_LIST_MAX:
-        out.append(f"- … and {len(items) - RUN_LIST_MAX} more (see the JSONL log)")
+    if total > len(items):
+        out.append(f"- … and {total - len(items)} more (the JSONL log has every one)")
     out.append("")
     return out
 

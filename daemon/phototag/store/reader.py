@@ -164,9 +164,11 @@ class IndexReader:
         statuses: Iterable[str],
         since: float | None = None,
         under: Iterable[Path] = (),
+        limit: int | None = None,
     ) -> list[FileRecord]:
         """Records with one of ``statuses``, finished at or after ``since``, at or under one
-        of ``under`` (files or folders; none given: everywhere)."""
+        of ``under`` (files or folders; none given: everywhere); the newest first, at most
+        ``limit``."""
         wanted = tuple(statuses)
         where = [f"status IN ({','.join('?' * len(wanted))})"]
         params: list[Any] = list(wanted)
@@ -179,8 +181,11 @@ class IndexReader:
             params += [encode_path(top), *_prefix_range(top)]
         if places:
             where.append(f"({' OR '.join(places)})")
-        rows = self._all(f"SELECT {_COLUMNS} FROM files WHERE {' AND '.join(where)}", params)
-        return [FileRecord.from_row(r) for r in rows]
+        sql = f"SELECT {_COLUMNS} FROM files WHERE {' AND '.join(where)}"
+        sql += " ORDER BY coalesce(finished_at, updated_at) DESC"
+        if limit is not None:
+            sql, params = sql + " LIMIT ?", [*params, limit]
+        return [FileRecord.from_row(r) for r in self._all(sql, params)]
 
     def search_paths(self, match: str, *, limit: int | None = None) -> list[Path]:
         """Paths of the records an FTS5 query matches, the newest record first
