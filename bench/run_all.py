@@ -34,6 +34,8 @@ BENCHES = (
     ("latency", "bench_latency.py", "6"),
     ("bytes", "bench_bytes.py", "7"),
     ("sqlitedict", "bench_sqlitedict.py", "-"),
+    ("search", "bench_search.py", "-"),  # issue 17 point 3
+    ("report", "bench_report.py", "-"),  # issue 17 point 2
 )
 # owned elsewhere: run as they are, their output kept verbatim
 OTHERS = (
