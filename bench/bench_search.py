@@ -58,6 +58,13 @@ def main() -> None:
             "XDG_CONFIG_HOME": str(Path(tmp) / "cfg"),
         }
         tagctl = [PYTHON, "-m", "phototag.cli.tagctl", "search"]
+        references = {
+            "python -c pass (interpreter start-up)": [PYTHON, "-c", "pass"],
+            "tagctl status (section 4's command)": [PYTHON, "-m", "phototag.cli.tagctl", "status"],
+        }
+        for name, cmd in references.items():
+            spent = statistics.median(timed_run(cmd, env)[0] for _ in range(5))
+            report.row(f"{name} (wall, median of 5)", f"{spent * 1000:6.0f} ms")
         queries = {
             "search giraffe (no match)": ["giraffe"],
             'search "red car" (phrase, ~950 matches)': ['"red car"'],
