@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import time
@@ -88,8 +89,10 @@ def test_the_review_page_shows_each_photo_beside_its_tags(
 ) -> None:
     page = tmp_path / "review" / "review.html"
     page.parent.mkdir()
-    made = tagged.tagctl("report", "--html", str(page))
+    made = tagged.tagctl("report", "--html", str(page), "--json")
     assert made.returncode == 0, made.stderr
+    stats = json.loads(made.stdout)
+    assert stats["photos"] == TAGGED + 1 and stats["thumbs_made"] == TAGGED
     thumbs = sorted((page.parent / "review_files").iterdir())
     assert len(thumbs) == TAGGED  # the broken file has none; no original is copied
     for thumb in thumbs:

@@ -10,6 +10,8 @@ never copied or changed. Reads the index read-only: the daemon may run or not.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import os
 import re
 import sys
@@ -44,6 +46,7 @@ def register(subparsers: Any) -> None:
         metavar="S[,S...]",
         help=f"the states to include, repeatable ({', '.join(STATUSES)}; default: done,failed)",
     )
+    parser.add_argument("--json", action="store_true", help="print what was written as JSON")
     parser.add_argument(
         "paths", nargs="*", type=Path, metavar="PATH", help="only photos at or under these"
     )
@@ -110,6 +113,9 @@ def run(args: argparse.Namespace) -> int:
         keyword_counts=top,
         metadata=settings.metadata,
     )
+    if args.json:
+        print(json.dumps({"page": str(page), **dataclasses.asdict(stats)}))
+        return 0
     print(
         f"tagctl: wrote {page}: {stats.photos} photo(s), {stats.page_bytes / 1000:.0f} kB; "
         f"thumbnails in {page.stem}_files/ ({stats.thumbs_made} made, "
