@@ -1,4 +1,6 @@
-"""What the daemon reports: JSONL, summary, metrics, Prometheus, status, progress.
+"""What the daemon reports: JSONL, summary, review page, metrics, history, Prometheus,
+status, progress.
 
-May import: phototag.store, phototag.metadata.write and the top-level modules.
+May import: phototag.store, phototag.metadata (write, atomic), phototag.processing (the
+pipeline's Outcome; imaging, to draw the review page's thumbnails) and the top-level modules.
 """
