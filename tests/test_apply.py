@@ -159,3 +159,21 @@ def test_dry_run_reuse_verdicts(
     changes: dict[str, object], sha256: str | None, now: Identity, verdict: Reuse | None
 ) -> None:
     assert dry_run_reuse(record(**changes), sha256=sha256, now=now) == verdict
+
+
+def test_a_dry_run_with_a_model_per_field_is_applied_too(
+    tmp_path: Path, fake: FakeVLM, twenty: Path
+) -> None:
+    with FakeVLM(models=("big-vlm",)) as other:
+        env = vlm_env(
+            fake,
+            PHOTOTAG_VLM__DESCRIPTION__BASE_URL=other.url,
+            PHOTOTAG_VLM__DESCRIPTION__MODEL="big-vlm",
+        )
+        batch = Batch(home=tmp_path / "home", roots=[twenty], env=env)
+        assert batch.once("--dry-run").returncode == 0
+        assert len(image_requests(fake)) == len(image_requests(other)) == COUNT
+        assert set(reasons(batch.scan()).values()) == {("process", Reuse.APPLY.value)}
+        applied = batch.tagctl("apply")
+        assert applied.returncode == 0 and f"{COUNT} tagged" in applied.stdout, applied.stderr
+        assert len(image_requests(fake)) == len(image_requests(other)) == COUNT

@@ -43,17 +43,19 @@ def profile_label(vlm: VlmSettings) -> str:
     return "; ".join([vlm.profile, *extra])
 
 
+def combined_digest(main: str, parts: dict[FieldName, str]) -> str:
+    """One digest for the prompts of the main and the per-field models."""
+    joined = "|".join([main, *(f"{name}:{digest}" for name, digest in parts.items())])
+    return hashlib.sha256(joined.encode()).hexdigest()
+
+
 def combine(main: TagResult, parts: dict[FieldName, TagResult]) -> TagResult:
     """The main answer with each configured field taken from its own model's answer."""
     tags = main.tags
     for name, result in parts.items():
         tags = replace(tags, **{name: getattr(result.tags, name)})
     models = "; ".join([main.model, *(f"{n}: {r.model}" for n, r in parts.items())])
-    digest = hashlib.sha256(
-        "|".join(
-            [main.prompt_digest, *(f"{n}:{r.prompt_digest}" for n, r in parts.items())]
-        ).encode()
-    ).hexdigest()
+    digest = combined_digest(main.prompt_digest, {n: r.prompt_digest for n, r in parts.items()})
     notes = [*main.notes, *(f"{n}: {note}" for n, r in parts.items() for note in r.notes)]
     raws = [main.raw or "", *(f"--- {n} ---\n{r.raw or ''}" for n, r in parts.items())]
     return TagResult(
@@ -97,6 +99,12 @@ class SplitTagger:
     @property
     def model(self) -> str:
         return "; ".join([self._main.model, *(f"{n}: {t.model}" for n, t in self._parts.items())])
+
+    @property
+    def prompt_digest(self) -> str:
+        """The digest its results carry (a dry run's result is reused while it holds)."""
+        parts = {name: tagger.prompt_digest for name, tagger in self._parts.items()}
+        return combined_digest(self._main.prompt_digest, parts)
 
     def tag(self, image: PreparedImage) -> TagResult:
         main = self._main.tag(image)
