@@ -12,7 +12,7 @@ mode="${1:-}"; shift || true
 
 # --- system packages (only what is missing; apt needs root or sudo) -----------------------
 packages=(python3-venv python3-dev gcc pkg-config libsystemd-dev libimage-exiftool-perl libvips-tools)
-[[ "$mode" == test ]] && packages+=(rsync systemd util-linux)
+[[ "$mode" == test ]] && packages+=(rsync systemd util-linux chromium chromium-driver)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

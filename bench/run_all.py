@@ -36,6 +36,8 @@ BENCHES = (
     ("bytes", "bench_bytes.py", "7"),
     ("sqlitedict", "bench_sqlitedict.py", "-"),
     ("adaptive", "bench_adaptive.py", "18.2"),
+    ("search", "bench_search.py", "-"),  # issue 17 point 3
+    ("report", "bench_report.py", "-"),  # issue 17 point 2
 )
 # owned elsewhere: run as they are, their output kept verbatim
 OTHERS = (

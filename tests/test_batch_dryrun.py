@@ -15,6 +15,7 @@ from PIL import Image
 from batch_support import Batch, backdate, reasons, snapshot, vlm_env
 from conftest import DATA, exiftool
 from fakevlm import FakeVLM
+from phototag.processing.reuse import Reuse
 from phototag.store.reader import IndexReader
 
 pillow_heif.register_heif_opener()
@@ -72,7 +73,7 @@ def test_dry_run_writes_nothing_and_is_redone_for_real(
     assert all(reader.get(inbox / p).dry_run for p in PHOTOS)
     reader.close()
     scan = reasons(batch.scan())
-    assert {scan[str(inbox / p)] for p in PHOTOS} == {("process", "tagged in a dry run only")}
+    assert {scan[str(inbox / p)] for p in PHOTOS} == {("process", Reuse.APPLY.value)}
 
     real = batch.once()
     assert real.returncode == 0, real.stderr

@@ -188,6 +188,9 @@ class MetadataSettings(_Section):
     # a photo with several hard links: a sidecar, or a rewrite of its own inode (after a
     # full backup copy) that keeps every link joined
     hardlinks: Literal["sidecar", "in-place"] = "sidecar"
+    # which text dc:description / Caption-Abstract carry; the other goes to the
+    # accessibility field ExtDescrAccessibility
+    description_field: Literal["caption", "description"] = "caption"
 
 
 class OutputSettings(_Section):
@@ -313,7 +316,7 @@ def _source_of(
     loc: tuple[Any, ...], *, file_data: Mapping[str, Any], path: Path, cli: Mapping[str, Any]
 ) -> str:
     keys = [str(k) for k in loc if not isinstance(k, int)]
-    if keys and keys[0] in cli:
+    if keys and _holds(cli, keys):  # nested: a flag such as --model gives only vlm.model
         return "command line"
     env_name = ENV_PREFIX + "__".join(keys).upper()
     if any(name.upper() == env_name for name in os.environ):
@@ -321,6 +324,18 @@ def _source_of(
     if keys and keys[0] in file_data:
         return str(path)
     return "defaults"
+
+
+def _holds(data: Mapping[str, Any], keys: list[str]) -> bool:
+    """Whether nested ``data`` gives the value at ``keys`` (or a value above them)."""
+    node: Any = data
+    for key in keys:
+        if not isinstance(node, Mapping):
+            return True
+        if key not in node:
+            return False
+        node = node[key]
+    return True
 
 
 def load_settings(

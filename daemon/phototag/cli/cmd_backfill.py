@@ -9,12 +9,14 @@ when another phototag holds the index (a running daemon tags PATH itself).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
 from typing import Any
 
-from phototag.config import load_settings
+from phototag.cli.oneoff import add_flags, overrides
+from phototag.config import Settings, load_settings
 from phototag.errors import IndexLocked, OutsideRoots
 from phototag.intake.selection import Selection
 from phototag.runtime.lock import IndexLock
@@ -49,18 +51,18 @@ def register(subparsers: Any) -> None:
         help="for this run, replace a title or description a person wrote, even one they "
         "changed after phototag wrote it",
     )
+    parser.add_argument(
+        "--print-config",
+        action="store_true",
+        help="print the effective configuration of this run (secrets redacted) and exit",
+    )
+    add_flags(parser)
     parser.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    from phototag.cli.phototagd import run_once
-
-    settings = load_settings(
-        config_file=args.config, cli={"dry_run": True if args.dry_run else None}
-    )
-    if args.overwrite:
-        settings.metadata.overwrite_for_this_run()
-    scope = [Path(os.path.abspath(p)) for p in args.paths] or list(settings.roots)
+def scope_of(settings: Settings, paths: list[Path]) -> list[Path] | None:
+    """The absolute PATHs (default: the roots); None, said on stderr, if one is outside."""
+    scope = [Path(os.path.abspath(p)) for p in paths] or list(settings.roots)
     selection = Selection.from_settings(settings)
     outside = [p for p in scope if selection.root_of(p) is None]
     if outside:
@@ -70,11 +72,28 @@ def run(args: argparse.Namespace) -> int:
             + ", ".join(map(display_path, outside)),
             file=sys.stderr,
         )
-        return 2
-    try:
-        scope = [selection.locate(path) for path in scope]
+        return None
+    try:  # and not through a symbolic link out of them
+        return [selection.locate(path) for path in scope]
     except OutsideRoots as exc:
         print(f"tagctl: {exc}", file=sys.stderr)
+        return None
+
+
+def run(args: argparse.Namespace) -> int:
+    from phototag.cli.phototagd import run_once
+
+    settings = load_settings(
+        config_file=args.config,
+        cli={**overrides(args), "dry_run": True if args.dry_run else None},
+    )
+    if args.overwrite:
+        settings.metadata.overwrite_for_this_run()
+    if args.print_config:
+        print(json.dumps(settings.redacted(), indent=2, ensure_ascii=False))
+        return 0
+    scope = scope_of(settings, args.paths)
+    if scope is None:
         return 2
     try:  # held from the first write to the index to the end of the run
         lock = IndexLock.acquire(settings.index_path, holder="tagctl backfill")
@@ -89,6 +108,6 @@ def run(args: argparse.Namespace) -> int:
             finally:
                 index.close()
             print(f"tagctl: {again} photo(s) already done will be tagged again", file=sys.stderr)
-        return run_once(settings, scope=scope, lock=lock)
+        return run_once(settings, scope=scope, lock=lock, max_wait_s=args.max_wait_s)
     finally:
         lock.release()

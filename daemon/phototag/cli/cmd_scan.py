@@ -7,6 +7,7 @@ read-only, so it answers the same whether the daemon runs or not.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -16,8 +17,9 @@ from typing import Any
 from phototag.config import Settings, load_settings
 from phototag.errors import OutsideRoots
 from phototag.escape import printable
-from phototag.intake.discovery import Discovery, Finding, totals
+from phototag.intake.discovery import CHANGED, DRY_RUN_ONLY, Discovery, Finding, totals
 from phototag.intake.selection import Selection
+from phototag.processing.reuse import Identity, Reuse, dry_run_reuse, expected_identity
 from phototag.store.reader import IndexReader
 from phototag.store.records import FileRecord, display_path
 
@@ -41,10 +43,27 @@ def scan(settings: Settings, tops: list[Path]) -> list[Finding]:
     reader = _open_reader(settings)
     lookup = reader.get if reader is not None else _unknown
     try:
-        return list(Discovery.from_settings(settings, lookup).findings(tops))
+        findings = list(Discovery.from_settings(settings, lookup).findings(tops))
+        dry_runs = [i for i, f in enumerate(findings) if f.reason in (CHANGED, DRY_RUN_ONLY)]
+        if dry_runs:
+            now = expected_identity(settings)
+            for i in dry_runs:
+                findings[i] = _dry_run_reason(findings[i], lookup(findings[i].path), now)
+        return findings
     finally:
         if reader is not None:
             reader.close()
+
+
+def _dry_run_reason(finding: Finding, record: FileRecord | None, now: Identity) -> Finding:
+    """Whether the next writing run applies a dry run's result, or tags again and why."""
+    if record is None:
+        return finding
+    changed = finding.reason == CHANGED
+    verdict = dry_run_reuse(record, sha256=None, now=now)
+    if verdict is None:
+        return finding
+    return dataclasses.replace(finding, reason=Reuse.FILE_CHANGED if changed else verdict)
 
 
 def render(findings: list[Finding], summary: dict[str, Any]) -> str:

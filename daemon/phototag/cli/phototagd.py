@@ -16,6 +16,8 @@ from typing import Any
 from loguru import logger
 
 from phototag import __version__
+from phototag.cli.oneoff import DEFAULT_MAX_WAIT_S, add_flags
+from phototag.cli.oneoff import overrides as one_off_overrides
 from phototag.config import Settings, load_settings
 from phototag.errors import ConfigError, IndexLocked
 from phototag.runtime.lock import IndexLock
@@ -33,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--version", action="version", version=f"phototagd {__version__}")
     p.add_argument("--config", type=Path, help="config file (default: XDG config path)")
-    p.add_argument("--backend", choices=("local", "openai"))
+    add_flags(p)
     p.add_argument("--workers", type=int)
     p.add_argument("--debounce-s", type=float, dest="debounce_s")
     p.add_argument("--state-dir", type=Path, dest="state_dir")
@@ -71,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cli_overrides(args: argparse.Namespace) -> dict[str, Any]:
     overrides: dict[str, Any] = {
-        "backend": args.backend,
+        **one_off_overrides(args),
         "workers": args.workers,
         "debounce_s": args.debounce_s,
         "state_dir": args.state_dir,
@@ -94,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(settings.redacted(), indent=2, ensure_ascii=False))
         return 0
     if args.once:
-        return run_once(settings)
+        return run_once(settings, max_wait_s=args.max_wait_s)
     return run(settings, reload=lambda: settings_from(args))
 
 
@@ -119,10 +121,15 @@ def run(settings: Settings, *, reload: Callable[[], Settings] | None = None) -> 
 
 
 def run_once(
-    settings: Settings, *, scope: Sequence[Path] = (), lock: IndexLock | None = None
+    settings: Settings,
+    *,
+    scope: Sequence[Path] = (),
+    lock: IndexLock | None = None,
+    max_wait_s: float = DEFAULT_MAX_WAIT_S,
 ) -> int:
     """Process everything pending (under ``scope``, default the roots) and exit: a progress
-    bar on a terminal, a summary line at the end; 1 if anything failed, 2 if another
+    bar on a terminal, a summary line at the end; 1 if anything failed, or if the backend
+    stayed unavailable for ``max_wait_s`` (what is left stays queued); 2 if another
     phototag holds the index (``lock``: the caller took it already)."""
     from phototag.reporting.progress import ProgressBar, summary_line
     from phototag.runtime.daemon import Daemon
@@ -131,7 +138,9 @@ def run_once(
     quiet = sys.stderr.isatty() and settings.log_level == "INFO"  # let the bar be read
     setup_logging(level="WARNING" if quiet else settings.log_level)
     try:
-        daemon = Daemon(settings, once=True, scope=scope, progress=bar, lock=lock)
+        daemon = Daemon(
+            settings, once=True, scope=scope, progress=bar, lock=lock, max_wait_s=max_wait_s
+        )
     except IndexLocked as exc:
         print(f"phototagd: {exc}", file=sys.stderr)
         return 2

@@ -32,6 +32,10 @@ VERBS = (
     "show",
     "scan",
     "backfill",
+    "apply",
+    "search",
+    "report",
+    "history",
 )
 
 

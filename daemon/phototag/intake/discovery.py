@@ -23,6 +23,8 @@ from phototag.store.records import FileRecord, decide, display_path
 Action = Literal["process", "skip"]
 ALREADY_QUEUED = "already queued"
 SYMLINK_SKIPPED = "symbolic link, not followed (follow_symlinks is off)"
+CHANGED = "changed since it was last seen"
+DRY_RUN_ONLY = "tagged in a dry run only"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,14 +48,14 @@ def verdict(record: FileRecord | None, sig: FileSig, *, dry_run: bool) -> tuple[
     if decision == "queue":
         if record is None or record.status == "deleted":
             return "process", "new"
-        return "process", "changed since it was last seen"
+        return "process", CHANGED
     if decision == "in-flight":
         return "process", ALREADY_QUEUED
     assert record is not None
     if decision == "failed":
         return "skip", "failed before and unchanged (tagctl retry)"
     if record.status == "done" and record.dry_run and not dry_run:
-        return "process", "tagged in a dry run only"
+        return "process", DRY_RUN_ONLY
     if record.status == "done":
         return "skip", "already done"
     return "skip", f"unchanged since it was {record.status}"

@@ -17,6 +17,7 @@ from phototag.keywords import fit_utf8
 from phototag.metadata.provenance import Provenance, as_list, bag, to_xmp
 
 Overwrite = Literal["fill-empty", "replace"]
+DescriptionField = Literal["caption", "description"]
 
 XMP_SUBJECT = "Xmp.dc.subject"
 XMP_HIERARCHY = "Xmp.lr.hierarchicalSubject"
@@ -65,6 +66,7 @@ def plan_write(
     rejected: Collection[str] = (),
     changed: Collection[str] = (),
     overwrite_edits: bool = False,
+    description_field: DescriptionField = "caption",
 ) -> Plan:
     """The changes that merge ``result`` into a photo (or sidecar) holding ``xmp``/``iptc``.
 
@@ -75,6 +77,8 @@ def plan_write(
     A person's edits (:mod:`phototag.metadata.edits`) are final: no keyword of ``rejected``
     is added, and no text field named in ``changed`` is written unless ``overwrite_edits``
     (``--overwrite`` for this run). Both are kept in the new provenance record.
+    ``description_field`` is the text ``dc:description`` and ``Caption-Abstract`` carry;
+    the other of caption and description goes to ``ExtDescrAccessibility``.
     """
     tags = _without_rejected(result.tags, rejected)
     shared = source is not None and previous is not None and bool(set(previous.sources) - {source})
@@ -115,7 +119,9 @@ def plan_write(
     for spec in TEXT_FIELDS:
         if spec.name in changed and not overwrite_edits:
             continue  # the person's since they changed it
-        new = _text_of(tags, spec.name)
+        # provenance keys a text by its slot (spec.name), not by which text filled it, so
+        # a change of description_field replaces phototag's own text in both slots
+        new = _text_of(tags, _filled_from(spec.name, description_field))
         own = "" if previous is None or shared else previous.text(spec.name)
         current = lang_alt_text(xmp.get(spec.xmp))
         if not (new and may_write(current=current, own=own, overwrite=overwrite)):
@@ -225,6 +231,13 @@ def _without_rejected(tags: Tags, rejected: Collection[str]) -> Tags:
             h for h in tags.hierarchical if h.rpartition("|")[2].casefold() not in folded
         ),
     )
+
+
+def _filled_from(slot: str, description_field: DescriptionField) -> str:
+    """Which text of the tags fills a slot: the long description swaps with the caption."""
+    if description_field == "description" and slot in ("caption", "description"):
+        return "description" if slot == "caption" else "caption"
+    return slot
 
 
 def _fit_keyword(keyword: str) -> str:

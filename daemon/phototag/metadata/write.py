@@ -399,6 +399,7 @@ def _merge(
         result=result,
         previous=previous,
         overwrite=settings.overwrite,
+        description_field=settings.description_field,
         source=source,
         time_iso=datetime.now(UTC).isoformat(timespec="seconds"),
         rejected=edits.rejected,

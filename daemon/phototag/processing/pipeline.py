@@ -36,6 +36,7 @@ from phototag.metadata.write import WriteOutcome, write_tags
 from phototag.processing.changes import Change, classify_change
 from phototag.processing.circuit import Circuit
 from phototag.processing.imaging import prepare
+from phototag.processing.reuse import Reuse, dry_run_reuse, identity_of
 from phototag.store.queue import Index
 from phototag.store.records import FileRecord, Job, display_path
 from phototag.taggers import Paced, Tagger
@@ -102,10 +103,14 @@ class Outcome:
         }
 
 
-def result_summary(result: TagResult) -> dict[str, Any]:
-    """What the index keeps of a result: enough to reuse it for a byte-identical copy."""
+def result_summary(result: TagResult, *, sha256: str | None) -> dict[str, Any]:
+    """What the index keeps of a result: enough to reuse it for a byte-identical copy, or
+    to write it after a dry run. ``sha256`` is the input it was made from: a later failure
+    updates the row's sha256 column, never the result."""
     tags = result.tags
     return {
+        "sha256": sha256,
+        "fallback": result.fallback,
         "title": tags.title,
         "caption": tags.caption,
         "description": tags.description,
@@ -295,7 +300,10 @@ class Pipeline:
         return True
 
     def _reuse(self, job: Job, outcome: Outcome, sig: FileSig) -> bool:
-        """A byte-identical file was tagged before: moved while we were down, or copied."""
+        """A dry run tagged this very file, or a byte-identical file was tagged before:
+        moved while we were down, or copied."""
+        if self._apply_dry_run(job, outcome, sig):
+            return True
         donor = self._index.find_tagged_copy(outcome.sha256 or "")
         if donor is None or donor.id == job.id:
             return False
@@ -326,6 +334,29 @@ class Pipeline:
                 )
         outcome.status = "done"
         return True
+
+    def _apply_dry_run(self, job: Job, outcome: Outcome, sig: FileSig) -> bool:
+        """Write the result a dry run stored for this file, when it would come out the same."""
+        own = self._index.get_id(job.id)
+        if self._writes_nothing or own is None:
+            return False
+        verdict = dry_run_reuse(own, sha256=outcome.sha256, now=identity_of(self._tagger))
+        if verdict is not Reuse.APPLY:
+            if verdict is not None:
+                outcome.notes.append(verdict)
+            return False
+        outcome.result = result_from_record(own)
+        outcome.notes.append("result of its dry run written: tagger not called")
+        with _timed(outcome, "write"):
+            outcome.write = self._write(
+                self._follow(outcome), outcome.result, sig, _written_before(outcome)
+            )
+        outcome.status = "done"
+        return True
+
+    @property
+    def _writes_nothing(self) -> bool:
+        return self._settings.dry_run or not self._settings.metadata.write
 
     def _write(
         self, path: Path, result: TagResult, sig: FileSig, written_before: tuple[str, ...]
@@ -376,7 +407,7 @@ class Pipeline:
             sha256=outcome.sha256,
             out_sha256=write.sha256 if write.written else outcome.sha256,
             image_sha256=outcome.image_sha256,  # a write leaves the image data as it was
-            result=result_summary(result),
+            result=result_summary(result, sha256=outcome.sha256),
             backend=result.backend,
             model=result.model,
             prompt_digest=result.prompt_digest,

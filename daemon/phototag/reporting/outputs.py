@@ -16,11 +16,14 @@ from loguru import logger
 from phototag.config import Settings
 from phototag.metadata.atomic import write_text
 from phototag.processing.pipeline import Outcome
+from phototag.reporting.history import HISTORY_NAME, append_run, previous_window, run_entry
+from phototag.reporting.html import write_page
 from phototag.reporting.jsonl import JsonlLog
 from phototag.reporting.metrics import StageStats, metrics_snapshot
 from phototag.reporting.prometheus import prom_metrics, write_prom
-from phototag.reporting.summary import render_summary
+from phototag.reporting.summary import RUN_LIST_MAX, render_summary, run_item
 from phototag.store.queue import Index
+from phototag.store.reader import IndexReader
 from phototag.store.records import display_path
 
 
@@ -35,7 +38,11 @@ class Outputs:
             retention_days=settings.outputs.jsonl_retention_days,
         )
         self._stages = StageStats()
-        self._history: deque[dict[str, Any]] = deque(maxlen=settings.outputs.metrics_history)
+        # the rolling window goes on from the last run's metrics.json (restarts included)
+        self._history: deque[dict[str, Any]] = deque(
+            previous_window(settings.state_dir / "metrics.json"),
+            maxlen=settings.outputs.metrics_history,
+        )
         self.done_this_run = 0
         self.failed_this_run = 0
 
@@ -80,7 +87,12 @@ class Outputs:
             }
             for r in reader.records(status="done", limit=self._settings.outputs.recent_count)
         ]
+        this_run = reader.select(
+            statuses=("done", "failed"), since=self._started_at, limit=RUN_LIST_MAX
+        )
         text = render_summary(
+            this_run=[run_item(r) for r in this_run],
+            this_run_total=self.done_this_run + self.failed_this_run,
             generated_at=datetime.now().astimezone(),
             started_at=datetime.fromtimestamp(self._started_at).astimezone(),
             totals=reader.counts(),
@@ -91,6 +103,25 @@ class Outputs:
             health=health,
         )
         _safe_write(self._settings.state_dir / "summary.md", text)
+        self._write_summary_page(reader)
+
+    def _write_summary_page(self, reader: IndexReader) -> None:
+        """summary.html: the recent photos and failures with their thumbnails."""
+        count = self._settings.outputs.recent_count
+        records = [*reader.records(status="failed", limit=count)]
+        records += reader.records(status="done", limit=count)
+        try:
+            write_page(
+                self._settings.state_dir / "summary.html",
+                records,
+                heading="phototag: recent photos",
+                totals=reader.counts(),
+                keyword_counts=reader.top_keywords(50),
+                metadata=self._settings.metadata,
+                prune=True,
+            )
+        except OSError as exc:
+            logger.error("cannot write summary.html: {}", exc)
 
     def write_metrics(
         self,
@@ -127,6 +158,27 @@ class Outputs:
                 write_prom(self._settings.state_dir / "phototag.prom", metrics)
             except OSError as exc:
                 logger.error("cannot write phototag.prom: {}", exc)
+
+    def record_run(
+        self, *, backend: str, model: str, profile: str | None, mode: str, gave_up: str | None
+    ) -> None:
+        """The run's line in history.jsonl (``tagctl history``), at its end."""
+        entry = run_entry(
+            started_at=self._started_at,
+            ended_at=time.time(),
+            backend=backend,
+            model=model,
+            profile=profile,
+            tagged=self.done_this_run,
+            failed=self.failed_this_run,
+            stages=self._stages.percentiles(),
+            mode=mode,
+            gave_up=gave_up,
+        )
+        try:
+            append_run(self._settings.state_dir / HISTORY_NAME, entry)
+        except OSError as exc:
+            logger.error("cannot record the run in {}: {}", HISTORY_NAME, exc)
 
     def close(self) -> None:
         self.jsonl.close()

@@ -49,6 +49,19 @@ class Backlog:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """A one-shot run waiting for an unavailable backend: since when, until when, why."""
+
+    waited_s: float
+    max_wait_s: float
+    reason: str
+
+    def render(self) -> str:
+        waited, limit = format_duration(self.waited_s), format_duration(self.max_wait_s)
+        return f"waiting for the backend {waited} of {limit}: {self.reason}"
+
+
 class BacklogTracker:
     """Feeds on (time, files finished so far, files remaining). A backlog is what was
     finished since the daemon was last seen idle, plus what remains; it ends when nothing
@@ -85,8 +98,15 @@ def format_duration(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-def render_bar(backlog: Backlog, *, failed: int = 0, width_chars: int = BAR_WIDTH_CHARS) -> str:
-    """``[#########.........] 45/100  45%  3.2/s  ETA 0:17  (2 failed)``"""
+def render_bar(
+    backlog: Backlog,
+    *,
+    failed: int = 0,
+    waiting: Waiting | None = None,
+    width_chars: int = BAR_WIDTH_CHARS,
+) -> str:
+    """``[#########.........] 45/100  45%  3.2/s  ETA 0:17  (2 failed)``, and while the
+    backend is unavailable ``waiting for the backend 0:12 of 5:00: <reason>`` after it."""
     total = backlog.total
     share = backlog.finished / total if total else 1.0
     filled = int(share * width_chars)
@@ -99,6 +119,8 @@ def render_bar(backlog: Backlog, *, failed: int = 0, width_chars: int = BAR_WIDT
     ]
     if failed:
         parts.append(f"({failed} failed)")
+    if waiting is not None:
+        parts.append(waiting.render())
     return "  ".join(parts)
 
 
@@ -121,10 +143,10 @@ class ProgressBar:
         self._enabled = stream.isatty()
         self._drawn = False
 
-    def update(self, backlog: Backlog, *, failed: int) -> None:
+    def update(self, backlog: Backlog, *, failed: int, waiting: Waiting | None = None) -> None:
         if not self._enabled or backlog.total == 0:
             return
-        self._stream.write("\r\x1b[K" + render_bar(backlog, failed=failed))
+        self._stream.write("\r\x1b[K" + render_bar(backlog, failed=failed, waiting=waiting))
         self._stream.flush()
         self._drawn = True
 

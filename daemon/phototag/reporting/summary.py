@@ -7,6 +7,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from phototag.store.records import display_path
+
 
 def render_summary(
     *,
@@ -18,10 +20,15 @@ def render_summary(
     recent: Sequence[Mapping[str, Any]],
     backend: str,
     health: str,
+    this_run: Sequence[Mapping[str, Any]] = (),
+    this_run_total: int | None = None,
 ) -> str:
     """The Markdown summary. A failure has "path" and "reason" (or "error"), optionally
-    "at"; a recent image has "path", "title" and "keywords"."""
+    "at"; a recent image has "path", "title" and "keywords"; a photo of this run is what
+    :func:`run_item` makes of its record, newest first (``this_run_total`` photos in all,
+    default ``len(this_run)``)."""
     running = started_at.isoformat(timespec="seconds") if started_at else "not running"
+    run_total = len(this_run) if this_run_total is None else this_run_total
     lines = [
         "# phototag summary",
         "",
@@ -70,8 +77,50 @@ def render_summary(
             ],
         ),
         "",
+        f"## This run ({run_total} photos)",
+        "",
+        *_run_list(this_run, total=run_total),
     ]
     return "\n".join(lines)
+
+
+# a longer run lists its newest photos: the summary is rewritten every minute, and reading
+# and writing more would cost the daemon more than the list is worth
+RUN_LIST_MAX = 10_000
+
+
+def run_item(record: Any) -> dict[str, Any]:
+    """What the summary lists of a photo finished in this run (from its FileRecord)."""
+    result = record.result or {}
+    return {
+        "path": display_path(record.path),
+        "status": record.status,
+        "title": result.get("title", ""),
+        "caption": result.get("caption", ""),
+        "description": result.get("description", ""),
+        "notes": list(result.get("notes", ())),
+        "error": record.last_error if record.status != "done" else None,
+    }
+
+
+def _run_list(items: Sequence[Mapping[str, Any]], *, total: int) -> list[str]:
+    """Each photo as a list item: path and title, then its caption, description and notes."""
+    if not items:
+        return ["(none yet)", ""]
+    out: list[str] = []
+    for item in items:
+        title = str(item.get("title") or "")
+        head = f"- `{_text(str(item.get('path', '')))}`"
+        head += f" ({item.get('status')})" if item.get("status") != "done" else ""
+        out.append(head + (f": **{_text(title)}**" if title else ""))
+        for label in ("caption", "description", "error"):
+            if item.get(label):
+                out.append(f"  - {label}: {_text(str(item[label]))}")
+        out.extend(f"  - note: {_text(str(note))}" for note in item.get("notes") or ())
+    if total > len(items):
+        out.append(f"- … and {total - len(items)} more (the JSONL log has every one)")
+    out.append("")
+    return out
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:

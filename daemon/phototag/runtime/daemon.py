@@ -33,7 +33,7 @@ from phototag.processing.heap import unmap_large_blocks
 from phototag.processing.pipeline import Pipeline
 from phototag.processing.workers import WorkerPool
 from phototag.reporting.outputs import Outputs
-from phototag.reporting.progress import Backlog, BacklogTracker, ProgressBar
+from phototag.reporting.progress import Backlog, BacklogTracker, ProgressBar, Waiting
 from phototag.reporting.status import collect_status
 from phototag.runtime.lock import IndexLock
 from phototag.runtime.supervision import Supervision
@@ -54,6 +54,7 @@ class Daemon:
         progress: ProgressBar | None = None,
         reload: Callable[[], Settings] | None = None,
         lock: IndexLock | None = None,
+        max_wait_s: float = 300.0,
     ) -> None:
         """Takes the index's lock (or uses ``lock``, taken by the caller) first of all:
         :class:`IndexLocked` if another phototag works on this index."""
@@ -65,6 +66,7 @@ class Daemon:
         self._backlog = BacklogTracker()
         self.backlog = Backlog(finished=0, remaining=0, elapsed_s=0.0)
         self.gave_up: str | None = None  # --once: why it stopped with work left
+        self.max_wait_s = max_wait_s  # --once: how long a backend may stay unavailable
         self._stop = threading.Event()
         self._reload_requested = threading.Event()
         self._paused = threading.Event()
@@ -143,7 +145,9 @@ class Daemon:
         for path, attempts in crashed:
             logger.error("failed {}: crashed the tagger {} times", display_path(path), attempts)
         if not (self.settings.dry_run or not self.settings.metadata.write):
-            redo = self.index.requeue_done(dry_run_only=True)
+            # within what this run looks at (tagctl apply PATH): their stored results are
+            # written without asking the tagger again, unless their inputs changed
+            redo = sum(self.index.requeue_done(under=top, dry_run_only=True) for top in self.scope)
             if redo:
                 logger.info("{} file(s) tagged in a dry run are queued to be written", redo)
         for root in self.settings.roots:
@@ -235,9 +239,29 @@ class Daemon:
                 next_reconcile = now + self.settings.reconcile_interval_s
             if self.once and self._idle():
                 break
-            if self.once and self.circuit.state.permanent and not self.circuit.healthy:
-                self.gave_up = f"backend unhealthy: {self.circuit.state.reason}"
+            if self.once and (reason := self._give_up_reason()):
+                self.gave_up = reason
                 break
+
+    def _waiting_s(self) -> float | None:
+        """--once: how long the workers have waited for an unavailable backend, or None."""
+        if self.circuit.healthy or self.pipeline.has_fallback:
+            return None
+        return max(time.time() - self.circuit.since, 0.0)
+
+    def _give_up_reason(self) -> str | None:
+        """--once ends with work left when the backend is down for good, or for too long."""
+        if self.circuit.healthy:
+            return None
+        if self.circuit.state.permanent:
+            return f"backend unhealthy: {self.circuit.state.reason}"
+        waited_s = self._waiting_s()
+        if waited_s is not None and waited_s >= self.max_wait_s:
+            return (
+                f"backend unavailable for {waited_s:.0f} s (--max-wait-s {self.max_wait_s:g}): "
+                f"{self.circuit.state.reason}"
+            )
+        return None
 
     def _track_backlog(self, now_s: float) -> None:
         # queued or in flight; files still settling are not counted (that includes the
@@ -249,7 +273,17 @@ class Daemon:
             remaining=remaining,
         )
         if self._progress is not None:
-            self._progress.update(self.backlog, failed=self.outputs.failed_this_run)
+            waited_s = self._waiting_s() if self.once else None
+            waiting = (
+                None
+                if waited_s is None
+                else Waiting(
+                    waited_s=waited_s, max_wait_s=self.max_wait_s, reason=self.circuit.state.reason
+                )
+            )
+            self._progress.update(
+                self.backlog, failed=self.outputs.failed_this_run, waiting=waiting
+            )
 
     def _idle(self) -> bool:
         return (
@@ -277,6 +311,7 @@ class Daemon:
         self.circuit.stop()
         self.write_summary()
         self.write_metrics()
+        self._record_run()
         self._heartbeat(stopped=True)
         self.supervision.stop()
         self.outputs.close()
@@ -365,6 +400,21 @@ class Daemon:
             self.index.set_meta("daemon", state)
         except sqlite3.OperationalError as exc:  # e.g. disk full: the next beat tries again
             logger.debug("heartbeat not recorded: {}", exc)
+
+    def _record_run(self) -> None:
+        profile = None
+        if self.settings.backend == "openai":
+            from phototag.taggers.vlm.split import profile_label  # loaded with the VLM tagger
+
+            profile = profile_label(self.settings.vlm)
+        dry = "dry-run " if self.settings.dry_run or not self.settings.metadata.write else ""
+        self.outputs.record_run(
+            backend=self.tagger.name,
+            model=self.tagger.model,
+            profile=profile,
+            mode=dry + ("once" if self.once else "service"),
+            gave_up=self.gave_up,
+        )
 
     def write_summary(self) -> None:
         self.outputs.write_summary(

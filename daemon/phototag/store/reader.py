@@ -11,6 +11,7 @@ from typing import Any
 
 from phototag.store.records import FileRecord, decode_path, encode_path
 from phototag.store.schema import _COLUMNS, STATUSES
+from phototag.store.search import MATCH_SQL
 
 # The settled records of one chunk of paths as NUL-separated scan keys (a path holds no
 # NUL), built by SQLite in a single step, so without the GIL; chunks bound the transient
@@ -157,11 +158,56 @@ class IndexReader:
             )
         ]
 
+    def select(
+        self,
+        *,
+        statuses: Iterable[str],
+        since: float | None = None,
+        under: Iterable[Path] = (),
+        limit: int | None = None,
+    ) -> list[FileRecord]:
+        """Records with one of ``statuses``, finished at or after ``since``, at or under one
+        of ``under`` (files or folders; none given: everywhere); the newest first, at most
+        ``limit``."""
+        wanted = tuple(statuses)
+        where = [f"status IN ({','.join('?' * len(wanted))})"]
+        params: list[Any] = list(wanted)
+        if since is not None:
+            where.append("coalesce(finished_at, updated_at) >= ?")
+            params.append(since)
+        places = []
+        for top in under:
+            places.append("(path = ? OR (path >= ? AND path < ?))")
+            params += [encode_path(top), *_prefix_range(top)]
+        if places:
+            where.append(f"({' OR '.join(places)})")
+        sql = f"SELECT {_COLUMNS} FROM files WHERE {' AND '.join(where)}"
+        sql += " ORDER BY coalesce(finished_at, updated_at) DESC"
+        if limit is not None:
+            sql, params = sql + " LIMIT ?", [*params, limit]
+        return [FileRecord.from_row(r) for r in self._all(sql, params)]
+
+    def search_paths(self, match: str, *, limit: int | None = None) -> list[Path]:
+        """Paths of the records an FTS5 query matches, the newest record first
+        (sqlite3.OperationalError for a query FTS5 cannot parse)."""
+        rows = self._all(*_match_sql("files.path", match, limit))
+        return [decode_path(raw) for (raw,) in rows]
+
+    def search(self, match: str, *, limit: int | None = None) -> list[FileRecord]:
+        """The records an FTS5 query matches, the newest record first."""
+        columns = ", ".join(f"files.{c.strip()}" for c in _COLUMNS.split(","))
+        return [FileRecord.from_row(r) for r in self._all(*_match_sql(columns, match, limit))]
+
     def iter_paths(self, *, statuses: Iterable[str]) -> Iterator[Path]:
         wanted = tuple(statuses)
         marks = ",".join("?" * len(wanted))
         for (raw,) in self._all(f"SELECT path FROM files WHERE status IN ({marks})", wanted):
             yield decode_path(raw)
+
+
+def _match_sql(columns: str, match: str, limit: int | None) -> tuple[str, tuple[Any, ...]]:
+    sql = MATCH_SQL.format(columns=columns, limit="" if limit is None else " LIMIT ?")
+    return sql, (match,) if limit is None else (match, limit)
 
 
 def _keywords_of(result_json: str | None) -> list[str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 STATUSES = ("queued", "processing", "done", "failed", "skipped", "deleted")
@@ -79,7 +79,39 @@ ALTER TABLE files ADD COLUMN image_sha256 TEXT;
 """
 
 
-MIGRATIONS = (_SCHEMA, _V2, _V3, _V4)  # MIGRATIONS[n] takes an index from version n to n + 1
+# Version 5: full-text search (tagctl search) over each result's title, caption,
+# description and keywords, in an FTS5 table whose rowid is the file's id. Triggers keep
+# it in step with files.result, so no writer needs to know it exists.
+_FTS_ROW = (
+    "json_extract({r}, '$.title'), json_extract({r}, '$.caption'), "
+    "json_extract({r}, '$.description'), "
+    "(SELECT group_concat(value, ', ') FROM json_each({r}, '$.keywords'))"
+)
+_V5 = f"""
+CREATE VIRTUAL TABLE IF NOT EXISTS files_fts USING fts5(
+    title, caption, description, keywords, tokenize = 'unicode61 remove_diacritics 2'
+);
+INSERT INTO files_fts (rowid, title, caption, description, keywords)
+    SELECT id, {_FTS_ROW.format(r="result")} FROM files WHERE result IS NOT NULL;
+CREATE TRIGGER IF NOT EXISTS files_fts_insert AFTER INSERT ON files
+WHEN NEW.result IS NOT NULL BEGIN
+    INSERT INTO files_fts (rowid, title, caption, description, keywords)
+        VALUES (NEW.id, {_FTS_ROW.format(r="NEW.result")});
+END;
+CREATE TRIGGER IF NOT EXISTS files_fts_delete AFTER DELETE ON files
+WHEN OLD.result IS NOT NULL BEGIN
+    DELETE FROM files_fts WHERE rowid = OLD.id;
+END;
+CREATE TRIGGER IF NOT EXISTS files_fts_update AFTER UPDATE OF result ON files
+WHEN OLD.result IS NOT NEW.result BEGIN
+    DELETE FROM files_fts WHERE rowid = OLD.id;
+    INSERT INTO files_fts (rowid, title, caption, description, keywords)
+        SELECT NEW.id, {_FTS_ROW.format(r="NEW.result")} WHERE NEW.result IS NOT NULL;
+END;
+"""
+
+
+MIGRATIONS = (_SCHEMA, _V2, _V3, _V4, _V5)  # MIGRATIONS[n] takes an index from version n to n + 1
 
 
 _COLUMNS = (

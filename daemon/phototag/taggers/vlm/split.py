@@ -44,6 +44,12 @@ def profile_label(vlm: VlmSettings) -> str:
     return "; ".join([vlm.profile, *extra])
 
 
+def combined_digest(main: str, parts: dict[FieldName, str]) -> str:
+    """One digest for the prompts of the main and the per-field models."""
+    joined = "|".join([main, *(f"{name}:{digest}" for name, digest in parts.items())])
+    return hashlib.sha256(joined.encode()).hexdigest()
+
+
 def combine(main: TagResult, parts: dict[FieldName, TagResult]) -> TagResult:
     """The main answer with each configured field taken from its own model's answer."""
     tags = main.tags
