@@ -69,12 +69,6 @@ def combine(main: TagResult, parts: dict[FieldName, TagResult]) -> TagResult:
     )
 
 
-def combined_digest(main: str, parts: dict[FieldName, str]) -> str:
-    """One digest for the main prompt and each field's own (what a combined result records)."""
-    joined = "|".join([main, *(f"{name}:{digest}" for name, digest in parts.items())])
-    return hashlib.sha256(joined.encode()).hexdigest()
-
-
 def combine_health(healths: dict[str, Health]) -> Health:
     """Healthy when every tagger is; the first failure's reason names its field."""
     probes = {f"{who}.{probe}": s for who, h in healths.items() for probe, s in h.probes_s.items()}
