@@ -37,5 +37,6 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(status, indent=2, ensure_ascii=False))
     else:  # names on a terminal: control characters escaped (JSON keeps them exact)
         print(render_status(printable_data(status)))
-    health = status.get("health") or {}
-    return 0 if not status["running"] or health.get("ok", True) else 1
+    health = status.get("health")
+    healthy = health.get("ok", True) if isinstance(health, dict) else True
+    return 0 if not status["running"] or healthy else 1

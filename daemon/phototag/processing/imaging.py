@@ -35,7 +35,7 @@ _VIPS_TIMEOUT_S = 120.0
 _RESIZABLE_MODES = frozenset({"L", "LA", "RGB", "RGBA", "RGBX", "CMYK", "I", "F"})
 
 try:  # HEIC/HEIF decoding is optional (pillow-heif)
-    from pillow_heif import register_heif_opener  # type: ignore[import-not-found]
+    from pillow_heif import register_heif_opener
 
     register_heif_opener()
 except ImportError:  # pragma: no cover - depends on the installation

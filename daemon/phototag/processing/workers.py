@@ -86,7 +86,7 @@ class WorkerPool:
             logger.warning("{} job(s) still running at shutdown; they will be redone", len(stuck))
 
     def _drain(self) -> list[Job]:
-        drained = []
+        drained: list[Job] = []
         while True:
             try:
                 item = self._jobs.get_nowait()

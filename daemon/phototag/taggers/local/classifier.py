@@ -83,7 +83,7 @@ class Classifier:
         self.load()
         pixels = np.concatenate([to_input(image) for image in images])
         with self._run_lock:
-            logits = self._session.run(None, {"image": pixels})[0]  # type: ignore[union-attr,attr-defined]
+            logits = self._session.run(None, {"image": pixels})[0]  # type: ignore[union-attr]
         exp = np.exp(logits - logits.max(axis=1, keepdims=True))
         return exp / exp.sum(axis=1, keepdims=True)
 

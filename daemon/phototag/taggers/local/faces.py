@@ -56,7 +56,7 @@ def _open_cascade() -> object:
         import cv2
     except ImportError as exc:
         raise BackendUnavailable("opencv-python-headless is not installed", permanent=True) from exc
-    path = Path(cv2.data.haarcascades) / CASCADE
+    path = Path(cv2.data.haarcascades) / CASCADE  # type: ignore[attr-defined]  # not in its stubs
     cascade = cv2.CascadeClassifier(str(path))
     if cascade.empty():
         raise BackendUnavailable(f"face cascade not found: {path}", permanent=True)

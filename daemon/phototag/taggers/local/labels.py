@@ -9,6 +9,7 @@ first synonym (``data/imagenet_classes.csv``) unless :data:`FRIENDLY` says bette
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -412,7 +413,7 @@ class ClassPath:
 def class_paths() -> tuple[ClassPath, ...]:
     """All 1000 classes in index order (read once)."""
     table = resources.files("phototag.taggers.local").joinpath("data/imagenet_classes.csv")
-    with table.open(encoding="utf-8", newline="") as fh:
+    with io.TextIOWrapper(table.open("rb"), encoding="utf-8", newline="") as fh:
         names = {int(index): name for index, name in csv.reader(fh)}
     return tuple(_path(index, FRIENDLY.get(index, names[index])) for index in range(1000))
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import importlib.util
 import math
 import threading
@@ -139,5 +140,5 @@ def place_of(row: dict[str, str], *, distance_km: float) -> Place | None:
 def country_names() -> dict[str, str]:
     """ISO 3166-1 alpha-2 -> English short name (``data/countries.csv``)."""
     table = resources.files("phototag.taggers.local").joinpath("data/countries.csv")
-    with table.open(encoding="utf-8", newline="") as fh:
+    with io.TextIOWrapper(table.open("rb"), encoding="utf-8", newline="") as fh:
         return {code: name for code, name in csv.reader(fh)}

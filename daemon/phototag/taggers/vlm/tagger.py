@@ -296,7 +296,9 @@ class OpenAITagger:
         self._client = openai.OpenAI(
             base_url=vlm.base_url,
             api_key=self._key or _NO_KEY,
-            http_client=self._http,
+            # openai 3 types this as httpx2.Client; httpx.Client has the same interface and
+            # is what it is given here (measured: DESIGN.md, "openai 3.x SDK")
+            http_client=self._http,  # type: ignore[arg-type]
             max_retries=0,  # retries are ours: backoff, Retry-After, a circuit above
         )
         least = most if self._mode == "fixed" else 1
