@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 import csv
-import io
 import importlib.util
+import io
 import math
 import threading
 from array import array
