@@ -275,6 +275,11 @@ class Settings(BaseSettings):
         )
 
     @property
+    def writes_metadata(self) -> bool:
+        """Whether this run writes into photos (not a dry run, and ``[metadata] write``)."""
+        return not self.dry_run and self.metadata.write
+
+    @property
     def index_path(self) -> Path:
         return self.state_dir / INDEX_NAME
 

@@ -77,7 +77,7 @@ class Discovery:
         return cls(
             selection=Selection.from_settings(settings),
             lookup=lookup,
-            dry_run=settings.dry_run or not settings.metadata.write,
+            dry_run=not settings.writes_metadata,
             max_file_bytes=settings.max_file_bytes,
         )
 

@@ -338,7 +338,7 @@ class Pipeline:
     def _apply_dry_run(self, job: Job, outcome: Outcome, sig: FileSig) -> bool:
         """Write the result a dry run stored for this file, when it would come out the same."""
         own = self._index.get_id(job.id)
-        if self._writes_nothing or own is None:
+        if not self._settings.writes_metadata or own is None:
             return False
         verdict = dry_run_reuse(own, sha256=outcome.sha256, now=identity_of(self._tagger))
         if verdict is not Reuse.APPLY:
@@ -354,14 +354,10 @@ class Pipeline:
         outcome.status = "done"
         return True
 
-    @property
-    def _writes_nothing(self) -> bool:
-        return self._settings.dry_run or not self._settings.metadata.write
-
     def _write(
         self, path: Path, result: TagResult, sig: FileSig, written_before: tuple[str, ...]
     ) -> WriteOutcome:
-        dry_run = self._settings.dry_run or not self._settings.metadata.write
+        dry_run = not self._settings.writes_metadata
         return write_tags(
             path,
             result,
@@ -397,9 +393,7 @@ class Pipeline:
         result, write = outcome.result, outcome.write
         assert result is not None and write is not None
         # a metadata-only change keeps the record of phototag's real, earlier write
-        dry_run = outcome.change is not Change.METADATA_ONLY and (
-            self._settings.dry_run or not self._settings.metadata.write
-        )
+        dry_run = outcome.change is not Change.METADATA_ONLY and not self._settings.writes_metadata
         self._index.finish(
             job.id,
             status="done",

@@ -52,7 +52,7 @@ class Outputs:
         if outcome.status == "queued":
             logger.debug("re-queued {}: {}", path, outcome.error)
             return
-        dry_run = self._settings.dry_run or not self._settings.metadata.write
+        dry_run = not self._settings.writes_metadata
         self.jsonl.append(outcome.record(dry_run=dry_run))
         log = logger.bind(path=path, job_id=outcome.job.id, backend=backend)
         if outcome.status in ("done", "adopted"):

@@ -144,7 +144,7 @@ class Daemon:
             logger.info("{} job(s) interrupted last time are queued again", requeued)
         for path, attempts in crashed:
             logger.error("failed {}: crashed the tagger {} times", display_path(path), attempts)
-        if not (self.settings.dry_run or not self.settings.metadata.write):
+        if self.settings.writes_metadata:
             # within what this run looks at (tagctl apply PATH): their stored results are
             # written without asking the tagger again, unless their inputs changed
             redo = sum(self.index.requeue_done(under=top, dry_run_only=True) for top in self.scope)
@@ -407,7 +407,7 @@ class Daemon:
             from phototag.taggers.vlm.split import profile_label  # loaded with the VLM tagger
 
             profile = profile_label(self.settings.vlm)
-        dry = "dry-run " if self.settings.dry_run or not self.settings.metadata.write else ""
+        dry = "" if self.settings.writes_metadata else "dry-run "
         self.outputs.record_run(
             backend=self.tagger.name,
             model=self.tagger.model,
