@@ -4,6 +4,7 @@ the Markdown summary, metrics.json and (optionally) the Prometheus textfile."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections import deque
 from collections.abc import Mapping
@@ -43,6 +44,7 @@ class Outputs:
             previous_window(settings.state_dir / "metrics.json"),
             maxlen=settings.outputs.metrics_history,
         )
+        self._counts_lock = threading.Lock()  # record() runs on every worker thread
         self.done_this_run = 0
         self.failed_this_run = 0
 
@@ -56,7 +58,8 @@ class Outputs:
         self.jsonl.append(outcome.record(dry_run=dry_run))
         log = logger.bind(path=path, job_id=outcome.job.id, backend=backend)
         if outcome.status in ("done", "adopted"):
-            self.done_this_run += 1
+            with self._counts_lock:
+                self.done_this_run += 1
             self._stages.add(outcome.durations_s)
             tags = outcome.result.tags if outcome.result else None
             log.info(
@@ -67,7 +70,8 @@ class Outputs:
                 outcome.durations_s.get("total", 0),
             )
         elif outcome.status == "failed":
-            self.failed_this_run += 1
+            with self._counts_lock:
+                self.failed_this_run += 1
             log.warning("failed {}: {}", path, outcome.error)
         elif outcome.status == "deleted":
             log.info("gone before it could be tagged: {}", path)
