@@ -8,17 +8,17 @@ and committed atomically (:mod:`phototag.metadata.atomic`); what to write is dec
 
 from __future__ import annotations
 
-import functools
+import contextlib
 import hashlib
-import io
 import os
+import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pyexiv2
-from PIL import Image
 
 from phototag.config import MetadataSettings
 from phototag.domain import FileSig, TagResult
@@ -31,11 +31,14 @@ from phototag.metadata.atomic import (
     remove_stale_temp_files,
     replace_bytes,
 )
+from phototag.metadata.exiftool import ExifTool, shared
 from phototag.metadata.merge import (
     IPTC_CHARSET,
     IPTC_KEYWORDS,
     IPTC_UTF8,
+    TAG_KEYS,
     TEXT_FIELDS,
+    X_DEFAULT,
     XMP_HIERARCHY,
     XMP_SUBJECT,
     Plan,
@@ -43,8 +46,25 @@ from phototag.metadata.merge import (
     lang_alt_text,
     plan_write,
 )
-from phototag.metadata.provenance import NS_PREFIX, Provenance, as_list, from_xmp
-from phototag.metadata.sidecar import EMPTY_XPACKET, needs_sidecar, sidecar_path
+from phototag.metadata.provenance import (
+    NS_PREFIX,
+    Provenance,
+    Value,
+    as_list,
+    bag,
+    from_tags,
+    from_xmp,
+    to_xmp,
+)
+from phototag.metadata.read import (
+    CURRENT_DIGEST,
+    STORED_DIGEST,
+    IptcCharset,
+    Person,
+    Snapshot,
+    read_snapshot,
+)
+from phototag.metadata.sidecar import needs_sidecar, sidecar_path
 
 __all__ = [
     "TEMP_PREFIX",
@@ -232,15 +252,12 @@ def _read_target(path: Path, *, settings: MetadataSettings) -> Path | None:
 def _write_in_place(
     path: Path, result: TagResult, *, settings: MetadataSettings, expected: FileSig, commit: bool
 ) -> WriteOutcome:
-    # exiv2 keeps its own copy of the file: the bytes read are freed as soon as it has
-    # it, so a write holds three copies of a photo at its peak, not four
-    image = pyexiv2.ImageData(path.read_bytes())
-    try:
-        check_unchanged(path, expected)  # the bytes read are the ones the daemon tagged
-        new, plan, has_iptc = _merge(image, result, source=None, settings=settings)
-    finally:
-        image.close()
-    note = "" if has_iptc else "WebP: no IPTC"
+    tool = shared()
+    snapshot = read_snapshot(path, tool=tool)
+    check_unchanged(path, expected)  # what was read is the photo the daemon tagged
+    webp = snapshot.tags.get("File:MIMEType") == "image/webp"
+    plan = _plan(snapshot, result, iptc=not webp, source=None, settings=settings)
+    note = "WebP: no IPTC" if webp else ""
     if not commit:
         return WriteOutcome(
             written=False,
@@ -252,6 +269,9 @@ def _write_in_place(
             sha256=None,
             note=note,
         )
+    # exiftool 12.57 cannot write RIFF: WebP (XMP only, no IPTC to re-serialise) is
+    # written by exiv2
+    new = _exiv2_xmp(path.read_bytes(), plan) if webp else _exiftool_bytes(tool, path, plan)
     sig = replace_bytes(path, new, expected=expected, keep_mtime=settings.keep_mtime)
     return WriteOutcome(
         written=True,
@@ -278,11 +298,10 @@ def _write_sidecar(
     reason = _read_only_reason(target) if target.exists() else _folder_read_only(target.parent)
     if commit and reason:
         raise MetadataWriteError(f"cannot write the sidecar {target.name}: {reason}")
-    existing = target.read_bytes() if target.exists() else None
-    existing_sig = FileSig.of(target) if existing is not None else None
-    new, plan = _merge_sidecar(
-        existing or EMPTY_XPACKET, result, source=path.name, settings=settings
-    )
+    tool = shared()
+    existing_sig = FileSig.of(target) if target.exists() else None
+    snapshot = read_snapshot(target, tool=tool) if existing_sig else EMPTY_SNAPSHOT
+    plan = _plan(snapshot, result, iptc=False, source=path.name, settings=settings)
     outcome = WriteOutcome(
         written=commit,
         target=target,
@@ -295,6 +314,7 @@ def _write_sidecar(
     )
     if not commit:
         return outcome
+    new = _exiftool_bytes(tool, target if existing_sig else None, plan, like=target)
     check_unchanged(path, expected)
     if existing_sig is None:
         create_exclusive(target, new, mode=path.stat().st_mode & 0o666)
@@ -303,64 +323,113 @@ def _write_sidecar(
     return outcome
 
 
-def _merge_sidecar(
-    packet: bytes, result: TagResult, *, source: str, settings: MetadataSettings
-) -> tuple[bytes, Plan]:
-    """Merge into an XMP sidecar's packet, carried inside a tiny JPEG: exiv2's own sidecar
-    writer fails to re-encode arrays it read ("Indexing applied to non-array") and drops
-    properties whose key contains "iptc", while its JPEG writer handles both."""
-    carrier = pyexiv2.ImageData(_carrier_jpeg())
-    try:
-        carrier.modify_raw_xmp(packet.decode("utf-8"))
-        wrapped = carrier.get_bytes()
-    finally:
-        carrier.close()
-    image = pyexiv2.ImageData(wrapped)
-    try:
-        merged, plan, _ = _merge(image, result, source=source, settings=settings, with_iptc=False)
-    finally:
-        image.close()
-    image = pyexiv2.ImageData(merged)
-    try:
-        return image.read_raw_xmp().strip().encode("utf-8") + b"\n", plan
-    finally:
-        image.close()
+EMPTY_SNAPSHOT = Snapshot(tags={}, iptc_charset=IptcCharset.ASCII, person=Person())
 
 
-@functools.cache
-def _carrier_jpeg() -> bytes:
-    buffer = io.BytesIO()
-    Image.new("L", (1, 1)).save(buffer, format="JPEG")
-    return buffer.getvalue()
-
-
-def _merge(
-    image: pyexiv2.ImageData,
+def _plan(
+    snapshot: Snapshot,
     result: TagResult,
     *,
+    iptc: bool,
     source: str | None,
     settings: MetadataSettings,
-    with_iptc: bool = True,
-) -> tuple[bytes, Plan, bool]:
-    """(new bytes, the plan, whether the format has IPTC) for ``image`` with ``result``;
-    the caller opens and closes ``image``."""
-    has_iptc = with_iptc and image.get_mime_type() not in _NO_IPTC
-    xmp = image.read_xmp()
-    iptc, iptc_utf8 = _read_iptc(image) if has_iptc else ({}, True)
-    plan = plan_write(
-        xmp=xmp,
-        iptc=iptc if has_iptc else None,
-        iptc_utf8=iptc_utf8,
+) -> Plan:
+    return plan_write(
+        snapshot=snapshot,
+        iptc=iptc,
         result=result,
-        previous=from_xmp(xmp),
+        previous=from_tags(snapshot.tags),
         overwrite=settings.overwrite,
         source=source,
         time_iso=datetime.now(UTC).isoformat(timespec="seconds"),
     )
-    if plan.iptc:
-        image.modify_iptc(plan.iptc)
-    image.modify_xmp(plan.xmp)
-    return image.get_bytes(), plan, has_iptc
+
+
+def exiftool_args(changes: Mapping[str, Value], *, iptc_utf8: bool, new_digest: bool) -> list[str]:
+    """exiftool's arguments for ``changes``: ``-TAG=value`` (each item of a list; the
+    first replaces what is there), ``-TAG=`` to delete."""
+    args = ["-m", "-charset", "iptc=utf8"] if iptc_utf8 else ["-m"]
+    for tag, value in changes.items():
+        if value is None:
+            args.append(f"-{tag}=")
+        elif isinstance(value, list):
+            args.extend(f"-{tag}={item}" for item in value)
+        else:
+            args.append(f"-{tag}={value}")
+    if new_digest:
+        args.append("-Photoshop:IPTCDigest=new")
+    return args
+
+
+def _exiftool_bytes(
+    tool: ExifTool, source: Path | None, plan: Plan, *, like: Path | None = None
+) -> bytes:
+    """The bytes exiftool makes of ``source`` (None: a new XMP file) with ``plan``; it
+    writes them to a temporary file beside the photo (``-o``), read and removed here."""
+    args = exiftool_args(plan.changes, iptc_utf8=plan.iptc_utf8, new_digest=plan.new_digest)
+    return run_to_bytes(tool, args, source=source, like=like or source)
+
+
+def run_to_bytes(
+    tool: ExifTool, args: list[str], *, source: Path | None, like: Path | None
+) -> bytes:
+    """Run exiftool ``args`` on ``source`` into a fresh temporary file named like
+    ``like``; its bytes. MetadataWriteError with exiftool's message if nothing came out."""
+    assert like is not None
+    tmp = like.with_name(f"{TEMP_PREFIX}{secrets.token_hex(6)}{like.suffix or '.xmp'}")
+    try:
+        reply = tool.execute(*args, "-o", str(tmp), *([str(source)] if source else []))
+        if not tmp.exists():
+            problem = "; ".join(reply.errors or reply.warnings) or reply.stderr.strip()
+            raise MetadataWriteError(f"exiftool cannot write {like.name}: {problem}")
+        if "-Photoshop:IPTCDigest=new" in args:
+            _settle_digest(tool, tmp)
+        return tmp.read_bytes()
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def _settle_digest(tool: ExifTool, path: Path) -> None:
+    """Make the stored IPTC digest that of the IPTC block as written: exiftool 12.57
+    computes a TIFF's before it pads the block (measured: every TIFF was "not current")."""
+    tags = tool.read(path, "-File:CurrentIPTCDigest", "-Photoshop:IPTCDigest")
+    current = tags.get(CURRENT_DIGEST)
+    if current is None or tags.get(STORED_DIGEST) == current:
+        return
+    fixed = path.with_name(path.name + ".digest" + path.suffix)
+    tool.execute("-m", f"-Photoshop:IPTCDigest={current}", "-o", str(fixed), str(path))
+    if not fixed.exists():
+        raise MetadataWriteError(f"exiftool cannot update the IPTC digest of {path.name}")
+    os.replace(fixed, path)
+
+
+def _exiv2_xmp(data: bytes, plan: Plan) -> bytes:
+    """``data`` with the plan's XMP changes made by exiv2 (for WebP)."""
+    image = pyexiv2.ImageData(data)
+    try:
+        current = image.read_xmp()
+        changes: dict[str, Any] = {}
+        for tag, value in plan.changes.items():
+            key = TAG_KEYS.get(tag)  # phototag's record is written whole by to_xmp
+            if key is None or not key.startswith("Xmp."):
+                continue
+            if isinstance(value, list):
+                changes.update(bag(key, value))
+            elif value is not None and key in LANG_ALT_KEYS:
+                alt = current.get(key)
+                changes[key] = {**(alt if isinstance(alt, dict) else {}), X_DEFAULT: value}
+            else:
+                changes[key] = value
+        if plan.provenance is not None:
+            changes.update(to_xmp(plan.provenance))
+        image.modify_xmp(changes)
+        return image.get_bytes()
+    finally:
+        image.close()
+
+
+LANG_ALT_KEYS = {spec.xmp for spec in TEXT_FIELDS}
 
 
 def _read_metadata(data: bytes) -> tuple[dict[str, Any], dict[str, Any]]:
