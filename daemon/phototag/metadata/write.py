@@ -269,9 +269,27 @@ def _write_in_place(
             sha256=None,
             note=note,
         )
-    # exiftool 12.57 cannot write RIFF: WebP (XMP only, no IPTC to re-serialise) is
-    # written by exiv2
-    new = _exiv2_xmp(path.read_bytes(), plan) if webp else _exiftool_bytes(tool, path, plan)
+    try:
+        # exiftool 12.57 cannot write RIFF: WebP (XMP only, no IPTC to re-serialise) is
+        # written by exiv2
+        new = _exiv2_xmp(path.read_bytes(), plan) if webp else _exiftool_bytes(tool, path, plan)
+    except (MetadataWriteError, RuntimeError) as exc:
+        if "XMP" not in str(exc):
+            raise  # a damaged image, not another tool's XMP: nothing to fall back to
+        # XMP another tool wrote so that it cannot be rewritten safely: the tags go to a
+        # sidecar, with the reason in the record
+        target = sidecar_path(path, naming=settings.sidecar_naming)
+        reason = str(exc).removeprefix(f"exiftool cannot write {path.name}: ")
+        return _write_sidecar(
+            path,
+            target,
+            result,
+            settings=settings,
+            expected=expected,
+            commit=commit,
+            note=f"sidecar: the photo's metadata cannot be rewritten ({reason})",
+            person=snapshot.person,
+        )
     sig = replace_bytes(path, new, expected=expected, keep_mtime=settings.keep_mtime)
     return WriteOutcome(
         written=True,
@@ -294,13 +312,23 @@ def _write_sidecar(
     expected: FileSig,
     commit: bool,
     note: str,
+    person: Person | None = None,
 ) -> WriteOutcome:
+    """Merge into ``target``, an XMP sidecar; ``person`` is what an MWG reader shows in
+    the photo itself when it has metadata of its own (then seeded into the sidecar)."""
     reason = _read_only_reason(target) if target.exists() else _folder_read_only(target.parent)
     if commit and reason:
         raise MetadataWriteError(f"cannot write the sidecar {target.name}: {reason}")
     tool = shared()
     existing_sig = FileSig.of(target) if target.exists() else None
     snapshot = read_snapshot(target, tool=tool) if existing_sig else EMPTY_SNAPSHOT
+    if person is not None:
+        shown = Person(
+            title=snapshot.person.title or person.title,
+            caption=snapshot.person.caption or person.caption,
+            keywords=tuple(dict.fromkeys([*snapshot.person.keywords, *person.keywords])),
+        )
+        snapshot = Snapshot(tags=snapshot.tags, iptc_charset=snapshot.iptc_charset, person=shown)
     plan = _plan(snapshot, result, iptc=False, source=path.name, settings=settings)
     outcome = WriteOutcome(
         written=commit,
@@ -379,8 +407,11 @@ def run_to_bytes(
     tmp = like.with_name(f"{TEMP_PREFIX}{secrets.token_hex(6)}{like.suffix or '.xmp'}")
     try:
         reply = tool.execute(*args, "-o", str(tmp), *([str(source)] if source else []))
-        if not tmp.exists():
-            problem = "; ".join(reply.errors or reply.warnings) or reply.stderr.strip()
+        # a warning that is not "[minor]" means something asked was not written (an XMP
+        # packet with an undeclared namespace: "1 image files copied", IPTC only)
+        serious = [w for w in reply.warnings if not w.startswith("Warning: [minor]")]
+        if not tmp.exists() or "created" not in reply.stdout or serious:
+            problem = "; ".join(reply.errors or serious) or reply.stderr.strip()
             raise MetadataWriteError(f"exiftool cannot write {like.name}: {problem}")
         if "-Photoshop:IPTCDigest=new" in args:
             _settle_digest(tool, tmp)
