@@ -14,11 +14,13 @@ from pathlib import Path
 import pytest
 
 from conftest import DATA
+from daemon_harness import DaemonProcess
 from mwgfixtures import exiftool_set, iim, jpeg
 from phototag.config import MetadataSettings
 from phototag.domain import FileSig, TagResult, Tags
 from phototag.metadata.undo import UndoAction, undo_file
 from phototag.metadata.write import write_tags
+from phototag.store.queue import Index
 
 RESULT = TagResult(
     tags=Tags(
@@ -48,7 +50,8 @@ def everything(path: Path) -> dict[str, object]:
         ["exiftool", "-j", "-a", "-G1", "-b", str(path)], capture_output=True, text=True
     )
     tags = json.loads(out.stdout)[0]
-    return {k: v for k, v in tags.items() if k not in LAYOUT}
+    where = {"SourceFile", "System:Directory"}  # the folder it is in, when it was moved
+    return {k: v for k, v in tags.items() if k not in LAYOUT | where}
 
 
 def tag(photo: Path, result: TagResult = RESULT) -> None:
@@ -142,3 +145,71 @@ def test_an_existing_sidecar_gets_its_values_back(tmp_path: Path) -> None:
     assert {k: v for k, v in after.items() if k not in drop} == {
         k: v for k, v in before.items() if k not in drop
     }
+
+
+def tagctl_json(daemon: DaemonProcess, *args: str) -> tuple[int, dict]:
+    run = daemon.tagctl(*args, "--json")
+    return run.returncode, json.loads(run.stdout) if run.stdout.strip() else {}
+
+
+def record_status(daemon: DaemonProcess, photo: Path) -> str:
+    index = Index(daemon.state / "index.sqlite3")
+    try:
+        record = index.get(photo)
+        return record.status if record else ""
+    finally:
+        index.close()
+
+
+def test_undo_through_the_running_daemon_then_retag(tmp_path: Path) -> None:
+    inbox, staging = tmp_path / "inbox", tmp_path / "staging"
+    inbox.mkdir()
+    staging.mkdir()
+    photo = inbox / "launch.jpg"
+    source = launch(staging / "launch.jpg")
+    before = everything(source)
+    daemon = DaemonProcess(home=tmp_path / "home", roots=[inbox]).start()
+    try:
+        source.rename(photo)
+        daemon.wait_done(1)
+        assert everything(photo) != before
+        code, report = tagctl_json(daemon, "undo", str(inbox))
+        assert code == 0 and report["undone"] == 1, report
+        after = everything(photo)
+        assert {k: after.get(k) for k in before | after} == {
+            k: before.get(k) for k in before | after
+        }
+        # the watcher saw the change and a scan walks the folder: nothing is queued again
+        assert tagctl_json(daemon, "rescan")[0] == 0
+        status = daemon.status()
+        assert status["counts"]["undone"] == 1 and status["queue_depth"] == 0
+        assert tagctl_json(daemon, "retag", str(photo)) == (0, {"queued": 1})
+        daemon.wait_done(1)
+        assert "XMP-phototag:Generator" in everything(photo)
+    finally:
+        assert daemon.stop() == 0
+
+
+def test_undo_with_the_daemon_stopped_and_a_dry_run_first(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    photo = inbox / "cat.jpg"
+    shutil.copyfile(DATA / "chelsea.jpg", tmp_path / "cat.jpg")
+    before = everything(tmp_path / "cat.jpg")
+    env = {"PHOTOTAG_ROOTS": json.dumps([str(inbox)])}  # tagctl's roots, from the config
+    daemon = DaemonProcess(home=tmp_path / "home", roots=[inbox], env=env).start()
+    try:
+        (tmp_path / "cat.jpg").rename(photo)
+        daemon.wait_done(1)
+    finally:
+        assert daemon.stop() == 0
+    tagged = photo.read_bytes()
+    run = daemon.tagctl("undo", "--dry-run", str(photo))
+    assert run.returncode == 0, run.stderr
+    assert "would undo" in run.stdout and "remove the XMP block" in run.stdout
+    assert photo.read_bytes() == tagged
+    code, report = tagctl_json(daemon, "undo", str(inbox))
+    assert code == 0 and report["undone"] == 1 and not report["dry_run"]
+    after = everything(photo)
+    assert {k: after.get(k) for k in before | after} == {k: before.get(k) for k in before | after}
+    assert record_status(daemon, photo) == "undone"

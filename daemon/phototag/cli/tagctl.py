@@ -32,6 +32,7 @@ VERBS = (
     "show",
     "scan",
     "backfill",
+    "undo",
 )
 
 
