@@ -272,7 +272,11 @@ def _write_in_place(
     try:
         # exiftool 12.57 cannot write RIFF: WebP (XMP only, no IPTC to re-serialise) is
         # written by exiv2
-        new = _exiv2_xmp(path.read_bytes(), plan) if webp else _exiftool_bytes(tool, path, plan)
+        if webp:
+            new = _exiv2_xmp(path.read_bytes(), plan)
+        else:
+            tiff = snapshot.tags.get("File:MIMEType") == "image/tiff"
+            new = _exiftool_bytes(tool, path, plan, settle_digest=tiff and plan.new_digest)
     except (MetadataWriteError, RuntimeError) as exc:
         if "XMP" not in str(exc):
             raise  # a damaged image, not another tool's XMP: nothing to fall back to
@@ -390,19 +394,30 @@ def exiftool_args(changes: Mapping[str, Value], *, iptc_utf8: bool, new_digest: 
 
 
 def _exiftool_bytes(
-    tool: ExifTool, source: Path | None, plan: Plan, *, like: Path | None = None
+    tool: ExifTool,
+    source: Path | None,
+    plan: Plan,
+    *,
+    like: Path | None = None,
+    settle_digest: bool = False,
 ) -> bytes:
     """The bytes exiftool makes of ``source`` (None: a new XMP file) with ``plan``; it
     writes them to a temporary file beside the photo (``-o``), read and removed here."""
     args = exiftool_args(plan.changes, iptc_utf8=plan.iptc_utf8, new_digest=plan.new_digest)
-    return run_to_bytes(tool, args, source=source, like=like or source)
+    return run_to_bytes(tool, args, source=source, like=like or source, settle_digest=settle_digest)
 
 
 def run_to_bytes(
-    tool: ExifTool, args: list[str], *, source: Path | None, like: Path | None
+    tool: ExifTool,
+    args: list[str],
+    *,
+    source: Path | None,
+    like: Path | None,
+    settle_digest: bool = False,
 ) -> bytes:
     """Run exiftool ``args`` on ``source`` into a fresh temporary file named like
-    ``like``; its bytes. MetadataWriteError with exiftool's message if nothing came out."""
+    ``like``; its bytes. MetadataWriteError with exiftool's message if nothing came out.
+    ``settle_digest``: make the stored IPTC digest that of the IPTC as written (TIFF)."""
     assert like is not None
     tmp = like.with_name(f"{TEMP_PREFIX}{secrets.token_hex(6)}{like.suffix or '.xmp'}")
     try:
@@ -413,7 +428,7 @@ def run_to_bytes(
         if not tmp.exists() or "created" not in reply.stdout or serious:
             problem = "; ".join(reply.errors or serious) or reply.stderr.strip()
             raise MetadataWriteError(f"exiftool cannot write {like.name}: {problem}")
-        if "-Photoshop:IPTCDigest=new" in args:
+        if settle_digest:
             _settle_digest(tool, tmp)
         return tmp.read_bytes()
     finally:
