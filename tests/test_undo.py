@@ -11,7 +11,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pyexiv2
 import pytest
+from PIL import Image
 
 from conftest import DATA
 from daemon_harness import DaemonProcess
@@ -81,7 +83,28 @@ def person_xmp(path: Path) -> Path:
     return path
 
 
-FIXTURES = {"plain.jpg": plain, "launch.jpg": launch, "person.jpg": person_xmp}
+def webp(path: Path) -> Path:
+    Image.open(DATA / "chelsea.jpg").save(path, format="WEBP")
+    return path
+
+
+def person_webp(path: Path) -> Path:
+    webp(path)
+    exiv2 = pyexiv2.Image(str(path))  # exiftool 12.57 cannot write WebP
+    try:
+        exiv2.modify_xmp({"Xmp.dc.subject": ["Grandma"], "Xmp.xmp.Rating": "4"})
+    finally:
+        exiv2.close()
+    return path
+
+
+FIXTURES = {
+    "plain.jpg": plain,
+    "launch.jpg": launch,
+    "person.jpg": person_xmp,
+    "plain.webp": webp,
+    "person.webp": person_webp,
+}
 
 
 @pytest.mark.parametrize("name", sorted(FIXTURES))

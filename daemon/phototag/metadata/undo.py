@@ -25,7 +25,7 @@ from phototag.metadata.exiftool import shared
 from phototag.metadata.provenance import Provenance, Value, from_tags
 from phototag.metadata.read import STORED_DIGEST, IptcCharset, as_texts, read_snapshot
 from phototag.metadata.sidecar import needs_sidecar, sidecar_path
-from phototag.metadata.write import run_to_bytes
+from phototag.metadata.write import exiv2_xmp, run_to_bytes
 
 # tags that describe a block rather than hold anyone's value
 _STRUCTURAL = ("XMP-x:XMPToolkit", "IPTC:EnvelopeRecordVersion", "IPTC:ApplicationRecordVersion")
@@ -134,7 +134,12 @@ def undo_file(path: Path, *, settings: MetadataSettings, dry_run: bool) -> UndoO
             target.unlink()
             fsync_dir(target.parent)
             return outcome
-        new = run_to_bytes(tool, undo_args(plan), source=target, like=target)
+        if snapshot.tags.get("File:MIMEType") == "image/webp":
+            new = exiv2_xmp(
+                target.read_bytes(), plan.changes, record=None, clear="XMP" in plan.drop_blocks
+            )
+        else:
+            new = run_to_bytes(tool, undo_args(plan), source=target, like=target)
         replace_bytes(target, new, expected=sig, keep_mtime=settings.keep_mtime and not sidecar)
         return outcome
     return UndoOutcome(path, None, UndoAction.NOTHING, {}, (), done=False)

@@ -452,30 +452,69 @@ def _settle_digest(tool: ExifTool, path: Path) -> None:
 
 def _exiv2_xmp(data: bytes, plan: Plan) -> bytes:
     """``data`` with the plan's XMP changes made by exiv2 (for WebP)."""
+    return exiv2_xmp(data, plan.changes, record=plan.provenance)
+
+
+def exiv2_xmp(
+    data: bytes, changes: Mapping[str, Value], *, record: Provenance | None, clear: bool = False
+) -> bytes:
+    """``data`` with XMP ``changes`` (exiftool's names) made by exiv2, for WebP, which
+    exiftool 12.57 cannot write. ``XMP-phototag:all`` None removes phototag's record;
+    ``record`` writes a new one; ``clear`` removes the whole XMP block."""
+    if clear:
+        return webp_without_xmp(data)
     image = pyexiv2.ImageData(data)
     try:
         current = image.read_xmp()
-        changes: dict[str, Any] = {}
-        for tag, value in plan.changes.items():
+        keys: dict[str, Any] = {}
+        for tag, value in changes.items():
+            if tag == "XMP-phototag:all":
+                keys.update({k: None for k in current if k.startswith(f"Xmp.{NS_PREFIX}.")})
+                continue
             key = TAG_KEYS.get(tag)  # phototag's record is written whole by to_xmp
             if key is None or not key.startswith("Xmp."):
                 continue
             if isinstance(value, list):
-                changes.update(bag(key, value))
+                keys.update(bag(key, value))
             elif value is not None and key in LANG_ALT_KEYS:
                 alt = current.get(key)
-                changes[key] = {**(alt if isinstance(alt, dict) else {}), X_DEFAULT: value}
+                keys[key] = {**(alt if isinstance(alt, dict) else {}), X_DEFAULT: value}
             else:
-                changes[key] = value
-        if plan.provenance is not None:
-            changes.update(to_xmp(plan.provenance))
-        image.modify_xmp(changes)
+                keys[key] = value
+        if record is not None:
+            keys.update(to_xmp(record))
+        image.modify_xmp(keys)
         return image.get_bytes()
     finally:
         image.close()
 
 
 LANG_ALT_KEYS = {spec.xmp for spec in TEXT_FIELDS}
+_VP8X_XMP_FLAG = 0x04
+
+
+def webp_without_xmp(data: bytes) -> bytes:
+    """``data`` (a WebP file) without its ``XMP `` chunk and with the VP8X flag saying
+    so; every other chunk byte for byte. exiv2 keeps an emptied packet in place (measured:
+    deleting every XMP key of a WebP left the packet as it was)."""
+    if data[:4] != b"RIFF" or data[8:12] != b"WEBP":
+        raise MetadataWriteError("not a WebP file")
+    chunks: list[bytes] = []
+    at = 12
+    while at + 8 <= len(data):
+        size = int.from_bytes(data[at + 4 : at + 8], "little")
+        chunk = data[at : at + 8 + size + (size & 1)]
+        if chunk[:4] == b"VP8X":
+            chunk = chunk[:8] + bytes([chunk[8] & ~_VP8X_XMP_FLAG & 0xFF]) + chunk[9:]
+        if chunk[:4] != b"XMP ":
+            chunks.append(chunk)
+        at += len(chunk)
+    kinds = [chunk[:4] for chunk in chunks]
+    if kinds in ([b"VP8X", b"VP8 "], [b"VP8X", b"VP8L"]) and chunks[0][8] == 0:
+        # nothing extended is left (exiv2 had made a simple WebP extended): simple again
+        chunks = chunks[1:]
+    body = b"WEBP" + b"".join(chunks)
+    return b"RIFF" + len(body).to_bytes(4, "little") + body
 
 
 def _read_metadata(data: bytes) -> tuple[dict[str, Any], dict[str, Any]]:
