@@ -12,6 +12,7 @@ Arguments go one a line; a value holding a line break or a leading space is pass
 
 from __future__ import annotations
 
+import atexit
 import json
 import subprocess
 import threading
@@ -141,4 +142,5 @@ def shared() -> ExifTool:
     with _shared_lock:
         if _shared is None:
             _shared = ExifTool()
+            atexit.register(_shared.close)
         return _shared

@@ -1,0 +1,43 @@
+"""The shared exiftool -stay_open helper: values pass intact, and it never outlives phototag."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from conftest import exiftool
+from mwgfixtures import jpeg
+from phototag.metadata.exiftool import ExifTool
+
+
+def test_values_with_line_breaks_and_leading_spaces_pass_intact(tmp_path: Path) -> None:
+    photo = jpeg(tmp_path / "a.jpg")
+    out = tmp_path / "b.jpg"
+    text = "  two lines\nand a \\ backslash\tand a tab"
+    tool = ExifTool()
+    try:
+        reply = tool.execute(f"-XMP-dc:Description={text}", "-o", str(out), str(photo))
+    finally:
+        tool.close()
+    assert "created" in reply.stdout
+    assert exiftool(out)[0]["XMP-dc:Description"] == text
+
+
+def test_the_helper_ends_when_the_process_that_started_it_dies() -> None:
+    code = (
+        "import os; from phototag.metadata.exiftool import shared; "
+        "shared().execute('-ver'); print(shared()._proc.pid, flush=True); os._exit(0)"
+    )
+    pid = int(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    os.kill(pid, 9)
+    raise AssertionError("exiftool outlived the process that started it")
