@@ -52,6 +52,9 @@ class ExifTool:
     def execute(self, *args: str) -> Reply:
         """Run exiftool with ``args`` (UTF-8 file names and values); MetadataWriteError if
         the process cannot be started or dies mid-command."""
+        if "-q" in args or "-quiet" in args:
+            # -q silences the "{ready}" that ends a command's output: the reply would never end
+            raise ValueError("exiftool -q cannot be used through the stay_open helper")
         payload = "".join(_arg_line(a) for a in (*args, "-echo4", _READY, "-execute"))
         with self._lock:
             proc = self._running()
