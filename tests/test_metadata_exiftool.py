@@ -41,3 +41,14 @@ def test_the_helper_ends_when_the_process_that_started_it_dies() -> None:
         time.sleep(0.1)
     os.kill(pid, 9)
     raise AssertionError("exiftool outlived the process that started it")
+
+
+def test_a_reply_with_more_than_a_pipe_of_warnings_does_not_hang(tmp_path: Path) -> None:
+    missing = [str(tmp_path / f"missing-{i:05d}-{'x' * 40}.jpg") for i in range(1500)]
+    tool = ExifTool()
+    try:
+        reply = tool.execute("-j", *missing)  # ~130 KB of "File not found" on stderr
+        assert len(reply.errors) == 1500 and len(reply.stderr) > 65536
+        assert tool.execute("-ver").stdout.strip()  # the next reply is its own
+    finally:
+        tool.close()

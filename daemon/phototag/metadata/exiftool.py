@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import atexit
 import json
+import os
+import selectors
 import subprocess
 import threading
 from dataclasses import dataclass
@@ -62,8 +64,7 @@ class ExifTool:
             try:
                 proc.stdin.write(payload.encode("utf-8"))
                 proc.stdin.flush()
-                out = _read_until_ready(proc.stdout)
-                err = _read_until_ready(proc.stderr)
+                out, err = _read_replies(proc.stdout, proc.stderr)
             except (OSError, EOFError) as exc:
                 self._stop_locked()
                 raise MetadataWriteError(f"exiftool stopped unexpectedly: {exc}") from exc
@@ -124,15 +125,30 @@ def _arg_line(arg: str) -> str:
     return arg + "\n"
 
 
-def _read_until_ready(stream: Any) -> str:
-    lines: list[bytes] = []
-    while True:
-        line = stream.readline()
-        if not line:
-            raise EOFError("exiftool closed its output")
-        if line.rstrip(b"\r\n") == _READY.encode():
-            return b"".join(lines).decode("utf-8", errors="surrogateescape")
-        lines.append(line)
+def _read_replies(stdout: Any, stderr: Any) -> tuple[str, str]:
+    """Both streams up to their "{ready}" line, read as they come: reading one to its end
+    first would hang once the other fills its pipe (64 KB of warnings)."""
+    buffers = {stdout.fileno(): bytearray(), stderr.fileno(): bytearray()}
+    ended: set[int] = set()
+    mark = b"\n" + _READY.encode() + b"\n"
+    with selectors.DefaultSelector() as selector:
+        for stream in (stdout, stderr):
+            selector.register(stream.fileno(), selectors.EVENT_READ)
+        while len(ended) < 2:
+            for key, _ in selector.select():
+                chunk = os.read(key.fd, 65536)
+                if not chunk:
+                    raise EOFError("exiftool closed its output")
+                buffer = buffers[key.fd]
+                buffer += chunk
+                if (b"\n" + buffer).endswith(mark):
+                    ended.add(key.fd)
+                    selector.unregister(key.fd)
+    out, err = (bytes(buffers[s.fileno()])[: -len(mark) + 1] for s in (stdout, stderr))
+    return (
+        out.decode("utf-8", errors="surrogateescape"),
+        err.decode("utf-8", errors="surrogateescape"),
+    )
 
 
 _shared: ExifTool | None = None
