@@ -52,3 +52,15 @@ def test_a_reply_with_more_than_a_pipe_of_warnings_does_not_hang(tmp_path: Path)
         assert tool.execute("-ver").stdout.strip()  # the next reply is its own
     finally:
         tool.close()
+
+
+def test_a_file_name_that_is_not_utf8_is_written(tmp_path: Path) -> None:
+    from phototag.config import MetadataSettings
+    from phototag.domain import FileSig, TagResult, Tags
+    from phototag.metadata.write import write_tags
+
+    name = os.fsdecode(b"bad-\xff\xfe-name.jpg")
+    photo = jpeg(tmp_path / name)
+    result = TagResult(tags=Tags(keywords=("cat",)), backend="local", model="m")
+    outcome = write_tags(photo, result, settings=MetadataSettings(), expected=FileSig.of(photo))
+    assert outcome.written and outcome.keywords == ("cat",)

@@ -62,7 +62,7 @@ class ExifTool:
             proc = self._running()
             assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
             try:
-                proc.stdin.write(payload.encode("utf-8"))
+                proc.stdin.write(payload.encode("utf-8", errors="surrogateescape"))  # raw names
                 proc.stdin.flush()
                 out, err = _read_replies(proc.stdout, proc.stderr)
             except (OSError, EOFError) as exc:
