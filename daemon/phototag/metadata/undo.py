@@ -25,7 +25,7 @@ from phototag.metadata.exiftool import shared
 from phototag.metadata.provenance import Provenance, Value, from_tags
 from phototag.metadata.read import STORED_DIGEST, IptcCharset, as_texts, read_snapshot
 from phototag.metadata.sidecar import needs_sidecar, sidecar_path
-from phototag.metadata.write import exiv2_xmp, run_to_bytes
+from phototag.metadata.write import exiv2_xmp, named_for_exiftool, run_to_bytes
 
 # tags that describe a block rather than hold anyone's value
 _STRUCTURAL = ("XMP-x:XMPToolkit", "IPTC:EnvelopeRecordVersion", "IPTC:ApplicationRecordVersion")
@@ -139,7 +139,8 @@ def undo_file(path: Path, *, settings: MetadataSettings, dry_run: bool) -> UndoO
                 target.read_bytes(), plan.changes, record=None, clear="XMP" in plan.drop_blocks
             )
         else:
-            new = run_to_bytes(tool, undo_args(plan), source=target, like=target)
+            with named_for_exiftool(target, snapshot.tags) as source:
+                new = run_to_bytes(tool, undo_args(plan), source=source, like=source)
         replace_bytes(target, new, expected=sig, keep_mtime=settings.keep_mtime and not sidecar)
         return outcome
     return UndoOutcome(path, None, UndoAction.NOTHING, {}, (), done=False)

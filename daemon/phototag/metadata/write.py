@@ -12,7 +12,7 @@ import contextlib
 import hashlib
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -276,7 +276,8 @@ def _write_in_place(
             new = _exiv2_xmp(path.read_bytes(), plan)
         else:
             tiff = snapshot.tags.get("File:MIMEType") == "image/tiff"
-            new = _exiftool_bytes(tool, path, plan, settle_digest=tiff and plan.new_digest)
+            with named_for_exiftool(path, snapshot.tags) as source:
+                new = _exiftool_bytes(tool, source, plan, settle_digest=tiff and plan.new_digest)
     except (MetadataWriteError, RuntimeError) as exc:
         if "XMP" not in str(exc):
             raise  # a damaged image, not another tool's XMP: nothing to fall back to
@@ -434,6 +435,28 @@ def run_to_bytes(
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+
+
+_SAME_EXTENSION = {"jpeg": "jpg", "tiff": "tif"}
+
+
+@contextlib.contextmanager
+def named_for_exiftool(path: Path, tags: Mapping[str, Any]) -> Iterator[Path]:
+    """``path``, or a hard link to it named with the extension of what it really is:
+    exiftool refuses to write a file whose name says another type ("Not a valid JPG
+    (looks more like a PNG)"). The link is hidden and removed afterwards."""
+    real = str(tags.get("File:FileTypeExtension") or "").lower()
+    named = path.suffix.lower().lstrip(".")
+    if not real or _SAME_EXTENSION.get(named, named) == _SAME_EXTENSION.get(real, real):
+        yield path
+        return
+    link = path.with_name(f"{TEMP_PREFIX}{secrets.token_hex(6)}.{real}")
+    os.link(path, link)
+    try:
+        yield link
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            link.unlink()
 
 
 def _settle_digest(tool: ExifTool, path: Path) -> None:
