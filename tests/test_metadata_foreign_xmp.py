@@ -3,9 +3,12 @@ repaired, every value kept) or gets a sidecar with the reason; never a failed jo
 
 from __future__ import annotations
 
+import io
+import zlib
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from conftest import as_list, exiftool
 from mwgfixtures import exiftool_set, jpeg, packet
@@ -76,3 +79,24 @@ def test_extended_xmp_over_several_app1_segments_is_kept_and_written(tmp_path: P
     assert as_list(tags["XMP-dc:Subject"]) == ["mine", "rocket"]
     assert tags["XMP-photoshop:Instructions"] == history
     assert "Warning" not in str(exiftool(photo, args=("-Warning",)))
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
+
+
+def test_png_xmp_after_the_image_data_is_kept_and_written(tmp_path: Path) -> None:
+    buffer = io.BytesIO()
+    Image.new("RGB", (32, 24), (10, 200, 90)).save(buffer, format="PNG")
+    data = buffer.getvalue()
+    itxt = b"XML:com.adobe.xmp\x00\x00\x00\x00\x00" + packet(SUBJECT + TITLE)
+    end = data.rindex(b"IEND") - 4  # some tools append XMP after IDAT, just before IEND
+    photo = tmp_path / "after-idat.png"
+    photo.write_bytes(data[:end] + _png_chunk(b"iTXt", itxt) + data[end:])
+    before = Image.open(photo).tobytes()
+    outcome = tag(photo)
+    assert outcome.written and not outcome.sidecar  # type: ignore[attr-defined]
+    tags = exiftool(photo)[0]
+    assert as_list(tags["XMP-dc:Subject"]) == ["mine", "rocket"]
+    assert tags["XMP-dc:Title"] == "My title"
+    assert Image.open(photo).tobytes() == before
