@@ -44,7 +44,16 @@ WRITTEN = (
     "XMP-iptcCore:AltTextAccessibility",
     "XMP-iptcCore:ExtDescrAccessibility",
 )
-REWRITTEN = ("IPTC:CodedCharacterSet", "XMP-x:XMPToolkit", "IFD0:StripOffsets")
+REWRITTEN = (
+    "IPTC:CodedCharacterSet",
+    "XMP-x:XMPToolkit",
+    "IFD0:StripOffsets",
+    # a new IPTC block starts with its records' versions; MWG: the digest of the IPTC
+    # phototag wrote, so that readers trust IPTC and XMP alike
+    "IPTC:EnvelopeRecordVersion",
+    "IPTC:ApplicationRecordVersion",
+    "Photoshop:IPTCDigest",
+)
 RESULT = TagResult(
     tags=Tags(
         title="Titel mit ß",

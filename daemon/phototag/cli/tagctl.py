@@ -36,6 +36,7 @@ VERBS = (
     "search",
     "report",
     "history",
+    "undo",
 )
 
 

@@ -1,8 +1,14 @@
 """Decide what to write: merge a tagger's output into what a photo already carries.
 
-Pure functions over parsed metadata (the dicts ``pyexiv2`` reads). A person's keywords,
-title and descriptions stay; phototag's own previous output (known from its provenance
-record) is replaced, so keywords never pile up however often a photo is re-tagged.
+Pure functions over a :class:`~phototag.metadata.read.Snapshot` (exiftool's names). A
+person's keywords, title and descriptions stay, wherever they sit (XMP, IPTC, EXIF): what
+an MWG reader shows before is what phototag starts from, so a value that was there is
+never recorded as phototag's, even when the model says it too. phototag's own previous
+output (known from its provenance record) is replaced, so keywords never pile up. XMP is
+seeded with the person's values from IPTC/EXIF and IPTC is kept in step, so every MWG
+reader shows the person's values plus phototag's. Every tag changed is recorded with its
+value before (:class:`~phototag.metadata.provenance.Undo`), so ``tagctl undo`` can put
+it back.
 """
 
 from __future__ import annotations
@@ -14,11 +20,22 @@ from typing import Any, Literal
 from phototag import GENERATOR
 from phototag.domain import TagResult, Tags
 from phototag.keywords import fit_utf8
-from phototag.metadata.provenance import Provenance, as_list, bag, to_xmp
+from phototag.metadata.provenance import Change, Provenance, Undo, Value, to_tags
+from phototag.metadata.read import (
+    CURRENT_DIGEST,
+    IPTC_CHARSET_TAG,
+    STORED_DIGEST,
+    IptcCharset,
+    Snapshot,
+    as_texts,
+    text_of,
+    xmp_is_current,
+)
 
 Overwrite = Literal["fill-empty", "replace"]
 DescriptionField = Literal["caption", "description"]
 
+# the record's field names are exiv2's keys (kept from the first provenance records)
 XMP_SUBJECT = "Xmp.dc.subject"
 XMP_HIERARCHY = "Xmp.lr.hierarchicalSubject"
 IPTC_KEYWORDS = "Iptc.Application2.Keywords"
@@ -26,38 +43,71 @@ IPTC_CHARSET = "Iptc.Envelope.CharacterSet"
 IPTC_UTF8 = "\x1b%G"
 X_DEFAULT = 'lang="x-default"'
 KEYWORD_MAX_BYTES = 64
+# exiftool starts a new IPTC record with its version dataset: recorded, so undo removes it
+ENVELOPE_VERSION = "IPTC:EnvelopeRecordVersion"
+APPLICATION_VERSION = "IPTC:ApplicationRecordVersion"
+
+# exiftool tag -> exiv2 key, for every tag phototag writes as its own output
+TAG_KEYS = {
+    "XMP-dc:Subject": XMP_SUBJECT,
+    "XMP-lr:HierarchicalSubject": XMP_HIERARCHY,
+    "IPTC:Keywords": IPTC_KEYWORDS,
+    "XMP-dc:Title": "Xmp.dc.title",
+    "IPTC:ObjectName": "Iptc.Application2.ObjectName",
+    "XMP-dc:Description": "Xmp.dc.description",
+    "IPTC:Caption-Abstract": "Iptc.Application2.Caption",
+    "IFD0:ImageDescription": "Exif.Image.ImageDescription",
+    "XMP-iptcCore:ExtDescrAccessibility": "Xmp.iptc.ExtDescrAccessibility",
+    "XMP-iptcCore:AltTextAccessibility": "Xmp.iptc.AltTextAccessibility",
+}
 
 
 @dataclass(frozen=True, slots=True)
 class TextField:
     name: str  # the Tags attribute
-    xmp: str  # a lang-alt XMP property
-    iptc: str | None  # the IPTC dataset, if there is one
+    xmp: str  # the exiv2 key of its lang-alt XMP property (the record's field name)
+    iptc: str | None  # the exiv2 key of its IPTC dataset, if there is one
     iptc_max_bytes: int = 0
+    xmp_tag: str = ""  # exiftool's names
+    iptc_tag: str | None = None
 
 
 TEXT_FIELDS = (
-    TextField("title", "Xmp.dc.title", "Iptc.Application2.ObjectName", 64),
-    TextField("caption", "Xmp.dc.description", "Iptc.Application2.Caption", 2000),
-    TextField("description", "Xmp.iptc.ExtDescrAccessibility", None),
-    TextField("alt_text", "Xmp.iptc.AltTextAccessibility", None),
-)
+    TextField(
+        "title", "Xmp.dc.title", "Iptc.Application2.ObjectName", 64,
+        "XMP-dc:Title", "IPTC:ObjectName",
+    ),
+    TextField(
+        "caption", "Xmp.dc.description", "Iptc.Application2.Caption", 2000,
+        "XMP-dc:Description", "IPTC:Caption-Abstract",
+    ),
+    TextField(
+        "description", "Xmp.iptc.ExtDescrAccessibility", None, 0,
+        "XMP-iptcCore:ExtDescrAccessibility",
+    ),
+    TextField(
+        "alt_text", "Xmp.iptc.AltTextAccessibility", None, 0,
+        "XMP-iptcCore:AltTextAccessibility",
+    ),
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    xmp: dict[str, Any] = field(default_factory=dict)  # changes for modify_xmp, in order
-    iptc: dict[str, Any] = field(default_factory=dict)  # changes for modify_iptc
-    fields: tuple[str, ...] = ()  # content fields phototag writes
+    """exiftool assignments (``-TAG=value``, a list for a list tag, None deletes)."""
+
+    changes: dict[str, Value] = field(default_factory=dict)
+    fields: tuple[str, ...] = ()  # content fields phototag writes (exiv2 keys)
     keywords: tuple[str, ...] = ()  # keywords phototag adds (its own output)
     provenance: Provenance | None = None
+    iptc_utf8: bool = False  # IPTC values are written as UTF-8 (and declared so)
+    new_digest: bool = False  # write the new IPTC block's digest (Photoshop:IPTCDigest)
 
 
 def plan_write(
     *,
-    xmp: Mapping[str, Any],
-    iptc: Mapping[str, Any] | None,
-    iptc_utf8: bool,
+    snapshot: Snapshot,
+    iptc: bool,
     result: TagResult,
     previous: Provenance | None,
     overwrite: Overwrite,
@@ -68,9 +118,9 @@ def plan_write(
     overwrite_edits: bool = False,
     description_field: DescriptionField = "caption",
 ) -> Plan:
-    """The changes that merge ``result`` into a photo (or sidecar) holding ``xmp``/``iptc``.
+    """The changes that merge ``result`` into a photo (or sidecar) as read in ``snapshot``.
 
-    ``iptc`` None means the format has no IPTC (WebP, an XMP sidecar). ``source`` is the
+    ``iptc`` False means IPTC is not written (WebP, an XMP sidecar). ``source`` is the
     photo's file name when writing a sidecar (None in place): a sidecar record about other
     photos (``IMG_1.xmp`` shared by a RAW and a JPEG) is kept, never replaced.
 
@@ -80,40 +130,47 @@ def plan_write(
     ``description_field`` is the text ``dc:description`` and ``Caption-Abstract`` carry;
     the other of caption and description goes to ``ExtDescrAccessibility``.
     """
-    tags = _without_rejected(result.tags, rejected)
+    tags, person = snapshot.tags, snapshot.person
+    tagged = _without_rejected(result.tags, rejected)
     shared = source is not None and previous is not None and bool(set(previous.sources) - {source})
-    own_keywords = () if previous is None or shared else previous.keywords
-    own_hierarchy = () if previous is None or shared else previous.hierarchical
-
-    xmp_changes: dict[str, Any] = {}
-    iptc_changes: dict[str, Any] = {}
+    own = previous if previous is not None and not shared else None
+    own_keywords = own.keywords if own else ()
+    xmp_current = xmp_is_current(tags)
+    changes: dict[str, Value] = {}
     fields: list[str] = []
 
-    subject, added = merge_keywords(
-        as_list(xmp.get(XMP_SUBJECT)), own=own_keywords, new=tags.keywords
-    )
-    if added or subject != as_list(xmp.get(XMP_SUBJECT)):
-        xmp_changes.update(bag(XMP_SUBJECT, subject))
-        fields.append(XMP_SUBJECT)
-    hierarchy, added_hierarchy = merge_keywords(
-        as_list(xmp.get(XMP_HIERARCHY)), own=own_hierarchy, new=tags.hierarchical
-    )
-    if added_hierarchy or hierarchy != as_list(xmp.get(XMP_HIERARCHY)):
-        xmp_changes.update(bag(XMP_HIERARCHY, hierarchy))
-        fields.append(XMP_HIERARCHY)
+    def put(tag: str, value: Value, *, own_output: bool = True) -> None:
+        if _same(tags.get(tag), value):
+            return
+        changes[tag] = value
+        if own_output and tag in TAG_KEYS:
+            fields.append(TAG_KEYS[tag])
 
-    if iptc is not None:
-        current = as_list(iptc.get(IPTC_KEYWORDS))
-        # IPTC mirrors XMP: phototag adds there exactly what it adds to dc:subject, so
-        # the one provenance list tells its own keywords apart in both.
-        keywords, added_iptc = merge_keywords(
-            current,
-            own=[_fit_keyword(k) for k in own_keywords],
-            new=[_fit_keyword(k) for k in added],
-        )
-        if added_iptc or keywords != current:
-            iptc_changes[IPTC_KEYWORDS] = keywords or None
-            fields.append(IPTC_KEYWORDS)
+    # keywords: the person's (as an MWG reader shows them) plus phototag's new ones
+    theirs = [k for k in person.keywords if k not in set(own_keywords)]
+    merged, added = merge_keywords(theirs, own=(), new=tagged.keywords)
+    xmp_now = as_texts(tags.get("XMP-dc:Subject"))
+    if xmp_current and xmp_now:
+        subject, _ = merge_keywords(xmp_now, own=own_keywords, new=added)
+    else:
+        subject = merged  # seeded from IPTC/EXIF, or taken from a newer IPTC
+    put("XMP-dc:Subject", subject or None, own_output=bool(added) or bool(own_keywords))
+    hierarchy, added_hierarchy = merge_keywords(
+        as_texts(tags.get("XMP-lr:HierarchicalSubject")),
+        own=own.hierarchical if own else (),
+        new=tagged.hierarchical,
+    )
+    put("XMP-lr:HierarchicalSubject", hierarchy or None)
+    if iptc:
+        iptc_now = as_texts(tags.get("IPTC:Keywords"))
+        fitted_own = [_fit_keyword(k) for k in own_keywords]
+        if iptc_now:
+            keywords, _ = merge_keywords(
+                iptc_now, own=fitted_own, new=[_fit_keyword(k) for k in added]
+            )
+        else:
+            keywords = [_fit_keyword(k) for k in merged]
+        put("IPTC:Keywords", list(_unique(keywords)) or None)
 
     texts: dict[str, str] = {}
     for spec in TEXT_FIELDS:
@@ -121,31 +178,45 @@ def plan_write(
             continue  # the person's since they changed it
         # provenance keys a text by its slot (spec.name), not by which text filled it, so
         # a change of description_field replaces phototag's own text in both slots
-        new = _text_of(tags, _filled_from(spec.name, description_field))
-        own = "" if previous is None or shared else previous.text(spec.name)
-        current = lang_alt_text(xmp.get(spec.xmp))
-        if not (new and may_write(current=current, own=own, overwrite=overwrite)):
-            if own and current == own:
-                texts[spec.name] = own  # still phototag's from an earlier write
+        new = _text_of(tagged, _filled_from(spec.name, description_field))
+        mine = own.text(spec.name) if own else ""
+        shown = person.text(spec.name) or text_of(tags.get(spec.xmp_tag))
+        if not (new and may_write(current=shown, own=mine, overwrite=overwrite)):
+            if mine and shown == mine:
+                texts[spec.name] = mine  # still phototag's from an earlier write
+            elif shown and (not xmp_current or not text_of(tags.get(spec.xmp_tag))):
+                put(spec.xmp_tag, shown, own_output=False)  # seed XMP with the person's
             continue
-        xmp_changes[spec.xmp] = {**_lang_alt(xmp.get(spec.xmp)), X_DEFAULT: new}
-        fields.append(spec.xmp)
+        put(spec.xmp_tag, new)
         texts[spec.name] = new
-        if iptc is None or spec.iptc is None:
-            continue  # IPTC mirrors XMP: a person's XMP title keeps its IPTC twin too
-        current_iptc = _scalar(iptc.get(spec.iptc))
-        own_iptc = fit_utf8(own, max_bytes=spec.iptc_max_bytes)
+        if spec.name == "caption" and text_of(tags.get("IFD0:ImageDescription")):
+            put("IFD0:ImageDescription", new)  # MWG readers show EXIF's first
+        if not iptc or spec.iptc_tag is None:
+            continue
+        current_iptc = text_of(tags.get(spec.iptc_tag))
+        own_iptc = fit_utf8(mine, max_bytes=spec.iptc_max_bytes)
         if may_write(current=current_iptc, own=own_iptc, overwrite=overwrite):
-            iptc_changes[spec.iptc] = fit_utf8(new, max_bytes=spec.iptc_max_bytes)
-            fields.append(spec.iptc)
+            put(spec.iptc_tag, fit_utf8(new, max_bytes=spec.iptc_max_bytes))
 
-    if iptc_changes or (iptc and not iptc_utf8):
-        iptc_changes = {
-            IPTC_CHARSET: IPTC_UTF8,
-            **_transcoded(iptc or {}, iptc_utf8),
-            **iptc_changes,
-        }
+    iptc_utf8 = snapshot.iptc_charset == IptcCharset.DECLARED_UTF8
+    writes_iptc = any(tag.startswith("IPTC:") for tag in changes)
+    if writes_iptc and not iptc_utf8:
+        # phototag's text is UTF-8: declare it, and write the person's non-ASCII values
+        # again as the same text in UTF-8, so every reader shows them as before
+        for tag, value in tags.items():
+            if tag.startswith("IPTC:") and tag not in changes and not _ascii(value):
+                changes[tag] = value if isinstance(value, list) else str(value)
+        changes[IPTC_CHARSET_TAG] = "UTF8"
+        iptc_utf8 = True
+        if ENVELOPE_VERSION not in tags:
+            changes[ENVELOPE_VERSION] = "4"
+    if writes_iptc and APPLICATION_VERSION not in tags:
+        changes[APPLICATION_VERSION] = "4"
+    stored = tags.get(STORED_DIGEST)
+    # exiftool's MWG rule: a new digest only if there was none or it matched the IPTC
+    new_digest = writes_iptc and (stored is None or stored == tags.get(CURRENT_DIGEST))
 
+    undo = _undo(previous, snapshot, changes, new_digest=new_digest)
     kept_keywords = previous.keywords if previous is not None and shared else ()
     kept_hierarchy = previous.hierarchical if previous is not None and shared else ()
     record = Provenance(
@@ -156,21 +227,47 @@ def plan_write(
         time=time_iso,
         keywords=_unique([*[k for k in kept_keywords if k in subject], *added]),
         hierarchical=_unique([*[k for k in kept_hierarchy if k in hierarchy], *added_hierarchy]),
-        fields=tuple(fields),
+        fields=tuple(dict.fromkeys(fields)),
         texts=tuple(texts.items()),
         sources=()
         if source is None
         else _unique([*(previous.sources if shared and previous else ()), source]),
         rejected=tuple(rejected),
         changed=tuple(name for name in changed if name not in texts),
+        undo=undo,
     )
-    xmp_changes.update(to_xmp(record))
     return Plan(
-        xmp=xmp_changes,
-        iptc=iptc_changes,
-        fields=tuple(fields),
+        changes={**changes, **to_tags(record)},
+        fields=record.fields,
         keywords=_unique(added),
         provenance=record,
+        iptc_utf8=iptc_utf8 and writes_iptc,
+        new_digest=new_digest,
+    )
+
+
+def _undo(
+    previous: Provenance | None,
+    snapshot: Snapshot,
+    changes: Mapping[str, Value],
+    *,
+    new_digest: bool,
+) -> Undo:
+    """The undo record after this write: a tag keeps the value it had before phototag
+    first changed it; a tag changed now for the first time records its value now."""
+    old = previous.undo if previous is not None else Undo()
+    first = previous is None
+    by_tag = {c.tag: c for c in old.changes}
+    for tag, value in changes.items():
+        before = by_tag[tag].before if tag in by_tag else _value(snapshot.tags.get(tag))
+        by_tag[tag] = Change(tag, before, value)
+    if new_digest and STORED_DIGEST not in by_tag:
+        before = _value(snapshot.tags.get(STORED_DIGEST))
+        by_tag[STORED_DIGEST] = Change(STORED_DIGEST, before, None)
+    return Undo(
+        changes=tuple(by_tag.values()),
+        iptc_charset=str(snapshot.iptc_charset) if first else old.iptc_charset,
+        created=(not snapshot.has_xmp) if first else old.created,
     )
 
 
@@ -244,21 +341,24 @@ def _fit_keyword(keyword: str) -> str:
     return fit_utf8(keyword, max_bytes=KEYWORD_MAX_BYTES)
 
 
-def _scalar(value: Any) -> str:
+def _value(value: Any) -> Value:
+    if value is None:
+        return None
     if isinstance(value, list):
-        return str(value[0]) if value else ""
-    return "" if value is None else str(value)
+        return [str(v) for v in value]
+    return str(value)
 
 
-def _transcoded(iptc: Mapping[str, Any], iptc_utf8: bool) -> dict[str, Any]:
-    """IPTC text that was read in another character set, to be written again as UTF-8."""
-    if iptc_utf8:
-        return {}
-    return {
-        key: value
-        for key, value in iptc.items()
-        if key.startswith("Iptc.Application2.") and not "".join(as_list(value)).isascii()
-    }
+def _same(current: Any, new: Value) -> bool:
+    if new is None:
+        return current is None
+    if isinstance(new, list):
+        return as_texts(current) == new
+    return current is not None and str(current) == new
+
+
+def _ascii(value: Any) -> bool:
+    return all(v.isascii() for v in as_texts(value))
 
 
 def _unique(items: Iterable[str]) -> tuple[str, ...]:

@@ -13,8 +13,9 @@ phototag wrote and a person then changed (theirs from then on).
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pyexiv2
@@ -47,9 +48,63 @@ class Provenance:
     sources: tuple[str, ...] = ()  # file names of the photos this record is about
     rejected: tuple[str, ...] = ()  # keywords of phototag's that a person removed
     changed: tuple[str, ...] = ()  # text fields of phototag's that a person changed
+    undo: Undo = field(default_factory=lambda: Undo())  # how to take all of it out again
 
     def text(self, name: str) -> str:
         return dict(self.texts).get(name, "")
+
+
+Value = str | list[str] | None  # a tag's value as exiftool gives it; None: not there
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One tag phototag changed (exiftool's name): its value before phototag first
+    touched it, and the value phototag last wrote."""
+
+    tag: str
+    before: Value
+    after: Value
+
+
+@dataclass(frozen=True, slots=True)
+class Undo:
+    """What ``tagctl undo`` needs: every tag changed (including values seeded from the
+    person's IPTC/EXIF), the IPTC charset before phototag declared UTF-8, and whether
+    phototag created the XMP block (or the sidecar) itself."""
+
+    changes: tuple[Change, ...] = ()
+    iptc_charset: str = ""  # read.IptcCharset value before the first write ("" unknown)
+    created: bool = False  # no XMP (or no sidecar) before phototag's first write
+
+    def before(self, tag: str) -> Value:
+        return next((c.before for c in self.changes if c.tag == tag), None)
+
+    def knows(self, tag: str) -> bool:
+        return any(c.tag == tag for c in self.changes)
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "changes": [[c.tag, c.before, c.after] for c in self.changes],
+                "iptc_charset": self.iptc_charset,
+                "created": self.created,
+            },
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Undo:
+        try:
+            data = json.loads(text)
+            return cls(
+                changes=tuple(Change(str(t), b, a) for t, b, a in data.get("changes", [])),
+                iptc_charset=str(data.get("iptc_charset", "")),
+                created=bool(data.get("created", False)),
+            )
+        except (ValueError, TypeError, AttributeError):
+            return cls()  # a damaged record: nothing can be undone from it
 
 
 _SCALARS = {
@@ -76,12 +131,62 @@ _TEXT_PROPS = {
 }
 
 
+# exiftool's names for the record's properties (see exiftool.config)
+_TAG = "XMP-phototag:"
+
+
+def from_tags(tags: Mapping[str, Any]) -> Provenance | None:
+    """The record in exiftool's JSON (``-G1``), or None if there is none."""
+    if _TAG + "Generator" not in tags:
+        return None
+
+    def tag(prop: str) -> Any:
+        return tags.get(_TAG + prop[0].upper() + prop[1:])
+
+    scalars: dict[str, Any] = {attr: _scalar(tag(prop)) for attr, prop in _SCALARS.items()}
+    scalars["time"] = _iso(scalars["time"])
+    bags: dict[str, Any] = {attr: tuple(as_list(tag(prop))) for attr, prop in _BAGS.items()}
+    texts = tuple(
+        (name, text) for name, prop in _TEXT_PROPS.items() if (text := _scalar(tag(prop)))
+    )
+    return Provenance(
+        **scalars, **bags, texts=texts, undo=Undo.from_json(_scalar(tag("changes")) or "{}")
+    )
+
+
+def to_tags(record: Provenance) -> dict[str, Value]:
+    """exiftool assignments (``-TAG=value``; a list for a bag, None deletes) for ``record``."""
+    out: dict[str, Value] = {}
+    for attr, prop in _SCALARS.items():
+        value = getattr(record, attr)
+        out[_TAG + prop] = _exif_time(value) if attr == "time" else value
+    for attr, prop in _BAGS.items():
+        out[_TAG + prop] = list(getattr(record, attr)) or None
+    written = dict(record.texts)
+    for name, prop in _TEXT_PROPS.items():
+        out[_TAG + prop] = written.get(name) or None
+    out[_TAG + "changes"] = record.undo.to_json()
+    return out
+
+
+def _exif_time(iso: str) -> str:
+    # exiftool takes "YYYY:mm:dd HH:MM:SS+hh:mm" and stores the ISO 8601 form
+    return iso.replace("-", ":", 2).replace("T", " ", 1)
+
+
+def _iso(text: str) -> str:
+    if len(text) >= 19 and text[4] == ":" and text[10] == " ":
+        return text[:10].replace(":", "-") + "T" + text[11:]
+    return text
+
+
 def from_xmp(xmp: Mapping[str, Any]) -> Provenance | None:
     """The record found in parsed XMP (``pyexiv2`` ``read_xmp``), or None if there is none."""
     if _KEY + "generator" not in xmp:
         return None
-    scalars = {attr: _scalar(xmp.get(_KEY + prop)) for attr, prop in _SCALARS.items()}
-    bags = {attr: tuple(as_list(xmp.get(_KEY + prop))) for attr, prop in _BAGS.items()}
+    # Any: the fields are str (scalars) and tuple[str, ...] (bags), by name
+    scalars: dict[str, Any] = {a: _scalar(xmp.get(_KEY + p)) for a, p in _SCALARS.items()}
+    bags: dict[str, Any] = {a: tuple(as_list(xmp.get(_KEY + p))) for a, p in _BAGS.items()}
     texts = tuple(
         (name, text)
         for name, prop in _TEXT_PROPS.items()
@@ -100,6 +205,7 @@ def to_xmp(record: Provenance) -> dict[str, Any]:
     written = dict(record.texts)
     for name, prop in _TEXT_PROPS.items():
         changes[_KEY + prop] = written.get(name) or None  # None deletes
+    changes[_KEY + "changes"] = record.undo.to_json()
     return changes
 
 

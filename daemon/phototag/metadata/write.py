@@ -8,18 +8,17 @@ and committed atomically (:mod:`phototag.metadata.atomic`); what to write is dec
 
 from __future__ import annotations
 
-import functools
+import contextlib
 import hashlib
-import io
 import os
-from collections.abc import Sequence
+import secrets
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pyexiv2
-from PIL import Image
 
 from phototag.config import MetadataSettings
 from phototag.domain import FileSig, TagResult
@@ -33,11 +32,14 @@ from phototag.metadata.atomic import (
     replace_bytes,
 )
 from phototag.metadata.edits import person_edits
+from phototag.metadata.exiftool import ExifTool, shared
 from phototag.metadata.merge import (
     IPTC_CHARSET,
     IPTC_KEYWORDS,
     IPTC_UTF8,
+    TAG_KEYS,
     TEXT_FIELDS,
+    X_DEFAULT,
     XMP_HIERARCHY,
     XMP_SUBJECT,
     Plan,
@@ -45,8 +47,27 @@ from phototag.metadata.merge import (
     lang_alt_text,
     plan_write,
 )
-from phototag.metadata.provenance import NS_PREFIX, Provenance, as_list, from_xmp
-from phototag.metadata.sidecar import EMPTY_XPACKET, needs_sidecar, sidecar_path
+from phototag.metadata.provenance import (
+    NS_PREFIX,
+    Provenance,
+    Value,
+    as_list,
+    bag,
+    from_tags,
+    from_xmp,
+    to_xmp,
+)
+from phototag.metadata.read import (
+    CURRENT_DIGEST,
+    STORED_DIGEST,
+    IptcCharset,
+    Person,
+    Snapshot,
+    as_texts,
+    read_snapshot,
+    text_of,
+)
+from phototag.metadata.sidecar import needs_sidecar, sidecar_path
 
 __all__ = [
     "TEMP_PREFIX",
@@ -254,17 +275,19 @@ def _write_in_place(
     commit: bool,
     written_before: Sequence[str],
 ) -> WriteOutcome:
-    # exiv2 keeps its own copy of the file: the bytes read are freed as soon as it has
-    # it, so a write holds three copies of a photo at its peak, not four
-    image = pyexiv2.ImageData(path.read_bytes())
-    try:
-        check_unchanged(path, expected)  # the bytes read are the ones the daemon tagged
-        new, plan, has_iptc = _merge(
-            image, result, source=None, settings=settings, written_before=written_before
-        )
-    finally:
-        image.close()
-    note = "" if has_iptc else "WebP: no IPTC"
+    tool = shared()
+    snapshot = read_snapshot(path, tool=tool)
+    check_unchanged(path, expected)  # what was read is the photo the daemon tagged
+    webp = snapshot.tags.get("File:MIMEType") == "image/webp"
+    plan = _plan(
+        snapshot,
+        result,
+        iptc=not webp,
+        source=None,
+        settings=settings,
+        written_before=written_before,
+    )
+    note = "WebP: no IPTC" if webp else ""
     if not commit:
         return WriteOutcome(
             written=False,
@@ -275,6 +298,33 @@ def _write_in_place(
             sig=None,
             sha256=None,
             note=note,
+        )
+    try:
+        # exiftool 12.57 cannot write RIFF: WebP (XMP only, no IPTC to re-serialise) is
+        # written by exiv2
+        if webp:
+            new = _exiv2_xmp(path.read_bytes(), plan)
+        else:
+            tiff = snapshot.tags.get("File:MIMEType") == "image/tiff"
+            with named_for_exiftool(path, snapshot.tags) as source:
+                new = _exiftool_bytes(tool, source, plan, settle_digest=tiff and plan.new_digest)
+    except (MetadataWriteError, RuntimeError) as exc:
+        if "XMP" not in str(exc):
+            raise  # a damaged image, not another tool's XMP: nothing to fall back to
+        # XMP another tool wrote so that it cannot be rewritten safely: the tags go to a
+        # sidecar, with the reason in the record
+        target = sidecar_path(path, naming=settings.sidecar_naming)
+        reason = str(exc).removeprefix(f"exiftool cannot write {path.name}: ")
+        return _write_sidecar(
+            path,
+            target,
+            result,
+            settings=settings,
+            expected=expected,
+            commit=commit,
+            note=f"sidecar: the photo's metadata cannot be rewritten ({reason})",
+            written_before=written_before,
+            person=snapshot.person,
         )
     sig = replace_bytes(path, new, expected=expected, keep_mtime=settings.keep_mtime)
     return WriteOutcome(
@@ -299,15 +349,27 @@ def _write_sidecar(
     commit: bool,
     note: str,
     written_before: Sequence[str],
+    person: Person | None = None,
 ) -> WriteOutcome:
+    """Merge into ``target``, an XMP sidecar; ``person`` is what an MWG reader shows in
+    the photo itself when it has metadata of its own (then seeded into the sidecar)."""
     reason = _read_only_reason(target) if target.exists() else _folder_read_only(target.parent)
     if commit and reason:
         raise MetadataWriteError(f"cannot write the sidecar {target.name}: {reason}")
-    existing = target.read_bytes() if target.exists() else None
-    existing_sig = FileSig.of(target) if existing is not None else None
-    new, plan = _merge_sidecar(
-        existing or EMPTY_XPACKET,
+    tool = shared()
+    existing_sig = FileSig.of(target) if target.exists() else None
+    snapshot = read_snapshot(target, tool=tool) if existing_sig else EMPTY_SNAPSHOT
+    if person is not None:
+        shown = Person(
+            title=snapshot.person.title or person.title,
+            caption=snapshot.person.caption or person.caption,
+            keywords=tuple(dict.fromkeys([*snapshot.person.keywords, *person.keywords])),
+        )
+        snapshot = Snapshot(tags=snapshot.tags, iptc_charset=snapshot.iptc_charset, person=shown)
+    plan = _plan(
+        snapshot,
         result,
+        iptc=False,
         source=path.name,
         settings=settings,
         written_before=written_before,
@@ -324,6 +386,7 @@ def _write_sidecar(
     )
     if not commit:
         return outcome
+    new = _exiftool_bytes(tool, target if existing_sig else None, plan, like=target)
     check_unchanged(path, expected)
     if existing_sig is None:
         create_exclusive(target, new, mode=path.stat().st_mode & 0o666)
@@ -332,70 +395,23 @@ def _write_sidecar(
     return outcome
 
 
-def _merge_sidecar(
-    packet: bytes,
+EMPTY_SNAPSHOT = Snapshot(tags={}, iptc_charset=IptcCharset.ASCII, person=Person())
+
+
+def _plan(
+    snapshot: Snapshot,
     result: TagResult,
     *,
-    source: str,
-    settings: MetadataSettings,
-    written_before: Sequence[str],
-) -> tuple[bytes, Plan]:
-    """Merge into an XMP sidecar's packet, carried inside a tiny PNG: exiv2's own sidecar
-    writer fails to re-encode arrays it read ("Indexing applied to non-array") and drops
-    properties whose key contains "iptc", while its image writers handle both. PNG, not
-    JPEG: a JPEG's APP1 segment holds at most 64 KB, and a darktable history is larger."""
-    carrier = pyexiv2.ImageData(_carrier_png())
-    try:
-        carrier.modify_raw_xmp(packet.decode("utf-8"))
-        wrapped = carrier.get_bytes()
-    finally:
-        carrier.close()
-    image = pyexiv2.ImageData(wrapped)
-    try:
-        merged, plan, _ = _merge(
-            image,
-            result,
-            source=source,
-            settings=settings,
-            with_iptc=False,
-            written_before=written_before,
-        )
-    finally:
-        image.close()
-    image = pyexiv2.ImageData(merged)
-    try:
-        return image.read_raw_xmp().strip().encode("utf-8") + b"\n", plan
-    finally:
-        image.close()
-
-
-@functools.cache
-def _carrier_png() -> bytes:
-    buffer = io.BytesIO()
-    Image.new("L", (1, 1)).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def _merge(
-    image: pyexiv2.ImageData,
-    result: TagResult,
-    *,
+    iptc: bool,
     source: str | None,
     settings: MetadataSettings,
-    with_iptc: bool = True,
     written_before: Sequence[str] = (),
-) -> tuple[bytes, Plan, bool]:
-    """(new bytes, the plan, whether the format has IPTC) for ``image`` with ``result``;
-    the caller opens and closes ``image``."""
-    has_iptc = with_iptc and image.get_mime_type() not in _NO_IPTC
-    xmp = image.read_xmp()
-    iptc, iptc_utf8 = _read_iptc(image) if has_iptc else ({}, True)
-    previous = from_xmp(xmp)
-    edits = person_edits(xmp, previous, written_before=written_before)
-    plan = plan_write(
-        xmp=xmp,
-        iptc=iptc if has_iptc else None,
-        iptc_utf8=iptc_utf8,
+) -> Plan:
+    previous = from_tags(snapshot.tags)
+    edits = person_edits(_xmp_view(snapshot), previous, written_before=written_before)
+    return plan_write(
+        snapshot=snapshot,
+        iptc=iptc,
         result=result,
         previous=previous,
         overwrite=settings.overwrite,
@@ -406,10 +422,177 @@ def _merge(
         changed=edits.changed,
         overwrite_edits=settings.overwrite_edits,
     )
-    if plan.iptc:
-        image.modify_iptc(plan.iptc)
-    image.modify_xmp(plan.xmp)
-    return image.get_bytes(), plan, has_iptc
+
+
+def _xmp_view(snapshot: Snapshot) -> dict[str, Any]:
+    """phototag's own fields in ``snapshot`` keyed as exiv2 names them, the form
+    :func:`phototag.metadata.edits.person_edits` compares with the provenance record."""
+    view: dict[str, Any] = {XMP_SUBJECT: as_texts(snapshot.tags.get("XMP-dc:Subject"))}
+    for spec in TEXT_FIELDS:
+        view[spec.xmp] = text_of(snapshot.tags.get(spec.xmp_tag))
+    return view
+
+
+def exiftool_args(changes: Mapping[str, Value], *, iptc_utf8: bool, new_digest: bool) -> list[str]:
+    """exiftool's arguments for ``changes``: ``-TAG=value`` (each item of a list; the
+    first replaces what is there), ``-TAG=`` to delete."""
+    args = ["-m", "-charset", "iptc=utf8"] if iptc_utf8 else ["-m"]
+    for tag, value in changes.items():
+        if value is None:
+            args.append(f"-{tag}=")
+        elif isinstance(value, list):
+            args.extend(f"-{tag}={item}" for item in value)
+        else:
+            args.append(f"-{tag}={value}")
+    if new_digest:
+        args.append("-Photoshop:IPTCDigest=new")
+    return args
+
+
+def _exiftool_bytes(
+    tool: ExifTool,
+    source: Path | None,
+    plan: Plan,
+    *,
+    like: Path | None = None,
+    settle_digest: bool = False,
+) -> bytes:
+    """The bytes exiftool makes of ``source`` (None: a new XMP file) with ``plan``; it
+    writes them to a temporary file beside the photo (``-o``), read and removed here."""
+    args = exiftool_args(plan.changes, iptc_utf8=plan.iptc_utf8, new_digest=plan.new_digest)
+    return run_to_bytes(tool, args, source=source, like=like or source, settle_digest=settle_digest)
+
+
+def run_to_bytes(
+    tool: ExifTool,
+    args: list[str],
+    *,
+    source: Path | None,
+    like: Path | None,
+    settle_digest: bool = False,
+) -> bytes:
+    """Run exiftool ``args`` on ``source`` into a fresh temporary file named like
+    ``like``; its bytes. MetadataWriteError with exiftool's message if nothing came out.
+    ``settle_digest``: make the stored IPTC digest that of the IPTC as written (TIFF)."""
+    assert like is not None
+    tmp = like.with_name(f"{TEMP_PREFIX}{secrets.token_hex(6)}{like.suffix or '.xmp'}")
+    try:
+        reply = tool.execute(*args, "-o", str(tmp), *([str(source)] if source else []))
+        # a warning that is not "[minor]" means something asked was not written (an XMP
+        # packet with an undeclared namespace: "1 image files copied", IPTC only)
+        serious = [w for w in reply.warnings if not w.startswith("Warning: [minor]")]
+        if not tmp.exists() or "created" not in reply.stdout or serious:
+            problem = "; ".join(reply.errors or serious) or reply.stderr.strip()
+            raise MetadataWriteError(f"exiftool cannot write {like.name}: {problem}")
+        if settle_digest:
+            _settle_digest(tool, tmp)
+        return tmp.read_bytes()
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+_SAME_EXTENSION = {"jpeg": "jpg", "tiff": "tif"}
+
+
+@contextlib.contextmanager
+def named_for_exiftool(path: Path, tags: Mapping[str, Any]) -> Iterator[Path]:
+    """``path``, or a hard link to it named with the extension of what it really is:
+    exiftool refuses to write a file whose name says another type ("Not a valid JPG
+    (looks more like a PNG)"). The link is hidden and removed afterwards."""
+    real = str(tags.get("File:FileTypeExtension") or "").lower()
+    named = path.suffix.lower().lstrip(".")
+    if not real or _SAME_EXTENSION.get(named, named) == _SAME_EXTENSION.get(real, real):
+        yield path
+        return
+    link = path.with_name(f"{TEMP_PREFIX}{secrets.token_hex(6)}.{real}")
+    os.link(path, link)
+    try:
+        yield link
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            link.unlink()
+
+
+def _settle_digest(tool: ExifTool, path: Path) -> None:
+    """Make the stored IPTC digest that of the IPTC block as written: exiftool 12.57
+    computes a TIFF's before it pads the block (measured: every TIFF was "not current")."""
+    tags = tool.read(path, "-File:CurrentIPTCDigest", "-Photoshop:IPTCDigest")
+    current = tags.get(CURRENT_DIGEST)
+    if current is None or tags.get(STORED_DIGEST) == current:
+        return
+    fixed = path.with_name(path.name + ".digest" + path.suffix)
+    tool.execute("-m", f"-Photoshop:IPTCDigest={current}", "-o", str(fixed), str(path))
+    if not fixed.exists():
+        raise MetadataWriteError(f"exiftool cannot update the IPTC digest of {path.name}")
+    os.replace(fixed, path)
+
+
+def _exiv2_xmp(data: bytes, plan: Plan) -> bytes:
+    """``data`` with the plan's XMP changes made by exiv2 (for WebP)."""
+    return exiv2_xmp(data, plan.changes, record=plan.provenance)
+
+
+def exiv2_xmp(
+    data: bytes, changes: Mapping[str, Value], *, record: Provenance | None, clear: bool = False
+) -> bytes:
+    """``data`` with XMP ``changes`` (exiftool's names) made by exiv2, for WebP, which
+    exiftool 12.57 cannot write. ``XMP-phototag:all`` None removes phototag's record;
+    ``record`` writes a new one; ``clear`` removes the whole XMP block."""
+    if clear:
+        return webp_without_xmp(data)
+    image = pyexiv2.ImageData(data)
+    try:
+        current = image.read_xmp()
+        keys: dict[str, Any] = {}
+        for tag, value in changes.items():
+            if tag == "XMP-phototag:all":
+                keys.update({k: None for k in current if k.startswith(f"Xmp.{NS_PREFIX}.")})
+                continue
+            key = TAG_KEYS.get(tag)  # phototag's record is written whole by to_xmp
+            if key is None or not key.startswith("Xmp."):
+                continue
+            if isinstance(value, list):
+                keys.update(bag(key, value))
+            elif value is not None and key in LANG_ALT_KEYS:
+                alt = current.get(key)
+                keys[key] = {**(alt if isinstance(alt, dict) else {}), X_DEFAULT: value}
+            else:
+                keys[key] = value
+        if record is not None:
+            keys.update(to_xmp(record))
+        image.modify_xmp(keys)
+        return image.get_bytes()
+    finally:
+        image.close()
+
+
+LANG_ALT_KEYS = {spec.xmp for spec in TEXT_FIELDS}
+_VP8X_XMP_FLAG = 0x04
+
+
+def webp_without_xmp(data: bytes) -> bytes:
+    """``data`` (a WebP file) without its ``XMP `` chunk and with the VP8X flag saying
+    so; every other chunk byte for byte. exiv2 keeps an emptied packet in place (measured:
+    deleting every XMP key of a WebP left the packet as it was)."""
+    if data[:4] != b"RIFF" or data[8:12] != b"WEBP":
+        raise MetadataWriteError("not a WebP file")
+    chunks: list[bytes] = []
+    at = 12
+    while at + 8 <= len(data):
+        size = int.from_bytes(data[at + 4 : at + 8], "little")
+        chunk = data[at : at + 8 + size + (size & 1)]
+        if chunk[:4] == b"VP8X":
+            chunk = chunk[:8] + bytes([chunk[8] & ~_VP8X_XMP_FLAG & 0xFF]) + chunk[9:]
+        if chunk[:4] != b"XMP ":
+            chunks.append(chunk)
+        at += len(chunk)
+    kinds = [chunk[:4] for chunk in chunks]
+    if kinds in ([b"VP8X", b"VP8 "], [b"VP8X", b"VP8L"]) and chunks[0][8] == 0:
+        # nothing extended is left (exiv2 had made a simple WebP extended): simple again
+        chunks = chunks[1:]
+    body = b"WEBP" + b"".join(chunks)
+    return b"RIFF" + len(body).to_bytes(4, "little") + body
 
 
 def _read_metadata(data: bytes) -> tuple[dict[str, Any], dict[str, Any]]:

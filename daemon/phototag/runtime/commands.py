@@ -40,6 +40,7 @@ class Commands:
             "tag": self.tag,
             "list": self.list,
             "show": self.show,
+            "undo": self.undo,
         }
 
     def status(self, _args: dict[str, Any]) -> dict[str, Any]:
@@ -112,6 +113,16 @@ class Commands:
     def show(self, args: dict[str, Any]) -> dict[str, Any] | None:
         record = self._d.index.get(Path(args["path"]))
         return record.to_json() if record else None
+
+    def undo(self, args: dict[str, Any]) -> dict[str, Any]:
+        from phototag.runtime.undo import undo_paths
+
+        paths = [self._inside_roots(raw) for raw in args.get("paths", [])]
+        if not paths:
+            raise ValueError("give PATH...")
+        return undo_paths(
+            paths, settings=self._d.settings, index=self._d.index, dry_run=bool(args.get("dry_run"))
+        )
 
     def _inside_roots(self, raw: str) -> Path:
         """The path under a root that ``raw`` names; OutsideRoots (a usage error) if it is

@@ -105,7 +105,8 @@ class Index:
                 "VALUES (?, ?, ?, 'queued', ?, ?) "
                 "ON CONFLICT(path) DO UPDATE SET size=excluded.size, mtime_ns=excluded.mtime_ns, "
                 "status='queued', attempts=0, last_error=NULL, queued_at=excluded.queued_at, "
-                "updated_at=excluded.updated_at WHERE files.status NOT IN ('queued','processing')",
+                "updated_at=excluded.updated_at "
+                "WHERE files.status NOT IN ('queued','processing','undone')",
                 (encode_path(path), sig.size, sig.mtime_ns, now, now),
             )
             return cur.rowcount > 0
@@ -204,9 +205,9 @@ class Index:
 
     def requeue_done(self, *, under: Path | None = None, dry_run_only: bool = False) -> int:
         """Queue finished records again: every one at or under ``under`` (a file or folder),
-        or only those tagged in a dry run (nothing was written into them)."""
+        undone ones too, or only those tagged in a dry run (nothing was written into them)."""
         sql = f"UPDATE files SET {_TAG_AGAIN}, queued_at=?, updated_at=? "
-        sql += "WHERE status='done'"
+        sql += "WHERE status='done'" if dry_run_only else "WHERE status IN ('done', 'undone')"
         now = time.time()
         params: list[Any] = [now, now]
         if dry_run_only:
@@ -322,6 +323,25 @@ class Index:
                 (encode_path(folder), *_prefix_range(folder)),
             ).fetchall()
         return [decode_path(row[0]) for row in rows]
+
+    def mark_undone(self, path: Path, sig: FileSig) -> None:
+        """Record that phototag's writes were taken out of ``path`` (now ``sig``): it is
+        not queued again by the watcher or a scan, only by tagctl retag."""
+        now = time.time()
+        with self._lock, self._tx():
+            row = self._db.execute(
+                "SELECT result, status FROM files WHERE path=?", (encode_path(path),)
+            ).fetchone()
+            if row is not None and row[1] == "done":
+                self._count_keywords(_keywords_of(row[0]), -1)
+            self._db.execute(
+                "INSERT INTO files (path, size, mtime_ns, status, finished_at, updated_at) "
+                "VALUES (?, ?, ?, 'undone', ?, ?) ON CONFLICT(path) DO UPDATE SET "
+                "size=excluded.size, mtime_ns=excluded.mtime_ns, status='undone', "
+                "last_error=NULL, finished_at=excluded.finished_at, "
+                "updated_at=excluded.updated_at",
+                (encode_path(path), sig.size, sig.mtime_ns, now, now),
+            )
 
     def move(self, src: Path, dest: Path) -> bool:
         """A file renamed inside the roots keeps its record (and is not tagged again)."""

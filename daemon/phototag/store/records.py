@@ -111,6 +111,8 @@ def decide(record: FileRecord | None, sig: FileSig) -> str:
         return "queue"
     if record.status in ("queued", "processing"):
         return "in-flight"
+    if record.status == "undone":
+        return "unchanged"  # a person took phototag's tags out: only tagctl retag asks again
     if record.sig != sig:
         return "queue"
     if record.status == "failed":

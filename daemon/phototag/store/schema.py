@@ -5,7 +5,9 @@ from __future__ import annotations
 SCHEMA_VERSION = 5
 
 
-STATUSES = ("queued", "processing", "done", "failed", "skipped", "deleted")
+# "undone": tagctl undo took phototag's writes out; not tagged again until tagctl retag.
+# Statuses are free text in the files table, so a new one needs no migration.
+STATUSES = ("queued", "processing", "done", "failed", "skipped", "deleted", "undone")
 
 
 _SCHEMA = """
