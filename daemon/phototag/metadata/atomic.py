@@ -344,6 +344,19 @@ def _read_all(fd: int, size: int) -> bytes:
     return b"".join(chunks)
 
 
+def check_room(folder: Path, *, name: str, need_bytes: int) -> None:
+    """Raise DiskFull when ``folder``'s disk has less than ``need_bytes`` (and some slack)
+    free: how a write that another program made (exiftool) is told from a failed one."""
+    fs = os.statvfs(folder)
+    free = fs.f_bavail * fs.f_frsize
+    if free < need_bytes + _SLACK_BYTES:
+        raise DiskFull(
+            f"no space left on the disk of {folder} to write {name}",
+            folder=folder,
+            need_bytes=need_bytes + _SLACK_BYTES,
+        )
+
+
 @contextlib.contextmanager
 def _room_for(path: Path, need_bytes: int) -> Iterator[None]:
     """Turn "no space left" (or over quota) on ``path``'s disk into DiskFull: the photo is

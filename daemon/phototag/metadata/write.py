@@ -26,6 +26,7 @@ from phototag.errors import FileChanged, FileGone, MetadataWriteError
 from phototag.keywords import fit_utf8
 from phototag.metadata.atomic import (
     TEMP_PREFIX,
+    check_room,
     check_unchanged,
     create_exclusive,
     remove_stale_temp_files,
@@ -483,6 +484,9 @@ def run_to_bytes(
         serious = [w for w in reply.warnings if not w.startswith("Warning: [minor]")]
         if not tmp.exists() or "created" not in reply.stdout or serious:
             problem = "; ".join(reply.errors or serious) or reply.stderr.strip()
+            if "Error writing output file" in problem:  # a full disk, or another fault
+                need = source.stat().st_size if source is not None else 0
+                check_room(like.parent, name=like.name, need_bytes=need)
             raise MetadataWriteError(f"exiftool cannot write {like.name}: {problem}")
         if settle_digest:
             _settle_digest(tool, tmp)
