@@ -254,45 +254,7 @@ TIFF_IPTC = (
 
 # (step, fixture) -> the feature(s) that step waits for; fixture "*" is every fixture.
 # What each one shows today is in the comment.
-WAITS: dict[tuple[str, str], str] = {
-    ("after-edit", "*"): EDITS,  # the edit is tagged again and "cat" written back
-    ("undo", "*"): UNDO,  # no such verb
-    ("retag-after-edit", "*"): EDITS,  # "cat" written back
-    **{
-        (step, name): reason
-        for step in ("tag", "retag")
-        for name, reason in {
-            "duplicate-property.jpg": FOREIGN,  # job failed: XMP Toolkit error 203
-            "xmp-trailing-garbage.jpg": FOREIGN,  # job failed: XMP Toolkit error 201
-            "xmp-undeclared-namespace.jpg": FOREIGN,  # job failed: XMP Toolkit error 201
-            "empty-xmpmeta.jpg": MWG,  # IPTC keyword hidden by the new XMP
-            "iphone-edited.heic": MWG,  # new sidecar hides the photo's own XMP
-            "iptc-cp1252.jpg": f"{MWG}; {CHARSET}",  # hidden, and mojibake after re-tags
-            "iptc-latin1-picasa.jpg": f"{MWG}; {CHARSET}",
-            "lightroom-classic.jpg": MWG,  # IPTCDigest left stale: readers drop XMP values
-            "nikon-camera-iptc.jpg": MWG,  # camera caption hidden
-            "photo-mechanic.jpg": MWG,  # #14 "what was seen" 1; TimeCreated gains +00:00
-            "windows-xp-only.jpg": MWG,  # XPTitle not seen: fill-empty overwrote the title
-        }.items()
-    },
-    ("tag", "photoshop.jpg"): MWG,  # IPTCDigest left stale
-    ("tag", "tiff-xmp-iptc.tif"): TIFF_IPTC,  # exiftool: "Ignored non-standard IPTC"
-    ("tag", "tiff-xmp-in-irb.tif"): TIFF_IPTC,
-    **{
-        ("retag-after-edit", name): f"{EDITS}; {MWG}"  # and IPTC/digest out of step
-        for name in (
-            "acdsee.jpg",
-            "capture-one.jpg",
-            "gimp.jpg",
-            "iptc-cp1252.jpg",
-            "iptc-latin1-picasa.jpg",
-            "nikon-camera-iptc.jpg",
-            "photo-mechanic.jpg",
-            "shotwell.jpg",
-            "windows-explorer.jpg",
-        )
-    },
-}
+WAITS: dict[tuple[str, str], str] = {}
 
 
 def cases(step: str) -> list[Any]:
@@ -349,7 +311,9 @@ def test_retag(life: Lifecycle, name: str) -> None:
 @pytest.mark.parametrize("name", cases("after-edit"))
 def test_a_persons_edit_is_not_tagged_again(life: Lifecycle, name: str) -> None:
     photo = photo_at(life, name)
-    assert records_for(life, "after-edit", photo) == [], life.notes["after-edit"][-2000:]
+    # at most the record that notes the file's new state: no tagging, nothing written
+    kinds = [r.get("change") for r in records_for(life, "after-edit", photo)]
+    assert kinds in ([], ["metadata-only"]), life.notes["after-edit"][-2000:]
     changes = diff(life.states["edit"][photo], life.states["after-edit"][photo])
     assert not changes.outside(layout_only), changes
 
