@@ -41,4 +41,6 @@ if [[ "$mode" == run ]]; then
   exec .venv/bin/phototagd "$@"
 fi
 .venv/bin/ruff check daemon tests bench
+.venv/bin/ruff format --check daemon tests bench
+.venv/bin/mypy  # daemon/, configured in pyproject.toml
 exec .venv/bin/pytest "$@"
