@@ -287,15 +287,7 @@ class Pipeline:
         assert record is not None  # classify_change says METADATA_ONLY only for a record
         outcome.result = replace(result_from_record(record), fallback=record.fallback)
         outcome.notes.append("metadata edited by another tool, image data unchanged: kept")
-        outcome.write = WriteOutcome(
-            written=False,
-            target=None,
-            sidecar=False,
-            fields=(),
-            keywords=(),
-            sig=sig,
-            sha256=outcome.sha256,
-        )
+        outcome.write = _nothing_written(sig, outcome.sha256)
         outcome.status = "done"
         return True
 
@@ -317,15 +309,7 @@ class Pipeline:
         outcome.reused_from = donor.path
         if donor.out_sha256 == outcome.sha256:
             outcome.notes.append("copy of a photo phototag already tagged: nothing to write")
-            outcome.write = WriteOutcome(
-                written=False,
-                target=None,
-                sidecar=False,
-                fields=(),
-                keywords=(),
-                sig=sig,
-                sha256=outcome.sha256,
-            )
+            outcome.write = _nothing_written(sig, outcome.sha256)
         else:
             outcome.notes.append("byte-identical copy: stored result reused, tagger not called")
             with _timed(outcome, "write"):
@@ -451,6 +435,19 @@ class _timed:
         self._outcome.durations_s[self._stage] = (
             self._outcome.durations_s.get(self._stage, 0) + spent
         )
+
+
+def _nothing_written(sig: FileSig, sha256: str | None) -> WriteOutcome:
+    """The write stage's outcome when the file already carries what it should."""
+    return WriteOutcome(
+        written=False,
+        target=None,
+        sidecar=False,
+        fields=(),
+        keywords=(),
+        sig=sig,
+        sha256=sha256,
+    )
 
 
 def _written_before(outcome: Outcome) -> tuple[str, ...]:
