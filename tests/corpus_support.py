@@ -178,23 +178,34 @@ def phototag_may_touch(before: State) -> Allowed:
     return allowed
 
 
-def undo_may_leave(before: State, *, person_added: str) -> Allowed:
+def undo_may_leave(before: State, *, person_added: str, after: State | None = None) -> Allowed:
     """The allow-list for ``tagctl undo`` after a person's edit that added the keyword
     ``person_added``: layout, and the person's edit itself (their keyword appended to a
     list, or a field holding only it), including in XMP that phototag had seeded with the
     person's IPTC/EXIF values and in a sidecar phototag created, which now holds the
-    person's keyword and so is no longer phototag's alone."""
+    person's keyword and so is no longer phototag's alone (with any of the photo's own XMP
+    values it was seeded with, so readers that read the sidecar still show them).
+
+    With ``after`` (the state after the undo), the stored IPTC digest may change to the
+    digest of the IPTC as it is then (``File:CurrentIPTCDigest``): the person's edit
+    changed the IPTC it describes, and an old digest would make MWG readers distrust the
+    XMP."""
     seeded = phototag_may_touch(before)
 
     def allowed(tag: str, old: Any, new: Any) -> bool:
         name = _bare(tag)
         if layout_only(tag):
             return True
+        if name == "Photoshop:IPTCDigest" and old is not None and after is not None:
+            current = after.get(tag.replace("Photoshop:IPTCDigest", "File:CurrentIPTCDigest"))
+            return new is not None and new == current
         new_sidecar = tag.startswith(SIDECAR) and SIDECAR + "System:FileName" not in before
         if new_sidecar and name.startswith(("System:", "File:", "XMP-x:")):
             return True
         if new is None:
             return False
+        if new_sidecar and name in before:  # seeded with the photo's own XMP value
+            return same_value([v for v in _items(new) if v != person_added], before[name])
         was = [] if old is None else _items(old)
         if _items(new) == [*was, person_added]:
             return True
