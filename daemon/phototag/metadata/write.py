@@ -135,6 +135,7 @@ def write_tags(
             commit=settings.write and not dry_run,
             note=note,
             written_before=written_before,
+            person=read_snapshot(path, tool=shared()).person,
         )
     except (FileGone, FileChanged, MetadataWriteError):
         raise
@@ -353,7 +354,9 @@ def _write_sidecar(
     person: Person | None = None,
 ) -> WriteOutcome:
     """Merge into ``target``, an XMP sidecar; ``person`` is what an MWG reader shows in
-    the photo itself when it has metadata of its own (then seeded into the sidecar)."""
+    the photo itself (a HEIC's or RAW's own XMP, IPTC, EXIF), seeded into the sidecar
+    where it has no such field yet: readers that take a field from the sidecar would
+    otherwise no longer show the photo's."""
     reason = _read_only_reason(target) if target.exists() else _folder_read_only(target.parent)
     if commit and reason:
         raise MetadataWriteError(f"cannot write the sidecar {target.name}: {reason}")
@@ -364,7 +367,11 @@ def _write_sidecar(
         shown = Person(
             title=snapshot.person.title or person.title,
             caption=snapshot.person.caption or person.caption,
-            keywords=tuple(dict.fromkeys([*snapshot.person.keywords, *person.keywords])),
+            # the sidecar's keywords, once it has any, are what readers show: a keyword
+            # of the photo's that a person removed there stays removed
+            keywords=snapshot.person.keywords
+            if "XMP-dc:Subject" in snapshot.tags
+            else person.keywords,
         )
         snapshot = Snapshot(tags=snapshot.tags, iptc_charset=snapshot.iptc_charset, person=shown)
     plan = _plan(
