@@ -57,6 +57,23 @@ LAYOUT_ONLY: Mapping[str, str] = {
 # from the MWG group instead (see test_corpus.person_view).
 LAYOUT_GROUPS = ("Composite:", "MWG:")
 
+# exiftool's warnings about a fault that its rewrite of the file repairs, each named with
+# the repair. The warning goes at the first write (phototag_may_touch allows a warning to
+# go); undo takes out phototag's values, not the repair, so it stays gone.
+REPAIRED: Mapping[str, str] = {
+    "[minor] Fixed incorrect URI for xmlns:acdsee": (
+        "the acdsee namespace is written back with its right URI"
+    ),
+    "[minor] Text/EXIF chunk(s) found after PNG IDAT (may be ignored by some readers)": (
+        "the XMP chunk is written before the image data, where every PNG reader looks"
+    ),
+}
+# Empty containers that exiftool does not write back (it writes no empty rdf:Seq): each
+# named with why a missing one means the same as an empty one to the tool that reads it.
+EMPTY_DROPPED: Mapping[str, str] = {
+    "XMP-darktable:Masks_history": "darktable reads a history without masks_history as no masks",
+}
+
 # phototag's own fields (DESIGN.md, "Metadata written"), by exiftool name.
 PHOTOTAG_FIELDS = frozenset(
     {
@@ -168,6 +185,8 @@ def phototag_may_touch(before: State) -> Allowed:
         name = _bare(tag)
         if layout_only(tag) or name in PHOTOTAG_FIELDS or name.startswith(PHOTOTAG_GROUPS):
             return True
+        if empty_dropped(tag, old, new):
+            return True
         if tag.startswith(SIDECAR) and SIDECAR + "System:FileName" not in before:
             return name.startswith(("System:", "File:"))  # a sidecar phototag created
         if old is None and name in SEEDED_FROM:
@@ -194,8 +213,10 @@ def undo_may_leave(before: State, *, person_added: str, after: State | None = No
 
     def allowed(tag: str, old: Any, new: Any) -> bool:
         name = _bare(tag)
-        if layout_only(tag):
+        if layout_only(tag) or empty_dropped(tag, old, new):
             return True
+        if name == "ExifTool:Warning" and new is None:
+            return str(old) in REPAIRED
         if name == "Photoshop:IPTCDigest" and old is not None and after is not None:
             current = after.get(tag.replace("Photoshop:IPTCDigest", "File:CurrentIPTCDigest"))
             return new is not None and new == current
@@ -215,6 +236,11 @@ def undo_may_leave(before: State, *, person_added: str, after: State | None = No
         return False
 
     return allowed
+
+
+def empty_dropped(tag: str, old: Any, new: Any) -> bool:
+    """An empty container of :data:`EMPTY_DROPPED` gone (it held no value)."""
+    return _bare(tag) in EMPTY_DROPPED and new is None and old in ("", [])
 
 
 def same_value(a: Any, b: Any) -> bool:

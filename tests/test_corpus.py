@@ -254,7 +254,24 @@ TIFF_IPTC = (
 
 # (step, fixture) -> the feature(s) that step waits for; fixture "*" is every fixture.
 # What each one shows today is in the comment.
-WAITS: dict[tuple[str, str], str] = {}
+IRB_XMP = (
+    "phototag reads the XMP that only the Photoshop IRB holds (Katze, Scan) as the person's"
+    " and copies it into a standard XMP block (tag 700), while exiftool and MWG readers"
+    " ignore IRB XMP ('Ignored non-standard XMP'), so they see keywords appear that the"
+    " photo did not show them; re-tag keeps 'Katze' and undo leaves Katze and Scan; and"
+    " IPTC goes into the IRB, not tag 33723 (not fixed)"
+)
+PNG_RAW_PROFILE = (
+    "exiftool writes the new XMP into an iTXt chunk and leaves the ImageMagick"
+    " 'Raw profile type xmp' zTXt chunk, so the PNG has two XMP packets ('Duplicate XMP at"
+    " PNG-InternationalText-XMP'), the old one stale; undo leaves both (not fixed)"
+)
+WAITS: dict[tuple[str, str], str] = {
+    ("retag", "tiff-xmp-in-irb.tif"): IRB_XMP,
+    ("undo", "tiff-xmp-in-irb.tif"): IRB_XMP,
+    ("tag", "png-raw-profile.png"): PNG_RAW_PROFILE,
+    ("undo", "png-raw-profile.png"): PNG_RAW_PROFILE,
+}
 
 
 def cases(step: str) -> list[Any]:
