@@ -261,16 +261,9 @@ IRB_XMP = (
     " photo did not show them; re-tag keeps 'Katze' and undo leaves Katze and Scan; and"
     " IPTC goes into the IRB, not tag 33723 (not fixed)"
 )
-PNG_RAW_PROFILE = (
-    "exiftool writes the new XMP into an iTXt chunk and leaves the ImageMagick"
-    " 'Raw profile type xmp' zTXt chunk, so the PNG has two XMP packets ('Duplicate XMP at"
-    " PNG-InternationalText-XMP'), the old one stale; undo leaves both (not fixed)"
-)
 WAITS: dict[tuple[str, str], str] = {
     ("retag", "tiff-xmp-in-irb.tif"): IRB_XMP,
     ("undo", "tiff-xmp-in-irb.tif"): IRB_XMP,
-    ("tag", "png-raw-profile.png"): PNG_RAW_PROFILE,
-    ("undo", "png-raw-profile.png"): PNG_RAW_PROFILE,
 }
 
 
