@@ -57,6 +57,23 @@ LAYOUT_ONLY: Mapping[str, str] = {
 # from the MWG group instead (see test_corpus.person_view).
 LAYOUT_GROUPS = ("Composite:", "MWG:")
 
+# exiftool's warnings about a fault that its rewrite of the file repairs, each named with
+# the repair. The warning goes at the first write (phototag_may_touch allows a warning to
+# go); undo takes out phototag's values, not the repair, so it stays gone.
+REPAIRED: Mapping[str, str] = {
+    "[minor] Fixed incorrect URI for xmlns:acdsee": (
+        "the acdsee namespace is written back with its right URI"
+    ),
+    "[minor] Text/EXIF chunk(s) found after PNG IDAT (may be ignored by some readers)": (
+        "the XMP chunk is written before the image data, where every PNG reader looks"
+    ),
+}
+# Empty containers that exiftool does not write back (it writes no empty rdf:Seq): each
+# named with why a missing one means the same as an empty one to the tool that reads it.
+EMPTY_DROPPED: Mapping[str, str] = {
+    "XMP-darktable:Masks_history": "darktable reads a history without masks_history as no masks",
+}
+
 # phototag's own fields (DESIGN.md, "Metadata written"), by exiftool name.
 PHOTOTAG_FIELDS = frozenset(
     {
@@ -168,6 +185,8 @@ def phototag_may_touch(before: State) -> Allowed:
         name = _bare(tag)
         if layout_only(tag) or name in PHOTOTAG_FIELDS or name.startswith(PHOTOTAG_GROUPS):
             return True
+        if empty_dropped(tag, old, new):
+            return True
         if tag.startswith(SIDECAR) and SIDECAR + "System:FileName" not in before:
             return name.startswith(("System:", "File:"))  # a sidecar phototag created
         if old is None and name in SEEDED_FROM:
@@ -178,23 +197,36 @@ def phototag_may_touch(before: State) -> Allowed:
     return allowed
 
 
-def undo_may_leave(before: State, *, person_added: str) -> Allowed:
+def undo_may_leave(before: State, *, person_added: str, after: State | None = None) -> Allowed:
     """The allow-list for ``tagctl undo`` after a person's edit that added the keyword
     ``person_added``: layout, and the person's edit itself (their keyword appended to a
     list, or a field holding only it), including in XMP that phototag had seeded with the
     person's IPTC/EXIF values and in a sidecar phototag created, which now holds the
-    person's keyword and so is no longer phototag's alone."""
+    person's keyword and so is no longer phototag's alone (with any of the photo's own XMP
+    values it was seeded with, so readers that read the sidecar still show them).
+
+    With ``after`` (the state after the undo), the stored IPTC digest may change to the
+    digest of the IPTC as it is then (``File:CurrentIPTCDigest``): the person's edit
+    changed the IPTC it describes, and an old digest would make MWG readers distrust the
+    XMP."""
     seeded = phototag_may_touch(before)
 
     def allowed(tag: str, old: Any, new: Any) -> bool:
         name = _bare(tag)
-        if layout_only(tag):
+        if layout_only(tag) or empty_dropped(tag, old, new):
             return True
+        if name == "ExifTool:Warning" and new is None:
+            return str(old) in REPAIRED
+        if name == "Photoshop:IPTCDigest" and old is not None and after is not None:
+            current = after.get(tag.replace("Photoshop:IPTCDigest", "File:CurrentIPTCDigest"))
+            return new is not None and new == current
         new_sidecar = tag.startswith(SIDECAR) and SIDECAR + "System:FileName" not in before
         if new_sidecar and name.startswith(("System:", "File:", "XMP-x:")):
             return True
         if new is None:
             return False
+        if new_sidecar and name in before:  # seeded with the photo's own XMP value
+            return same_value([v for v in _items(new) if v != person_added], before[name])
         was = [] if old is None else _items(old)
         if _items(new) == [*was, person_added]:
             return True
@@ -204,6 +236,11 @@ def undo_may_leave(before: State, *, person_added: str) -> Allowed:
         return False
 
     return allowed
+
+
+def empty_dropped(tag: str, old: Any, new: Any) -> bool:
+    """An empty container of :data:`EMPTY_DROPPED` gone (it held no value)."""
+    return _bare(tag) in EMPTY_DROPPED and new is None and old in ("", [])
 
 
 def same_value(a: Any, b: Any) -> bool:

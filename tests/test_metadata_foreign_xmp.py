@@ -100,3 +100,19 @@ def test_png_xmp_after_the_image_data_is_kept_and_written(tmp_path: Path) -> Non
     assert as_list(tags["XMP-dc:Subject"]) == ["mine", "rocket"]
     assert tags["XMP-dc:Title"] == "My title"
     assert Image.open(photo).tobytes() == before
+
+
+def test_png_xmp_in_an_imagemagick_raw_profile_becomes_one_packet(tmp_path: Path) -> None:
+    photo = tmp_path / "raw-profile.png"
+    photo.write_bytes(
+        (Path(__file__).parent / "data" / "corpus" / "png-raw-profile.png").read_bytes()
+    )
+    before = Image.open(photo).tobytes()
+    outcome = tag(photo)
+    assert outcome.written and not outcome.sidecar  # type: ignore[attr-defined]
+    tags = exiftool(photo, args=("-G1", "-struct", "-a"))[0]
+    assert "ExifTool:Warning" not in tags  # no "Duplicate XMP"
+    assert as_list(tags["XMP-dc:Subject"]) == ["Rakete", "rocket"]
+    assert tags["XMP-dc:Description"] == "Start bei Nacht"
+    assert b"Raw profile type xmp" not in photo.read_bytes()
+    assert Image.open(photo).tobytes() == before

@@ -154,7 +154,9 @@ def test_classify_change(tmp_path: Path) -> None:
     )
     record = index.get_id(job.id)
     assert record is not None and record.image_sha256 == "i1"
-    assert classify_change(record, sha256="s1", image_sha256="i1") is Change.SAME_BYTES
+    # the bytes phototag left, no re-tag asked for: only the file's time, or the sidecar of
+    # a RAW, changed
+    assert classify_change(record, sha256="s1", image_sha256="i1") is Change.METADATA_ONLY
     assert classify_change(record, sha256="s2", image_sha256="i1") is Change.METADATA_ONLY
     assert classify_change(record, sha256="s2", image_sha256="i2") is Change.NEW_PIXELS
     assert classify_change(record, sha256="s2", image_sha256=None) is Change.NEW_PIXELS

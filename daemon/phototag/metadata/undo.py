@@ -12,7 +12,7 @@ atomic exiftool write as tagging.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -68,16 +68,33 @@ class UndoOutcome:
         }
 
 
-def plan_undo(tags: Mapping[str, Any], record: Provenance, *, sidecar: bool) -> UndoPlan:
-    """What puts ``tags`` (a file's, exiftool's names) back as they were before phototag."""
+def plan_undo(
+    tags: Mapping[str, Any],
+    record: Provenance,
+    *,
+    sidecar: bool,
+    seeded_from: Collection[str] = (),
+) -> UndoPlan:
+    """What puts ``tags`` (a file's, exiftool's names) back as they were before phototag.
+    ``seeded_from``: for a sidecar, the keywords the photo itself shows (seeded into it)."""
     changes: dict[str, Value] = {}
     kept: list[str] = []
+    # the person's keywords before phototag (IPTC, Windows' XPKeywords, or the photo's
+    # own XMP for a sidecar): dc:subject phototag created was seeded with them, and they
+    # stay the person's there, never phototag's
+    persons = {
+        *as_texts(record.undo.before("IPTC:Keywords")),
+        *as_texts(tags.get("IFD0:XPKeywords")),
+        *seeded_from,
+    }
     for change in record.undo.changes:
         now = tags.get(change.tag)
         if change.tag == STORED_DIGEST or _same(now, change.after):
             changes[change.tag] = change.before
         elif isinstance(change.after, list):
             ours = set(change.after) - set(as_texts(change.before))
+            if change.tag == "XMP-dc:Subject" and change.before is None:
+                ours -= persons
             left = [v for v in as_texts(now) if v not in ours]
             changes[change.tag] = left or (None if change.before is None else [])
         else:
@@ -100,6 +117,10 @@ def plan_undo(tags: Mapping[str, Any], record: Provenance, *, sidecar: bool) -> 
     for group in drop:
         prefix = "XMP-" if group == "XMP" else "IPTC:"
         changes = {k: v for k, v in changes.items() if not k.startswith(prefix)}
+    if "IPTC" not in drop and changes.get(STORED_DIGEST) is not None:
+        # the photo had a (current) digest: it describes the IPTC as it is after the undo,
+        # which keeps a person's edit since; the old one would hide IPTC from MWG readers
+        changes[STORED_DIGEST] = "new"
     charset = record.undo.iptc_charset
     return UndoPlan(
         changes=changes,
@@ -121,7 +142,9 @@ def undo_file(path: Path, *, settings: MetadataSettings, dry_run: bool) -> UndoO
             continue
         if sidecar and record.sources and path.name not in record.sources:
             continue  # a shared sidecar's record about another photo
-        plan = plan_undo(snapshot.tags, record, sidecar=sidecar)
+        photo_shows = sidecar and path.exists()
+        seeded = read_snapshot(path, tool=tool).person.keywords if photo_shows else ()
+        plan = plan_undo(snapshot.tags, record, sidecar=sidecar, seeded_from=seeded)
         action = UndoAction.SIDECAR_DELETED if plan.delete_file else UndoAction.RESTORED
         outcome = UndoOutcome(
             path, target, action, plan.changes, plan.kept, not dry_run, plan.drop_blocks
@@ -140,7 +163,13 @@ def undo_file(path: Path, *, settings: MetadataSettings, dry_run: bool) -> UndoO
             )
         else:
             with named_for_exiftool(target, snapshot.tags) as source:
-                new = run_to_bytes(tool, undo_args(plan), source=source, like=source)
+                new = run_to_bytes(
+                    tool,
+                    undo_args(plan),
+                    source=source,
+                    like=source,
+                    settle_digest=plan.changes.get(STORED_DIGEST) == "new",
+                )
         replace_bytes(target, new, expected=sig, keep_mtime=settings.keep_mtime and not sidecar)
         return outcome
     return UndoOutcome(path, None, UndoAction.NOTHING, {}, (), done=False)

@@ -135,6 +135,7 @@ def write_tags(
             commit=settings.write and not dry_run,
             note=note,
             written_before=written_before,
+            person=read_snapshot(path, tool=shared()).person,
         )
     except (FileGone, FileChanged, MetadataWriteError):
         raise
@@ -307,8 +308,16 @@ def _write_in_place(
             new = _exiv2_xmp(path.read_bytes(), plan)
         else:
             tiff = snapshot.tags.get("File:MIMEType") == "image/tiff"
-            with named_for_exiftool(path, snapshot.tags) as source:
-                new = _exiftool_bytes(tool, source, plan, settle_digest=tiff and plan.new_digest)
+            png = snapshot.tags.get("File:MIMEType") == "image/png"
+            with (
+                named_for_exiftool(path, snapshot.tags) as source,
+                _xmp_out_of_raw_profile(tool, source)
+                if png
+                else contextlib.nullcontext(source) as moved,
+            ):
+                new = _exiftool_bytes(
+                    tool, moved, plan, like=source, settle_digest=tiff and plan.new_digest
+                )
     except (MetadataWriteError, RuntimeError) as exc:
         if "XMP" not in str(exc):
             raise  # a damaged image, not another tool's XMP: nothing to fall back to
@@ -353,7 +362,9 @@ def _write_sidecar(
     person: Person | None = None,
 ) -> WriteOutcome:
     """Merge into ``target``, an XMP sidecar; ``person`` is what an MWG reader shows in
-    the photo itself when it has metadata of its own (then seeded into the sidecar)."""
+    the photo itself (a HEIC's or RAW's own XMP, IPTC, EXIF), seeded into the sidecar
+    where it has no such field yet: readers that take a field from the sidecar would
+    otherwise no longer show the photo's."""
     reason = _read_only_reason(target) if target.exists() else _folder_read_only(target.parent)
     if commit and reason:
         raise MetadataWriteError(f"cannot write the sidecar {target.name}: {reason}")
@@ -364,7 +375,11 @@ def _write_sidecar(
         shown = Person(
             title=snapshot.person.title or person.title,
             caption=snapshot.person.caption or person.caption,
-            keywords=tuple(dict.fromkeys([*snapshot.person.keywords, *person.keywords])),
+            # the sidecar's keywords, once it has any, are what readers show: a keyword
+            # of the photo's that a person removed there stays removed
+            keywords=snapshot.person.keywords
+            if "XMP-dc:Subject" in snapshot.tags
+            else person.keywords,
         )
         snapshot = Snapshot(tags=snapshot.tags, iptc_charset=snapshot.iptc_charset, person=shown)
     plan = _plan(
@@ -516,6 +531,48 @@ def named_for_exiftool(path: Path, tags: Mapping[str, Any]) -> Iterator[Path]:
     finally:
         with contextlib.suppress(FileNotFoundError):
             link.unlink()
+
+
+_RAW_PROFILE_XMP = b"Raw profile type xmp\0"
+
+
+def png_raw_profile_xmp(data: bytes) -> bool:
+    """Whether the PNG ``data`` holds its XMP the ImageMagick way: hex in a text chunk
+    keyed "Raw profile type xmp" (exiftool reads it, but writes new XMP to an iTXt chunk
+    beside it: two packets, "Duplicate XMP")."""
+    pos = 8
+    while pos + 8 <= len(data):
+        length = int.from_bytes(data[pos : pos + 4], "big")
+        kind = data[pos + 4 : pos + 8]
+        if kind in (b"tEXt", b"zTXt", b"iTXt") and data[pos + 8 : pos + 8 + length].startswith(
+            _RAW_PROFILE_XMP
+        ):
+            return True
+        if kind == b"IEND":
+            break
+        pos += 12 + length
+    return False
+
+
+@contextlib.contextmanager
+def _xmp_out_of_raw_profile(tool: ExifTool, path: Path) -> Iterator[Path]:
+    """``path``, or a hidden copy of it whose XMP packet exiftool moved whole (every
+    property, as it was) out of an ImageMagick raw-profile chunk into the iTXt chunk it
+    writes, so the write that follows leaves one packet."""
+    with path.open("rb") as f:
+        head = f.read()
+    if not png_raw_profile_xmp(head):
+        yield path
+        return
+    moved = path.with_name(f"{TEMP_PREFIX}{secrets.token_hex(6)}{path.suffix}")
+    try:
+        tool.execute("-m", "-XMP:all=", "-tagsfromfile", "@", "-XMP", "-o", str(moved), str(path))
+        if not moved.exists():
+            raise MetadataWriteError(f"exiftool cannot move the XMP of {path.name}")
+        yield moved
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            moved.unlink()
 
 
 def _settle_digest(tool: ExifTool, path: Path) -> None:

@@ -17,7 +17,8 @@ from phototag.store.records import FileRecord
 class Change(StrEnum):
     NEW = "new"  # phototag has not written into it yet: tag it
     SAME_BYTES = "same-bytes"  # exactly as phototag left it (a retag asked for it): tag it
-    METADATA_ONLY = "metadata-only"  # only its metadata changed: note it, never tag it again
+    METADATA_ONLY = "metadata-only"  # only its metadata changed (in the file, or its
+    # sidecar, or only the file's time): note it, never tag it again
     NEW_PIXELS = "new-pixels"  # the image data changed (or cannot be told apart): tag it
 
 
@@ -33,6 +34,11 @@ def classify_change(record: FileRecord | None, *, sha256: str, image_sha256: str
     # the bytes phototag left: its in-place write, or (a sidecar was written, the index
     # keeps no out_sha256) the photo's own bytes, which phototag never rewrites
     if sha256 == (record.out_sha256 or record.sha256):
+        # a re-tag asked for clears the record's image hash; with it still there, nothing
+        # asked: the file was only touched (its time), or, for a RAW or HEIC, a person
+        # edited its sidecar, the photo's metadata phototag wrote: final, never tagged again
+        if record.image_sha256 is not None:
+            return Change.METADATA_ONLY
         return Change.SAME_BYTES
     if image_sha256 is not None and image_sha256 == record.image_sha256:
         return Change.METADATA_ONLY

@@ -285,6 +285,9 @@ class Pipeline:
         if outcome.change is not Change.METADATA_ONLY:
             return False
         assert record is not None  # classify_change says METADATA_ONLY only for a record
+        # the same bytes as before (a RAW or HEIC whose sidecar was edited): its image hash
+        # is the record's, not computed again, and must stay for the next change
+        outcome.image_sha256 = outcome.image_sha256 or record.image_sha256
         outcome.result = replace(result_from_record(record), fallback=record.fallback)
         outcome.notes.append("metadata edited by another tool, image data unchanged: kept")
         outcome.write = _nothing_written(sig, outcome.sha256)
