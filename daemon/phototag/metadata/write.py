@@ -165,7 +165,7 @@ def read_tags(path: Path, *, settings: MetadataSettings) -> dict[str, Any]:
         xmp, iptc = _read_metadata(target.read_bytes())
     except FileNotFoundError as exc:
         raise FileGone(f"file disappeared: {target}") from exc
-    except (OSError, RuntimeError, UnicodeError) as exc:
+    except (OSError, RuntimeError, UnicodeError, ValueError) as exc:  # ValueError: over 2 GB
         raise MetadataWriteError(f"cannot read metadata of {target.name}: {exc}") from exc
     record = from_xmp(xmp)
     return {**report, **describe(xmp, iptc, record)}

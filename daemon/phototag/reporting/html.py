@@ -28,6 +28,7 @@ from loguru import logger
 
 from phototag.config import MetadataSettings
 from phototag.errors import PhototagError
+from phototag.intake.selection import entry_skip_reason
 from phototag.metadata.atomic import write_text
 from phototag.metadata.write import read_tags
 from phototag.store.records import FileRecord, display_path
@@ -201,13 +202,18 @@ def write_page(
     thumbs = Thumbnails(page.parent / f"{page.stem}_files")
     entries = []
     for record in records:
-        present = record.status != "deleted"
+        # only a regular file is opened (a FIFO would block the daemon, a link may lead
+        # out of the roots); only a tagged one is read for the person's keywords
+        readable = record.status != "deleted" and (
+            entry_skip_reason(record.path, follow_symlinks=False) is None
+        )
+        tagged = readable and record.status == "done"
         entries.append(
             entry_of(
                 record,
-                thumb=thumbs.get(record) if present else None,
+                thumb=thumbs.get(record) if readable else None,
                 person_keywords=person_keywords_of(record.path, settings=metadata)
-                if present
+                if tagged
                 else (),
             )
         )
