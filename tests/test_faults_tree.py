@@ -128,7 +128,13 @@ def test_a_burst_of_overflows_is_answered_with_one_reconcile(tmp_path: Path) -> 
         os.utime(path, ns=(OLD_NS, OLD_NS))
     index = Index(tmp_path / "state" / "index.sqlite3")
     selection = Selection.from_settings(Settings(roots=[root]))
-    intake = Intake(index=index, selection=selection, debounce_s=0.5, on_queued=lambda: None)
+    intake = Intake(
+        index=index,
+        selection=selection,
+        debounce_s=0.5,
+        writer_quiet_s=30.0,
+        on_queued=lambda: None,
+    )
     lines: list[str] = []
     sink = logger.add(lambda m: lines.append(str(m)), level="WARNING")
     observers = start_observers([root], recursive=True, mode="inotify", sink=intake.changes)
