@@ -49,7 +49,12 @@ def test_watch_limit_falls_back_to_polling_with_one_clear_warning(tmp_path: Path
     inbox = tmp_path / "inbox"
     for year in range(2000, 2030):  # 31 folders: more than the 10 watches allowed
         (inbox / str(year)).mkdir(parents=True)
-    env = {"PHOTOTAG_POLL_INTERVAL_S": "0.5", "PHOTOTAG_LOG_LEVEL": "INFO"}
+    # polled files have no close-write event: they wait writer_quiet_s (short here)
+    env = {
+        "PHOTOTAG_POLL_INTERVAL_S": "0.5",
+        "PHOTOTAG_LOG_LEVEL": "INFO",
+        "PHOTOTAG_WRITER_QUIET_S": "1",
+    }
     daemon = DaemonProcess(home=tmp_path / "home", roots=[inbox], env=env).start()
     try:
         shutil.copyfile(DATA / "chelsea.jpg", inbox / "2029" / "late.jpg")
@@ -71,7 +76,11 @@ def test_watch_limit_falls_back_to_polling_with_one_clear_warning(tmp_path: Path
 def test_polling_forced_by_the_setting_tags_photos(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    env = {"PHOTOTAG_WATCH_MODE": "polling", "PHOTOTAG_POLL_INTERVAL_S": "0.5"}
+    env = {
+        "PHOTOTAG_WATCH_MODE": "polling",
+        "PHOTOTAG_POLL_INTERVAL_S": "0.5",
+        "PHOTOTAG_WRITER_QUIET_S": "1",
+    }
     daemon = DaemonProcess(home=tmp_path / "home", roots=[inbox], env=env).start()
     try:
         (inbox / "sub").mkdir()
