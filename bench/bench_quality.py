@@ -44,6 +44,7 @@ from phototag.config import Settings
 from phototag.domain import PreparedImage, TagResult
 from phototag.keywords import singular
 from phototag.processing.imaging import prepare
+from phototag.taggers.local.facts import MONTHS as FACT_MONTHS
 from phototag.taggers.local.tagger import LocalTagger
 
 HERE = Path(__file__).resolve().parent
@@ -53,23 +54,7 @@ BEFORE = HERE / "quality" / "before.json"
 RESULTS = HERE / "RESULTS.md"
 SECTION = "## 9. Tag quality on real photos"
 
-MONTHS = {
-    m.lower()
-    for m in [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ]
-}
+MONTHS = {m.lower() for m in FACT_MONTHS}  # the names facts.py writes
 FACT_WORDS = {
     *MONTHS,
     "winter",

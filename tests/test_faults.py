@@ -20,9 +20,10 @@ from phototag.store.reader import IndexReader
 from test_crash import small_photos
 
 
-def _fill(folder: Path) -> Path:
-    """Write into ``folder`` until its disk is full; returns the filler file."""
-    filler = folder / "filler"
+def fill_disk(folder: Path, *, name: str = "filler") -> Path:
+    """Write into ``folder`` until its disk is full; returns the filler file (a hidden
+    ``name`` in a watched folder: the watcher passes over it)."""
+    filler = folder / name
     block = b"\0" * (1 << 16)
     with filler.open("wb") as fh:
         try:
@@ -47,7 +48,7 @@ def test_state_disk_full_pauses_and_resumes_losing_nothing(tmp_path: Path) -> No
         daemon.start()
         shutil.copyfile(DATA / "chelsea.jpg", inbox / "before.jpg")
         daemon.wait_done(1)
-        filler = _fill(state)
+        filler = fill_disk(state)
         for name in ("astronaut.jpg", "coffee.jpg", "rocket.jpg", "motorcycle.jpg"):
             shutil.copyfile(DATA / name, inbox / name)
         wait_for(

@@ -27,6 +27,7 @@ from phototag.metadata.text import valid_text
 from phototag.metadata.write import remove_stale_temp_files, write_tags
 from phototag.processing.imaging import prepare
 from phototag.store.reader import IndexReader
+from test_faults import fill_disk
 
 
 @pytest.fixture
@@ -478,20 +479,6 @@ def test_a_job_that_crashes_the_daemon_fails_after_max_attempts(
             daemon.kill()
 
 
-def _fill(folder: Path) -> Path:
-    """Write into ``folder`` until its disk is full; returns the (hidden) filler file."""
-    filler = folder / ".filler"
-    block = b"\0" * (1 << 16)
-    with filler.open("wb") as fh:
-        try:
-            while True:
-                fh.write(block)
-                fh.flush()
-        except OSError:
-            pass
-    return filler
-
-
 @pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small tmpfs needs root")
 def test_a_full_photo_disk_pauses_and_the_job_finishes_once_there_is_room(
     tmp_path: Path, fake: FakeVLM
@@ -508,7 +495,7 @@ def test_a_full_photo_disk_pauses_and_the_job_finishes_once_there_is_room(
         shutil.copyfile(DATA / "chelsea.jpg", photo)
         original = photo.read_bytes()
         wait_for(lambda: fake.pending == 0, timeout_s=30, what="the tag request")
-        filler = _fill(inbox)  # the disk fills while the model answers
+        filler = fill_disk(inbox, name=".filler")  # the disk fills while the model answers
         wait_for(
             lambda: "is full" in daemon.log_path.read_text(),
             timeout_s=30,
