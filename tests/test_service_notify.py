@@ -168,3 +168,26 @@ def test_without_watchdog_only_status_is_sent(
     for _ in range(3):
         watchdog.beat()
     assert listener.messages() == ["STATUS=a", "STATUS=b"]
+
+
+def test_status_line_and_liveness_come_from_the_daemons_status() -> None:
+    from phototag.runtime.supervision import is_alive, status_line, stuck_after_s
+
+    status = {
+        "counts": {"done": 412, "queued": 3, "failed": 0},
+        "paused": False,
+        "vanished_roots": ["~/Pictures/Card"],
+        "health": {"ok": False, "reason": "connection refused"},
+        "in_flight": 2,
+    }
+    assert status_line(status) == (
+        "412 tagged, 3 queued, 0 failed, watched folder missing: ~/Pictures/Card, "
+        "backend down: connection refused"
+    )
+    assert is_alive(status, quiet_s=1e6, stuck_after_s=300)  # waiting on the backend
+    healthy = {**status, "health": {"ok": True, "reason": ""}}
+    assert is_alive(healthy, quiet_s=299, stuck_after_s=300)
+    assert not is_alive(healthy, quiet_s=301, stuck_after_s=300)  # in flight, no progress
+    assert is_alive({**healthy, "in_flight": 0}, quiet_s=1e6, stuck_after_s=300)
+    assert stuck_after_s(timeout_s=120, max_retries=4) == 600
+    assert stuck_after_s(timeout_s=10, max_retries=1) == 300
