@@ -62,6 +62,12 @@ def test_max_keywords_reaches_the_next_vlm_prompt(tmp_path: Path, inbox: Path) -
             prompt = fake.chat_requests[-1].text
             assert len(fake.chat_requests) > sent and "Give at most 2 keywords" in prompt
             assert isinstance(again["keywords"], list) and 0 < len(again["keywords"]) <= 2
+            # a tagger that cannot be built (its key file is gone) refuses the whole reload
+            missing = tmp_path / "gone.key"
+            config = f'max_keywords = 9\n[vlm]\napi_key_file = "{missing}"\n'
+            reload_with(daemon, config, expect="reload refused")
+            retag(daemon, photo, records=3)
+            assert "Give at most 2 keywords" in fake.chat_requests[-1].text
         finally:
             assert daemon.stop() == 0
 

@@ -2,7 +2,9 @@
 one ``Settings``.
 
 A reload that changes what they read builds a new core and swaps it in; jobs already
-running finish on the old one, which closes its tagger after the last of them.
+running finish on the old one, which closes its tagger after the last of them. (While
+both run, each pipeline bounds its own decoding to ``workers``; the worker threads, whose
+number is fixed, bound the two together.)
 """
 
 from __future__ import annotations
