@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 import signal
+import threading
 from datetime import datetime
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pytest
 
 from conftest import DATA
 from daemon_harness import DaemonProcess, vlm_env, wait_for
-from fakevlm import FakeVLM
+from fakevlm import FakeVLM, slow
 
 
 def reload_with(daemon: DaemonProcess, config: str, *, expect: str) -> None:
@@ -108,3 +109,46 @@ def test_jsonl_max_bytes_changes_the_rotation_and_workers_waits_for_a_restart(
         assert "coffee.jpg" in rolled.read_text() and "coffee.jpg" not in filled_log.read_text()
     finally:
         assert daemon.stop() == 0
+
+
+def test_a_retired_core_finishes_its_job_in_flight(tmp_path: Path, inbox: Path) -> None:
+    """A reload swaps the core while a photo waits on the VLM: that photo is still tagged
+    (the old tagger closes after it, not under it), and no new job enters the old core."""
+    from phototag.config import Settings
+    from phototag.domain import FileSig
+    from phototag.runtime.core import Core
+    from phototag.store.queue import Index
+
+    photo = inbox / "cat.jpg"
+    shutil.copyfile(DATA / "chelsea.jpg", photo)
+    with FakeVLM() as fake:
+        settings = Settings(
+            roots=[inbox],
+            state_dir=tmp_path / "state",
+            backend="openai",
+            writer_quiet_s=0,
+            local={"with_vlm": False},
+            vlm={"base_url": fake.url, "model": "fake-vlm", "max_retries": 0},
+        )
+        index = Index(settings.index_path)
+        core = Core(settings, index=index, on_health=lambda _h: None, on_outcome=lambda *_: None)
+        try:
+            core.start()
+            assert core.circuit.healthy
+            index.enqueue(photo, FileSig.of(photo))
+            (job,) = index.claim(1)
+            fake.script(slow(1.0))
+            asked = len(fake.chat_requests)
+            assert core.enter()
+            outcomes = []
+            worker = threading.Thread(target=lambda: outcomes.append(core.process(job)))
+            worker.start()
+            wait_for(lambda: len(fake.chat_requests) > asked, timeout_s=30, what="the request")
+            core.retire()  # the reload's swap, with the request still open
+            assert not core.enter()
+            worker.join(timeout=30)
+            (outcome,) = outcomes
+            assert outcome.status == "done" and outcome.result is not None
+        finally:
+            core.close()
+            index.close()
