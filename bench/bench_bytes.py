@@ -32,7 +32,7 @@ def main() -> None:
         settings = Settings(
             roots=[Path(tmp)], backend="openai", vlm={"base_url": server.url, "model": "fake-vlm"}
         )
-        tagger = OpenAITagger(settings=settings)
+        tagger = OpenAITagger(vlm=settings.vlm, max_keywords=settings.max_keywords)
         for path in photos:
             image = prepare(
                 path, max_edge_px=settings.vlm.max_edge_px, max_pixels=settings.max_image_pixels

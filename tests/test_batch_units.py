@@ -88,7 +88,7 @@ def test_a_field_model_inherits_what_it_does_not_set(xdg: dict[str, Path]) -> No
     )
     part = settings.vlm.keywords
     assert isinstance(part, VlmPartSettings)
-    keywords = part_settings(settings, part).vlm
+    keywords = part_settings(settings.vlm, part)
     assert (keywords.model, keywords.max_inflight, keywords.profile) == ("small", 8, "stock")
     assert keywords.base_url == settings.vlm.base_url and keywords.keywords is None
     assert profile_label(settings.vlm) == "portfolio; keywords: stock"

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from phototag.config import load_settings
 from phototag.errors import ConfigError
@@ -125,3 +126,14 @@ def test_fast_index_path_agrees_with_the_settings(
     config.write_text("state_dir = [\n")
     monkeypatch.delenv("PHOTOTAG_STATE_DIR")
     assert index_path_fast(config) is None  # the full settings explain the broken file
+
+
+def test_settings_and_their_sections_are_frozen(xdg: dict[str, Path]) -> None:
+    """A reload builds new settings; nothing changes one a component already holds."""
+    settings = load_settings()
+    for owner, key, value in ((settings, "max_keywords", 3), (settings.outputs, "recent_count", 1)):
+        with pytest.raises(ValidationError):
+            setattr(owner, key, value)
+    overwriting = settings.overwrite_for_this_run()  # --overwrite: a copy for this run
+    assert overwriting.metadata.overwrite_edits and overwriting.metadata.overwrite == "replace"
+    assert not settings.metadata.overwrite_edits and settings.metadata.overwrite == "fill-empty"

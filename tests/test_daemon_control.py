@@ -68,7 +68,7 @@ def test_preflight_and_sighup_reload(daemon: DaemonProcess, inbox: Path) -> None
     config.write_text("max_keywords = 3\n")
     daemon.proc.send_signal(signal.SIGHUP)
     wait_for(
-        lambda: "configuration reloaded" in daemon.log_path.read_text(),
+        lambda: "reload applied: max_keywords" in daemon.log_path.read_text(),
         timeout_s=20,
         what="the reload",
     )

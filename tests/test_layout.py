@@ -89,3 +89,14 @@ def test_the_check_sees_a_wrong_import(tmp_path: Path) -> None:
     bad.write_text("from phototag.runtime.daemon import Daemon\n")
     ((_line, module),) = _imports(bad)
     assert RANK[_layer(module)] > RANK["store"]
+
+
+def test_only_phototagd_imports_the_daemon() -> None:
+    """The daemon's controllers (the control verbs, systemd) see it through ``Controls``;
+    only the command that runs it builds one."""
+    importers = sorted(
+        str(path.relative_to(PACKAGE))
+        for path in PACKAGE.rglob("*.py")
+        if any(module == "phototag.runtime.daemon" for _line, module in _imports(path))
+    )
+    assert importers == ["cli/phototagd.py"]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from phototag.config import Settings
+from phototag.config import LocalSettings, Settings
 from phototag.domain import PreparedImage, TagResult, Tags
 from phototag.processing.imaging import prepare
 from phototag.taggers import Tagger
@@ -80,8 +80,7 @@ def test_gps_gives_city_region_and_country(tagger: LocalTagger) -> None:
 
 def test_southern_gps_flips_the_season() -> None:
     # Changed with issue 16: a season is a keyword only when switched on, as Season|...
-    settings = Settings()
-    settings.local.fact_keywords = ["season"]
+    settings = Settings(local=LocalSettings(fact_keywords=["season"]))
     tags = LocalTagger(settings=settings).tag(_image("gps_sydney.jpg")).tags  # taken in April
     assert {"sydney", "australia"} <= _lower(tags)
     assert "Season|Autumn" in tags.hierarchical
@@ -97,11 +96,9 @@ def test_one_result_no_duplicates_stable_order(tagger: LocalTagger) -> None:
 
 
 def test_settings_turn_parts_off() -> None:
-    settings = Settings()
-    settings.local.classifier = False
-    settings.local.places = False
-    settings.local.faces = False
-    settings.max_keywords = 5
+    settings = Settings(
+        local=LocalSettings(classifier=False, places=False, faces=False), max_keywords=5
+    )
     local = LocalTagger(settings=settings)
     assert local.model == "phototag-local/facts"
     assert local.preflight().ok
@@ -117,8 +114,7 @@ def test_settings_turn_parts_off() -> None:
 
 
 def test_threshold_and_top_k_are_settings() -> None:
-    settings = Settings()
-    settings.local.min_confidence = 0.99
+    settings = Settings(local=LocalSettings(min_confidence=0.99))
     tags = LocalTagger(settings=settings).tag(_image("chelsea.jpg")).tags
     assert "cat" not in _lower(tags)
 
@@ -145,8 +141,7 @@ def test_supplement_adds_facts_and_places_not_labels(tagger: LocalTagger) -> Non
 
 
 def test_supplement_respects_max_keywords() -> None:
-    settings = Settings()
-    settings.max_keywords = 4
+    settings = Settings(max_keywords=4)
     vlm = TagResult(tags=Tags(keywords=("a1", "b2", "c3")), backend="openai", model="m")
     result = LocalTagger(settings=settings).supplement(vlm, _image("gps_paris.jpg"))
     assert result.tags.keywords == ("a1", "b2", "c3", "Paris")
@@ -161,8 +156,7 @@ def test_threads_share_one_model_safely() -> None:
 
 
 def test_supplement_adds_switched_on_facts_under_their_branch() -> None:
-    settings = Settings()
-    settings.local.fact_keywords = ["camera", "date"]
+    settings = Settings(local=LocalSettings(fact_keywords=["camera", "date"]))
     vlm = TagResult(tags=Tags(keywords=("scooter",)), backend="openai", model="m")
     result = LocalTagger(settings=settings).supplement(vlm, _image("gps_paris.jpg"))
     assert "Camera|Sony|ILCE-7M3" in result.tags.hierarchical

@@ -100,8 +100,7 @@ def test_a_changed_title_is_the_persons_even_with_overwrite_replace(photo: Path)
     tag(photo, settings=MetadataSettings(overwrite="replace"))  # and in every run after
     assert read(photo)["Title"] == "My Chelsea"
     assert read_tags(photo, settings=MetadataSettings())["person"]["changed"] == ["title"]
-    run = MetadataSettings()
-    run.overwrite_for_this_run()  # phototagd --overwrite / tagctl backfill --overwrite
+    run = MetadataSettings().overwrite_for_this_run()  # phototagd / backfill --overwrite
     tag(photo, settings=run)
     assert read(photo)["Title"] == "A tabby cat"
     assert read_tags(photo, settings=MetadataSettings())["person"]["changed"] == []

@@ -1,4 +1,4 @@
-"""sd_notify through real datagram sockets, with and without systemd-python, and the heartbeat."""
+"""sd_notify through real datagram sockets, with and without systemd-python, and the watchdog."""
 
 from __future__ import annotations
 
@@ -116,16 +116,16 @@ def test_watchdog_interval(
     assert service.watchdog_interval_s() == expected
 
 
-def test_heartbeat_pets_only_while_alive_and_sends_changed_status(
+def test_watchdog_pets_only_while_alive_and_sends_changed_status(
     listener: Listener, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("WATCHDOG_USEC", "200000")  # 0.2 s: a beat every 0.1 s
     monkeypatch.delenv("WATCHDOG_PID", raising=False)
     alive = threading.Event()
     alive.set()
-    heartbeat = service.Heartbeat(is_alive=alive.is_set, status_line=lambda: "3 queued")
-    assert heartbeat.beat_interval_s == pytest.approx(0.1)
-    heartbeat.start()
+    watchdog = service.Watchdog(is_alive=alive.is_set, status_line=lambda: "3 queued")
+    assert watchdog.beat_interval_s == pytest.approx(0.1)
+    watchdog.start()
     try:
         time.sleep(0.55)
         healthy = listener.messages()
@@ -138,7 +138,7 @@ def test_heartbeat_pets_only_while_alive_and_sends_changed_status(
         time.sleep(0.35)
         recovered = listener.messages()
     finally:
-        heartbeat.stop()
+        watchdog.stop()
     assert healthy.count("WATCHDOG=1") >= 3
     assert healthy.count("STATUS=3 queued") == 1  # sent once, not on every beat
     assert stuck == []
@@ -153,8 +153,8 @@ def test_a_failing_liveness_check_counts_as_stuck(
     def broken() -> bool:
         raise RuntimeError("boom")
 
-    heartbeat = service.Heartbeat(is_alive=broken, status_line=lambda: "x")
-    heartbeat.beat()
+    watchdog = service.Watchdog(is_alive=broken, status_line=lambda: "x")
+    watchdog.beat()
     assert listener.messages() == ["STATUS=x"]
 
 
@@ -163,8 +163,31 @@ def test_without_watchdog_only_status_is_sent(
 ) -> None:
     monkeypatch.delenv("WATCHDOG_USEC", raising=False)
     lines = iter(["a", "a", "b"])
-    heartbeat = service.Heartbeat(is_alive=lambda: True, status_line=lambda: next(lines))
-    assert heartbeat.beat_interval_s is None
+    watchdog = service.Watchdog(is_alive=lambda: True, status_line=lambda: next(lines))
+    assert watchdog.beat_interval_s is None
     for _ in range(3):
-        heartbeat.beat()
+        watchdog.beat()
     assert listener.messages() == ["STATUS=a", "STATUS=b"]
+
+
+def test_status_line_and_liveness_come_from_the_daemons_status() -> None:
+    from phototag.runtime.supervision import is_alive, status_line, stuck_after_s
+
+    status = {
+        "counts": {"done": 412, "queued": 3, "failed": 0},
+        "paused": False,
+        "vanished_roots": ["~/Pictures/Card"],
+        "health": {"ok": False, "reason": "connection refused"},
+        "in_flight": 2,
+    }
+    assert status_line(status) == (
+        "412 tagged, 3 queued, 0 failed, watched folder missing: ~/Pictures/Card, "
+        "backend down: connection refused"
+    )
+    assert is_alive(status, quiet_s=1e6, stuck_after_s=300)  # waiting on the backend
+    healthy = {**status, "health": {"ok": True, "reason": ""}}
+    assert is_alive(healthy, quiet_s=299, stuck_after_s=300)
+    assert not is_alive(healthy, quiet_s=301, stuck_after_s=300)  # in flight, no progress
+    assert is_alive({**healthy, "in_flight": 0}, quiet_s=1e6, stuck_after_s=300)
+    assert stuck_after_s(timeout_s=120, max_retries=4) == 600
+    assert stuck_after_s(timeout_s=10, max_retries=1) == 300

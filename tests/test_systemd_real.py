@@ -134,18 +134,18 @@ def manager(tmp_path: Path) -> Iterator[UserManager]:
 
 
 # A tiny Type=notify service built on phototag.service: READY after a delay, a STATUS
-# line, and a heartbeat whose liveness check turns False after HANG_AFTER_S seconds.
+# line, and a watchdog thread whose liveness check turns False after HANG_AFTER_S seconds.
 NOTIFY_SCRIPT = textwrap.dedent(
     """
     import os, sys, time
-    from phototag.runtime.systemd import Heartbeat, notify
+    from phototag.runtime.systemd import Watchdog, notify
     ready_after_s = float(os.environ["READY_AFTER_S"])
     hang_after_s = float(os.environ.get("HANG_AFTER_S", "inf"))
     time.sleep(ready_after_s)
     started = time.monotonic()
     notify(ready=True, status="3 tagged, 0 queued, backend ok")
-    beat = Heartbeat(is_alive=lambda: time.monotonic() - started < hang_after_s,
-                     status_line=lambda: "3 tagged, 0 queued, backend ok")
+    beat = Watchdog(is_alive=lambda: time.monotonic() - started < hang_after_s,
+                    status_line=lambda: "3 tagged, 0 queued, backend ok")
     beat.start()
     with open(os.environ["RUNS_FILE"], "a") as fh:
         fh.write(f"{os.getpid()}\\n")
@@ -199,7 +199,7 @@ def test_active_only_after_ready_and_status_text(manager: UserManager, tmp_path:
         what="READY=1",
     )
     assert manager.prop("tiny.service", "StatusText") == "3 tagged, 0 queued, backend ok"
-    time.sleep(3)  # longer than WatchdogSec: the heartbeat keeps it alive
+    time.sleep(3)  # longer than WatchdogSec: the watchdog pings keep it alive
     assert manager.prop("tiny.service", "NRestarts") == "0"
 
 
@@ -293,7 +293,7 @@ def test_hung_phototagd_is_killed_by_the_watchdog_and_restarted(
         what="phototagd to be ready",
     )
     first_pid = manager.prop(UNIT_NAME, "MainPID")
-    os.kill(int(first_pid), signal.SIGSTOP)  # hung: every thread frozen, no heartbeat
+    os.kill(int(first_pid), signal.SIGSTOP)  # hung: every thread frozen, no watchdog ping
     wait_for(
         lambda: int(manager.prop(UNIT_NAME, "NRestarts") or 0) >= 1,
         timeout_s=60,

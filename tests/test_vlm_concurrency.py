@@ -15,7 +15,7 @@ from PIL import Image
 
 from conftest import DATA
 from fakevlm import FakeVLM, RateLimit, error
-from phototag.config import Settings, VlmPartSettings, VlmSettings
+from phototag.config import VlmPartSettings, VlmSettings
 from phototag.domain import PreparedImage
 from phototag.taggers import Paced
 from phototag.taggers.vlm.adaptive import INITIAL_LIMIT
@@ -29,7 +29,7 @@ def fake() -> Iterator[FakeVLM]:
         yield server
 
 
-def settings_for(fake: FakeVLM, **vlm: Any) -> Settings:
+def settings_for(fake: FakeVLM, **vlm: Any) -> VlmSettings:
     options: dict[str, Any] = {
         "base_url": fake.url,
         "model": "fake-vlm",
@@ -39,7 +39,7 @@ def settings_for(fake: FakeVLM, **vlm: Any) -> Settings:
         "max_retries": 3,
     }
     options.update(vlm)
-    return Settings(backend="openai", vlm=VlmSettings(**options))
+    return VlmSettings(**options)
 
 
 @pytest.fixture
@@ -47,7 +47,7 @@ def tagger(
     fake: FakeVLM, xdg: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[OpenAITagger]:
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    made = OpenAITagger(settings=settings_for(fake, max_tokens=256))
+    made = OpenAITagger(vlm=settings_for(fake, max_tokens=256), max_keywords=25)
     assert made.preflight().ok
     fake.clear()
     yield made
@@ -137,7 +137,7 @@ def test_retry_after_holds_every_request_not_only_the_refused_one(
 
 
 def test_a_fixed_number_is_a_fixed_limit(fake: FakeVLM, xdg: dict[str, Path]) -> None:
-    fixed = OpenAITagger(settings=settings_for(fake, max_inflight=3))
+    fixed = OpenAITagger(vlm=settings_for(fake, max_inflight=3), max_keywords=25)
     try:
         assert fixed.preflight().ok
         fake.script(error(429))
@@ -154,9 +154,8 @@ def test_each_per_field_model_adapts_on_its_own(fake: FakeVLM, xdg: dict[str, Pa
     """The keywords come from a second server that refuses once: its limit is cut, the
     main model's is not."""
     with FakeVLM(models=("small",)) as keywords_server:
-        settings = settings_for(fake)
-        settings.vlm.keywords = VlmPartSettings(base_url=keywords_server.url, model="small")
-        split = SplitTagger(settings=settings)
+        keywords = VlmPartSettings(base_url=keywords_server.url, model="small")
+        split = SplitTagger(vlm=settings_for(fake, keywords=keywords), max_keywords=25)
         try:
             assert isinstance(split, Paced)
             assert split.preflight().ok

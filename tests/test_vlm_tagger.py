@@ -19,7 +19,7 @@ from PIL import Image
 
 from conftest import DATA
 from fakevlm import FakeVLM, answer, error, fenced, reset, slow, tags_json
-from phototag.config import Settings, VlmSettings
+from phototag.config import VlmSettings
 from phototag.domain import PreparedImage
 from phototag.errors import BackendUnavailable, BadAnswer, BadImage, ConfigError
 from phototag.processing.imaging import prepare
@@ -52,8 +52,7 @@ def make_tagger(
             "max_retries": 3,
         }
         options.update(vlm)
-        settings = Settings(backend="openai", max_keywords=max_keywords, vlm=VlmSettings(**options))
-        tagger = OpenAITagger(settings=settings)
+        tagger = OpenAITagger(vlm=VlmSettings(**options), max_keywords=max_keywords)
         made.append(tagger)
         return tagger
 

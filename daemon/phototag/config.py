@@ -1,8 +1,11 @@
 """Settings: defaults < config file (TOML) < PHOTOTAG_* environment < command-line flags.
 
 One ``Settings`` object is built at start (and again on reload) by :func:`load_settings`;
-every other module receives the part it needs. Invalid values and unknown keys raise
-:class:`ConfigError` with one message naming the key and where it came from.
+every other module receives the part it needs. Settings and their sections are frozen: a
+reload builds a new ``Settings``, and the daemon hands each component its new section
+(``runtime/reload.py``), so nothing holds a value that silently changed under it.
+Invalid values and unknown keys raise :class:`ConfigError` with one message naming the
+key and where it came from.
 """
 
 from __future__ import annotations
@@ -92,7 +95,7 @@ Inflight = Annotated[int | Literal["auto"], BeforeValidator(_inflight)]
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class VlmPartSettings(_Section):
@@ -179,11 +182,12 @@ class MetadataSettings(_Section):
         """May this run replace a text a person changed after phototag wrote it?"""
         return self._overwrite_edits
 
-    def overwrite_for_this_run(self) -> None:
-        """``--overwrite``: replace a person's texts in this run, even those they changed
-        after phototag wrote them."""
-        self.overwrite = "replace"
-        self._overwrite_edits = True
+    def overwrite_for_this_run(self) -> MetadataSettings:
+        """``--overwrite``: these settings, replacing a person's texts in this run, even
+        those they changed after phototag wrote them."""
+        copy = self.model_copy(update={"overwrite": "replace"})
+        copy._overwrite_edits = True  # a private attribute: frozen covers the fields only
+        return copy
 
     # a photo with several hard links: a sidecar, or a rewrite of its own inode (after a
     # full backup copy) that keeps every link joined
@@ -210,7 +214,7 @@ class Settings(BaseSettings):
         env_prefix=ENV_PREFIX,
         env_nested_delimiter="__",
         extra="forbid",
-        validate_assignment=True,
+        frozen=True,
         case_sensitive=False,
     )
 
@@ -273,6 +277,10 @@ class Settings(BaseSettings):
         return KeywordPolicy.of(
             stop_words=self.stop_words, max_words=self.max_keyword_words, case=self.keyword_case
         )
+
+    def overwrite_for_this_run(self) -> Settings:
+        """``--overwrite``: these settings with :meth:`MetadataSettings.overwrite_for_this_run`."""
+        return self.model_copy(update={"metadata": self.metadata.overwrite_for_this_run()})
 
     @property
     def writes_metadata(self) -> bool:

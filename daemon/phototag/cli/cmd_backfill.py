@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
         cli={**overrides(args), "dry_run": True if args.dry_run else None},
     )
     if args.overwrite:
-        settings.metadata.overwrite_for_this_run()
+        settings = settings.overwrite_for_this_run()
     if args.print_config:
         print(json.dumps(settings.redacted(), indent=2, ensure_ascii=False))
         return 0

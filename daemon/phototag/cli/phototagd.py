@@ -104,7 +104,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
     """The effective settings for these arguments (again on SIGHUP: the file may change)."""
     settings = load_settings(config_file=args.config, cli=cli_overrides(args))
     if args.overwrite:
-        settings.metadata.overwrite_for_this_run()
+        settings = settings.overwrite_for_this_run()
     return settings
 
 

@@ -69,6 +69,12 @@ class JsonlLog:
         self._fd: int | None = None
         self._open()
 
+    def set_limits(self, *, max_bytes: int, retention_days: int) -> None:
+        """Roll and prune by these limits from the next line on (a reload)."""
+        with self._lock:
+            self._max_bytes = max_bytes
+            self._retention_days = retention_days
+
     @property
     def current_path(self) -> Path:
         return self._folder / _jsonl_name(self._day, self._index)

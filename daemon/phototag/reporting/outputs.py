@@ -14,7 +14,7 @@ from typing import Any
 
 from loguru import logger
 
-from phototag.config import Settings
+from phototag.config import MetadataSettings, OutputSettings
 from phototag.metadata.atomic import write_text
 from phototag.processing.pipeline import Outcome
 from phototag.reporting.history import HISTORY_NAME, append_run, previous_window, run_entry
@@ -29,24 +29,51 @@ from phototag.store.records import display_path
 
 
 class Outputs:
-    def __init__(self, *, settings: Settings, index: Index, started_at: float) -> None:
-        self._settings = settings
+    """The files under ``state_dir`` that report on the work, written as ``settings`` say.
+
+    ``metadata`` (the summary page reads a person's keywords with it) and
+    ``writes_metadata`` (a dry run's records say so) come from the daemon's settings.
+    """
+
+    def __init__(
+        self,
+        *,
+        settings: OutputSettings,
+        state_dir: Path,
+        metadata: MetadataSettings,
+        writes_metadata: bool,
+        index: Index,
+        started_at: float,
+    ) -> None:
+        self._state_dir = state_dir
         self._index = index
         self._started_at = started_at
         self.jsonl = JsonlLog(
-            folder=settings.state_dir / "log",
-            max_bytes=settings.outputs.jsonl_max_bytes,
-            retention_days=settings.outputs.jsonl_retention_days,
+            folder=state_dir / "log",
+            max_bytes=settings.jsonl_max_bytes,
+            retention_days=settings.jsonl_retention_days,
         )
         self._stages = StageStats()
         # the rolling window goes on from the last run's metrics.json (restarts included)
-        self._history: deque[dict[str, Any]] = deque(
-            previous_window(settings.state_dir / "metrics.json"),
-            maxlen=settings.outputs.metrics_history,
-        )
+        self._history: deque[dict[str, Any]] = deque(previous_window(state_dir / "metrics.json"))
+        self.reconfigure(settings, metadata=metadata, writes_metadata=writes_metadata)
         self._counts_lock = threading.Lock()  # record() runs on every worker thread
         self.done_this_run = 0
         self.failed_this_run = 0
+
+    def reconfigure(
+        self, settings: OutputSettings, *, metadata: MetadataSettings, writes_metadata: bool
+    ) -> None:
+        """Write as these settings say from now on (a reload); the counts and the metrics
+        window go on. Called on the daemon's main thread, which also writes the metrics."""
+        self._settings = settings
+        self._metadata = metadata
+        self._writes_metadata = writes_metadata
+        self.jsonl.set_limits(
+            max_bytes=settings.jsonl_max_bytes, retention_days=settings.jsonl_retention_days
+        )
+        if self._history.maxlen != settings.metrics_history:
+            self._history = deque(self._history, maxlen=settings.metrics_history)
 
     def record(self, outcome: Outcome, *, backend: str) -> None:
         """A job finished (or went back to the queue): the JSONL line and the log line."""
@@ -54,7 +81,7 @@ class Outputs:
         if outcome.status == "queued":
             logger.debug("re-queued {}: {}", path, outcome.error)
             return
-        dry_run = not self._settings.writes_metadata
+        dry_run = not self._writes_metadata
         self.jsonl.append(outcome.record(dry_run=dry_run))
         log = logger.bind(path=path, job_id=outcome.job.id, backend=backend)
         if outcome.status in ("done", "adopted"):
@@ -89,7 +116,7 @@ class Outputs:
                 "keywords": (r.result or {}).get("keywords", []),
                 "at": r.finished_at,
             }
-            for r in reader.records(status="done", limit=self._settings.outputs.recent_count)
+            for r in reader.records(status="done", limit=self._settings.recent_count)
         ]
         this_run = reader.select(
             statuses=("done", "failed"), since=self._started_at, limit=RUN_LIST_MAX
@@ -106,22 +133,22 @@ class Outputs:
             backend=backend,
             health=health,
         )
-        _safe_write(self._settings.state_dir / "summary.md", text)
+        _safe_write(self._state_dir / "summary.md", text)
         self._write_summary_page(reader)
 
     def _write_summary_page(self, reader: IndexReader) -> None:
         """summary.html: the recent photos and failures with their thumbnails."""
-        count = self._settings.outputs.recent_count
+        count = self._settings.recent_count
         records = [*reader.records(status="failed", limit=count)]
         records += reader.records(status="done", limit=count)
         try:
             write_page(
-                self._settings.state_dir / "summary.html",
+                self._state_dir / "summary.html",
                 records,
                 heading="phototag: recent photos",
                 totals=reader.counts(),
                 keyword_counts=reader.top_keywords(50),
-                metadata=self._settings.metadata,
+                metadata=self._metadata,
                 prune=True,
             )
         except OSError as exc:
@@ -148,8 +175,8 @@ class Outputs:
             history=self._history,
             concurrency=concurrency,
         )
-        _safe_write(self._settings.state_dir / "metrics.json", json.dumps(snapshot, indent=2))
-        if self._settings.outputs.prometheus:
+        _safe_write(self._state_dir / "metrics.json", json.dumps(snapshot, indent=2))
+        if self._settings.prometheus:
             metrics = prom_metrics(
                 counts=counts,
                 queue_depth=counts["queued"],
@@ -159,7 +186,7 @@ class Outputs:
                 concurrency=concurrency,
             )
             try:
-                write_prom(self._settings.state_dir / "phototag.prom", metrics)
+                write_prom(self._state_dir / "phototag.prom", metrics)
             except OSError as exc:
                 logger.error("cannot write phototag.prom: {}", exc)
 
@@ -180,7 +207,7 @@ class Outputs:
             gave_up=gave_up,
         )
         try:
-            append_run(self._settings.state_dir / HISTORY_NAME, entry)
+            append_run(self._state_dir / HISTORY_NAME, entry)
         except OSError as exc:
             logger.error("cannot record the run in {}: {}", HISTORY_NAME, exc)
 

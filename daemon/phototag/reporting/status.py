@@ -58,6 +58,8 @@ def collect_status(reader: IndexReader, *, now: float | None = None) -> dict[str
         "backlog": daemon.get("backlog") if running else None,
         "vanished_roots": daemon.get("vanished_roots", []) if running else [],
         "concurrency": daemon.get("concurrency") if running else None,
+        # settings changed in the configuration that the last reload could not apply
+        "restart_needed": daemon.get("restart_needed", []) if running else [],
         "counts": counts,
         "images_per_min_last_hour": round(reader.done_since(now - 3600) / 60, 2),
         "last_errors": [
@@ -83,6 +85,9 @@ def render_status(status: dict[str, Any]) -> str:
     lines.append(f"backend:   {backend}{f' ({model})' if model else ''}, {health_text}")
     if status.get("paused"):
         lines.append("paused:    yes (tagctl resume)")
+    if status.get("restart_needed"):
+        names = ", ".join(status["restart_needed"])
+        lines.append(f"restart:   needed to apply {names} (a reload applied the rest)")
     for root in status.get("vanished_roots") or ():
         lines.append(f"missing:   {root} (watched folder vanished; watched again when it is back)")
     counts = status["counts"]

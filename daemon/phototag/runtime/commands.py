@@ -11,22 +11,36 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from phototag.domain import FileSig
 from phototag.errors import PhototagError
+from phototag.intake.selection import Selection
+from phototag.runtime.controls import Controls
+from phototag.store.queue import Index
 from phototag.store.records import display_path
 from phototag.store.schema import STATUSES
-
-if TYPE_CHECKING:
-    from phototag.runtime.daemon import Daemon
 
 TAG_WAIT_S = 600.0
 
 
 class Commands:
-    def __init__(self, daemon: Daemon) -> None:
-        self._d = daemon
+    """The verbs, over the daemon's ``controls``, its ``index``, the ``selection`` of
+    watched files and ``scan`` (a catch-up scan of the roots, or of one folder under them:
+    the number of files found new or changed)."""
+
+    def __init__(
+        self,
+        *,
+        controls: Controls,
+        index: Index,
+        selection: Selection,
+        scan: Callable[[Path | None], int],
+    ) -> None:
+        self._controls = controls
+        self._index = index
+        self._selection = selection
+        self._scan = scan
 
     def handlers(self) -> dict[str, Callable[[dict[str, Any]], Any]]:
         return {
@@ -44,54 +58,54 @@ class Commands:
         }
 
     def status(self, _args: dict[str, Any]) -> dict[str, Any]:
-        return self._d.status()
+        return self._controls.status()
 
     def pause(self, _args: dict[str, Any]) -> dict[str, Any]:
-        self._d.pause()
+        self._controls.pause()
         return {"paused": True}
 
     def resume(self, _args: dict[str, Any]) -> dict[str, Any]:
-        self._d.resume()
+        self._controls.resume()
         return {"paused": False}
 
     def rescan(self, args: dict[str, Any]) -> dict[str, Any]:
         top = self._inside_roots(args["path"]) if args.get("path") else None
-        return {"found": self._d.intake.scan(top)}
+        return {"found": self._scan(top)}
 
     def retry(self, args: dict[str, Any]) -> dict[str, Any]:
-        requeued = self._d.index.requeue_where(status="failed") if args.get("failed") else 0
-        health = self._d.circuit.check_now()  # waiting jobs go as soon as the backend is ok
-        self._d.wake()
+        requeued = self._index.requeue_where(status="failed") if args.get("failed") else 0
+        health = self._controls.check_backend()
+        self._controls.wake()
         return {"requeued_failed": requeued, "backend_ok": health.ok}
 
     def retag(self, args: dict[str, Any]) -> dict[str, Any]:
         queued = 0
         if args.get("stale"):
-            tagger = self._d.tagger
-            queued += self._d.index.requeue_stale(
+            tagger = self._controls.tagger
+            queued += self._index.requeue_stale(
                 backend=tagger.name,
                 model=tagger.model,
                 prompt_digest=tagger.prompt_digest,
             )
         for raw in args.get("paths", []):
             path = self._inside_roots(raw)
-            queued += self._d.index.requeue_done(under=path)
-            if path.is_file() and self._d.index.get(path) is None:
-                queued += self._d.index.enqueue(path, FileSig.of(path))
-        self._d.wake()
+            queued += self._index.requeue_done(under=path)
+            if path.is_file() and self._index.get(path) is None:
+                queued += self._index.enqueue(path, FileSig.of(path))
+        self._controls.wake()
         return {"queued": queued}
 
     def preflight(self, _args: dict[str, Any]) -> dict[str, Any]:
-        return dataclasses.asdict(self._d.circuit.check_now())
+        return dataclasses.asdict(self._controls.check_backend())
 
     def tag(self, args: dict[str, Any]) -> dict[str, Any]:
         path = self._inside_roots(args["path"])
         if not path.is_file():
             raise ValueError(f"{path}: not a file")
-        index = self._d.index
+        index = self._index
         if not index.enqueue(path, FileSig.of(path)):
             raise PhototagError(f"{path} is already queued or being tagged")
-        self._d.wake()
+        self._controls.wake()
         deadline = time.monotonic() + TAG_WAIT_S
         while time.monotonic() < deadline:
             record = index.get(path)
@@ -104,14 +118,14 @@ class Commands:
         status = args.get("status")
         if status is not None and status not in STATUSES:
             raise ValueError(f"unknown status {status!r}; one of {', '.join(STATUSES)}")
-        records = self._d.index.reader().records(status=status, limit=int(args.get("limit", 1000)))
+        records = self._index.reader().records(status=status, limit=int(args.get("limit", 1000)))
         return [
             {"path": display_path(r.path), "status": r.status, "error": r.last_error}
             for r in records
         ]
 
     def show(self, args: dict[str, Any]) -> dict[str, Any] | None:
-        record = self._d.index.get(Path(args["path"]))
+        record = self._index.get(Path(args["path"]))
         return record.to_json() if record else None
 
     def undo(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -121,10 +135,13 @@ class Commands:
         if not paths:
             raise ValueError("give PATH...")
         return undo_paths(
-            paths, settings=self._d.settings, index=self._d.index, dry_run=bool(args.get("dry_run"))
+            paths,
+            settings=self._controls.settings,
+            index=self._index,
+            dry_run=bool(args.get("dry_run")),
         )
 
     def _inside_roots(self, raw: str) -> Path:
         """The path under a root that ``raw`` names; OutsideRoots (a usage error) if it is
         outside them or leaves them through a symbolic link."""
-        return self._d.selection.locate(Path(os.path.abspath(raw)))
+        return self._selection.locate(Path(os.path.abspath(raw)))

@@ -1,8 +1,12 @@
 """The daemon: wires watcher, intake, queue, workers, backend circuit and outputs together.
 
-Start order: index (re-queue what a crash left) -> stale temp files removed -> backend
-preflight -> watchers -> catch-up scan -> workers. Stop order is the reverse, and flushes
-the summary and metrics on the way out.
+Start order: index (re-queue what a crash left) -> control socket -> stale temp files
+removed -> backend preflight -> watchers -> catch-up scan -> workers. Stop order is the
+reverse, and flushes the summary and metrics on the way out. A SIGHUP reload applies what
+:func:`phototag.runtime.reload.plan_reload` says can change while running.
+
+Only ``cli/phototagd.py`` imports this module: the parts that control the daemon (the
+control socket's verbs, systemd) see it as :class:`phototag.runtime.controls.Controls`.
 """
 
 from __future__ import annotations
@@ -21,30 +25,39 @@ from loguru import logger
 from phototag import __version__
 from phototag.config import Settings
 from phototag.domain import Health
-from phototag.errors import ControlSocketBusy
+from phototag.errors import ConfigError, ControlSocketBusy
 from phototag.intake.discovery import Discovery, queue_pending
 from phototag.intake.intake import Intake
 from phototag.intake.mounts import SpaceGate
 from phototag.intake.selection import Selection
 from phototag.intake.watch import Change, Watchers
 from phototag.metadata.write import remove_stale_temp_files
-from phototag.processing.circuit import Circuit
 from phototag.processing.heap import unmap_large_blocks
-from phototag.processing.pipeline import Pipeline
+from phototag.processing.pipeline import Outcome
 from phototag.processing.workers import WorkerPool
 from phototag.reporting.outputs import Outputs
 from phototag.reporting.progress import Backlog, BacklogTracker, ProgressBar, Waiting
 from phototag.reporting.status import collect_status
+from phototag.runtime.commands import Commands
+from phototag.runtime.control import ControlServer
+from phototag.runtime.core import Core
 from phototag.runtime.lock import IndexLock
-from phototag.runtime.supervision import Supervision
+from phototag.runtime.logsetup import setup_logging
+from phototag.runtime.reload import Part, ReloadPlan, plan_reload
+from phototag.runtime.supervision import Supervision, stuck_after_s
 from phototag.store.queue import Index
-from phototag.store.records import display_path
-from phototag.taggers import Paced, Tagger, make_tagger
+from phototag.store.records import Job, display_path
+from phototag.taggers import Paced, Tagger
 
-HEARTBEAT_S = 2.0
+HEARTBEAT_S = 2.0  # how often the daemon's state record (its heartbeat) goes to the index
 
 
 class Daemon:
+    """One run of phototagd (a service, or ``--once``). Satisfies :class:`Controls`.
+
+    ``reload`` loads the settings again (SIGHUP); None: a reload does nothing.
+    """
+
     def __init__(
         self,
         settings: Settings,
@@ -69,6 +82,8 @@ class Daemon:
         self.max_wait_s = max_wait_s  # --once: how long a backend may stay unavailable
         self._stop = threading.Event()
         self._reload_requested = threading.Event()
+        self._load_settings = reload
+        self.restart_needed: tuple[str, ...] = ()  # changed settings a reload could not apply
         self._paused = threading.Event()
         self.started_at = time.time()
         self.exit_code = 0
@@ -77,32 +92,27 @@ class Daemon:
         holder = "phototagd --once" if once else "phototagd"
         self.lock = lock or IndexLock.acquire(settings.index_path, holder=holder)
         try:
-            self._build(settings, reload=reload)
+            self._build(settings)
         except BaseException:
             self.lock.release()
             raise
 
-    def _build(self, settings: Settings, *, reload: Callable[[], Settings] | None) -> None:
+    def _build(self, settings: Settings) -> None:
         self.index = Index(settings.index_path)
         self.space = SpaceGate(
             folder=settings.state_dir, min_free_bytes=settings.min_free_state_bytes
         )
         self.selection = Selection.from_settings(settings)
-        self.tagger: Tagger = make_tagger(settings)
-        self.circuit = Circuit(
-            tagger=self.tagger,
-            interval_s=settings.vlm.preflight_interval_s,
-            on_change=self._on_health,
-        )
-        self.outputs = Outputs(settings=settings, index=self.index, started_at=self.started_at)
-        self.pool: WorkerPool  # created in run(), after the pipeline's parts exist
-        self.pipeline = Pipeline(
-            settings=settings,
+        self.core = self._new_core(settings)
+        self.outputs = Outputs(
+            settings=settings.outputs,
+            state_dir=settings.state_dir,
+            metadata=settings.metadata,
+            writes_metadata=settings.writes_metadata,
             index=self.index,
-            tagger=self.tagger,
-            circuit=self.circuit,
-            on_outcome=lambda outcome: self.outputs.record(outcome, backend=self.tagger.name),
+            started_at=self.started_at,
         )
+        self.pool: WorkerPool  # created below, after the parts its callbacks use exist
         self.intake = Intake(
             index=self.index,
             selection=self.selection,
@@ -117,7 +127,7 @@ class Daemon:
             # pipeline admits only as many as the current limit uses
             threads += self.tagger.most_concurrency
         self.pool = WorkerPool(
-            index=self.index, process=self.pipeline.process, threads=threads, may_run=self._may_run
+            index=self.index, process=self._process, threads=threads, may_run=self._may_run
         )
         self.watchers = Watchers(
             settings.roots,
@@ -126,14 +136,36 @@ class Daemon:
             sink=self.intake.changes,
             poll_interval_s=settings.poll_interval_s,
         )
-        self.supervision = Supervision(self, reload=reload)
+        commands = Commands(
+            controls=self, index=self.index, selection=self.selection, scan=self.intake.scan
+        )
+        self.control = ControlServer(path=settings.socket_path, handlers=commands.handlers())
+        self.supervision = Supervision(
+            self,
+            progress_at=lambda: self.pool.last_progress,
+            stuck_after=lambda: stuck_after_s(
+                timeout_s=self.settings.vlm.timeout_s, max_retries=self.settings.vlm.max_retries
+            ),
+        )
+
+    def _new_core(self, settings: Settings) -> Core:
+        return Core(
+            settings,
+            index=self.index,
+            on_health=self._on_health,
+            on_outcome=lambda outcome, backend: self.outputs.record(outcome, backend=backend),
+        )
+
+    @property
+    def tagger(self) -> Tagger:
+        return self.core.tagger
 
     # -- lifecycle ----------------------------------------------------------------------
 
     def run(self) -> int:
         if not self.once:
-            try:
-                self.supervision.open()
+            try:  # first: raises ControlSocketBusy if a daemon already runs
+                self.control.start()
             except ControlSocketBusy as exc:
                 logger.error("{}", exc)
                 self.index.close()
@@ -161,7 +193,7 @@ class Daemon:
             ", ".join(map(str, self.settings.roots)),
             self.tagger.name,
         )
-        self.circuit.start()
+        self.core.start()
         self.intake.start()
         if not self.once:
             self.watchers.start()
@@ -196,6 +228,48 @@ class Daemon:
             signal.signal(sig, lambda *_: self.request_stop())
         signal.signal(signal.SIGHUP, lambda *_: self._reload_requested.set())
 
+    def _reload(self) -> None:
+        """SIGHUP: load the configuration again and apply what can change while running."""
+        if self._load_settings is None:
+            return
+        self.supervision.reloading()
+        try:
+            self._apply(plan_reload(self.settings, self._load_settings()))
+        except ConfigError as exc:
+            logger.error("reload refused, keeping the running configuration: {}", exc)
+        self.supervision.ready()
+
+    def _apply(self, plan: ReloadPlan) -> None:
+        """Rebuild or reconfigure each part whose settings changed; name the rest."""
+        settings = plan.settings
+        # built first: a new tagger that cannot start (a key file gone) refuses the reload
+        core = self._new_core(settings) if Part.CORE in plan.parts else None
+        self.settings = settings
+        if Part.LOGGING in plan.parts:
+            setup_logging(level=settings.log_level)
+        if Part.SPACE in plan.parts:
+            self.space = SpaceGate(
+                folder=settings.state_dir, min_free_bytes=settings.min_free_state_bytes
+            )
+        if Part.OUTPUTS in plan.parts:
+            self.outputs.reconfigure(
+                settings.outputs,
+                metadata=settings.metadata,
+                writes_metadata=settings.writes_metadata,
+            )
+        if core is not None:
+            core.start()  # its preflight; meanwhile the jobs go on with the old core
+            old, self.core = self.core, core
+            old.retire()
+            self.wake()
+        for name in plan.needs_restart:
+            logger.warning("reload: {} changed; it takes effect at the next restart", name)
+        self.restart_needed = plan.needs_restart
+        if plan.applied:
+            logger.info("reload applied: {}", ", ".join(plan.applied))
+        else:
+            logger.info("reload: no setting to apply changed")
+
     @property
     def paused(self) -> bool:
         return self._paused.is_set()
@@ -214,6 +288,15 @@ class Daemon:
         """Look at the queue now (something was queued, or the backend came back)."""
         self._wake_pool()
 
+    def check_backend(self) -> Health:
+        return self.core.circuit.check_now()
+
+    def _process(self, job: Job) -> Outcome:
+        core = self.core
+        while not core.enter():  # retired by a reload meanwhile: its successor is in place
+            core = self.core
+        return core.process(job)
+
     def _loop(self) -> None:
         now = time.monotonic()
         next_summary = now + self.settings.outputs.summary_interval_s
@@ -227,7 +310,7 @@ class Daemon:
             self._heartbeat()
             if self._reload_requested.is_set():
                 self._reload_requested.clear()
-                self.supervision.reload()
+                self._reload()
             if now >= next_metrics:
                 self.write_metrics()
                 next_metrics = now + self.settings.outputs.metrics_interval_s
@@ -245,21 +328,23 @@ class Daemon:
 
     def _waiting_s(self) -> float | None:
         """--once: how long the workers have waited for an unavailable backend, or None."""
-        if self.circuit.healthy or self.pipeline.has_fallback:
+        circuit = self.core.circuit
+        if circuit.healthy or self.core.pipeline.has_fallback:
             return None
-        return max(time.time() - self.circuit.since, 0.0)
+        return max(time.time() - circuit.since, 0.0)
 
     def _give_up_reason(self) -> str | None:
         """--once ends with work left when the backend is down for good, or for too long."""
-        if self.circuit.healthy:
+        circuit = self.core.circuit
+        if circuit.healthy:
             return None
-        if self.circuit.state.permanent:
-            return f"backend unhealthy: {self.circuit.state.reason}"
+        if circuit.state.permanent:
+            return f"backend unhealthy: {circuit.state.reason}"
         waited_s = self._waiting_s()
         if waited_s is not None and waited_s >= self.max_wait_s:
             return (
                 f"backend unavailable for {waited_s:.0f} s (--max-wait-s {self.max_wait_s:g}): "
-                f"{self.circuit.state.reason}"
+                f"{circuit.state.reason}"
             )
         return None
 
@@ -278,7 +363,9 @@ class Daemon:
                 None
                 if waited_s is None
                 else Waiting(
-                    waited_s=waited_s, max_wait_s=self.max_wait_s, reason=self.circuit.state.reason
+                    waited_s=waited_s,
+                    max_wait_s=self.max_wait_s,
+                    reason=self.core.circuit.state.reason,
                 )
             )
             self._progress.update(
@@ -308,14 +395,15 @@ class Daemon:
         self.watchers.stop()
         self.intake.stop()
         self.pool.stop()
-        self.circuit.stop()
+        self.core.circuit.stop()
         self.write_summary()
         self.write_metrics()
         self._record_run()
         self._heartbeat(stopped=True)
+        self.control.stop()
         self.supervision.stop()
         self.outputs.close()
-        self.tagger.close()
+        self.core.close()
         self.index.close()
         self.lock.release()
         if self.once and (self.outputs.failed_this_run or self.gave_up):
@@ -330,12 +418,13 @@ class Daemon:
 
     def _may_run(self, timeout_s: float) -> bool:
         # paused, or no room for the index, or none to write a photo
-        if self._paused.is_set() or not self.space.ok() or not self.pipeline.full_disks.ok():
+        core = self.core
+        if self._paused.is_set() or not self.space.ok() or not core.pipeline.full_disks.ok():
             time.sleep(timeout_s)
             return False
-        if self.pipeline.has_fallback and not self.circuit.healthy:
+        if core.pipeline.has_fallback and not core.circuit.healthy:
             return True
-        return self.circuit.wait_healthy(timeout_s)
+        return core.circuit.wait_healthy(timeout_s)
 
     def _wake_pool(self) -> None:
         pool = getattr(self, "pool", None)
@@ -343,7 +432,7 @@ class Daemon:
             pool.notify()
 
     def _on_health(self, health: Health) -> None:
-        if health.ok and self.pipeline.has_fallback:
+        if health.ok and self.core.pipeline.has_fallback:
             redo = self.index.requeue_fallback()
             if redo:
                 logger.info("backend is back: {} fallback-tagged photo(s) queued again", redo)
@@ -362,7 +451,8 @@ class Daemon:
     # -- outputs ------------------------------------------------------------------------
 
     def live_state(self) -> dict[str, Any]:
-        health = self.circuit.state
+        circuit = self.core.circuit
+        health = circuit.state
         return {
             "pid": os.getpid(),
             "version": __version__,
@@ -371,10 +461,10 @@ class Daemon:
             "backend": self.tagger.name,
             "model": self.tagger.model,
             "health": {
-                "ok": self.circuit.healthy,
+                "ok": circuit.healthy,
                 "reason": health.reason,
-                "since": self.circuit.since,
-                "description": self.circuit.describe(),
+                "since": circuit.since,
+                "description": circuit.describe(),
                 "probes_s": health.probes_s,
             },
             "paused": self._paused.is_set(),
@@ -384,6 +474,7 @@ class Daemon:
             "vanished_roots": [display_path(root) for root in self.watchers.vanished],
             "backlog": self.backlog.as_json() if self.backlog.remaining else None,
             "concurrency": self.concurrency(),
+            "restart_needed": list(self.restart_needed),
         }
 
     def concurrency(self) -> dict[str, dict[str, Any]] | None:
@@ -393,6 +484,8 @@ class Daemon:
         return {name: s.as_dict() for name, s in self.tagger.concurrency().items()}
 
     def _heartbeat(self, *, stopped: bool = False) -> None:
+        """Record the daemon's state in the index (``tagctl status`` reads it; its age says
+        whether the daemon still runs). Not systemd's watchdog: see ``runtime/systemd.py``."""
         state = self.live_state()
         if stopped:
             state["stopped_at"] = time.time()
@@ -418,13 +511,14 @@ class Daemon:
 
     def write_summary(self) -> None:
         self.outputs.write_summary(
-            backend=f"{self.tagger.name} ({self.tagger.model})", health=self.circuit.describe()
+            backend=f"{self.tagger.name} ({self.tagger.model})",
+            health=self.core.circuit.describe(),
         )
 
     def write_metrics(self) -> None:
         self.outputs.write_metrics(
             in_flight=self.pool.in_flight,
-            healthy=self.circuit.healthy,
+            healthy=self.core.circuit.healthy,
             paused=self.paused,
             concurrency=self.concurrency(),
         )
@@ -445,5 +539,6 @@ class Daemon:
             model=live["model"],
             vanished_roots=live["vanished_roots"],
             concurrency=live["concurrency"],
+            restart_needed=live["restart_needed"],
         )
         return status

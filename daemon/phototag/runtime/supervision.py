@@ -1,108 +1,86 @@
-"""How a running daemon answers to the outside: systemd (READY, STATUS, WATCHDOG, STOPPING,
-RELOADING), the control socket behind tagctl, and configuration reloads on SIGHUP."""
+"""How a running daemon answers to systemd: READY, RELOADING, STOPPING, STATUS= and the
+watchdog. It sees the daemon only through :class:`Controls` and two figures it is given."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
+from typing import Any
 
-from loguru import logger
-
-from phototag.config import Settings
-from phototag.errors import ConfigError
-from phototag.runtime.commands import Commands
-from phototag.runtime.control import ControlServer
-from phototag.runtime.systemd import Heartbeat, notify
-
-if TYPE_CHECKING:
-    from phototag.runtime.daemon import Daemon
+from phototag.runtime.controls import Controls
+from phototag.runtime.systemd import Watchdog, notify
 
 MIN_STUCK_S = 300.0
-LIVE_SETTINGS = (
-    "log_level",
-    "dry_run",
-    "max_keywords",
-    "metadata",
-    "outputs",
-    "reconcile_interval_s",
-)
+
+
+def stuck_after_s(*, timeout_s: float, max_retries: int) -> float:
+    """How long a job in flight may go without any finishing before the pipeline counts
+    as stuck: one request with all its retries, and never under five minutes."""
+    return max(MIN_STUCK_S, timeout_s * (max_retries + 1))
+
+
+def status_line(status: Mapping[str, Any]) -> str:
+    """systemd's STATUS= line, from :meth:`Controls.status`."""
+    counts = status["counts"]
+    parts = [f"{counts['done']} tagged", f"{counts['queued']} queued", f"{counts['failed']} failed"]
+    if status["paused"]:
+        parts.append("paused")
+    parts += [f"watched folder missing: {root}" for root in status["vanished_roots"]]
+    health = status["health"]
+    parts.append("backend ok" if health["ok"] else f"backend down: {health['reason']}")
+    return ", ".join(parts)
+
+
+def is_alive(status: Mapping[str, Any], *, quiet_s: float, stuck_after_s: float) -> bool:
+    """True while the pipeline makes progress or has good reason to wait: paused, the
+    backend down, nothing in flight, or a job finished within ``stuck_after_s``
+    (``quiet_s``: how long ago the last one did)."""
+    if status["paused"] or not status["health"]["ok"] or status["in_flight"] == 0:
+        return True
+    return quiet_s < stuck_after_s
 
 
 class Supervision:
-    def __init__(self, daemon: Daemon, *, reload: Callable[[], Settings] | None) -> None:
-        self._d = daemon
-        self._reload = reload
-        self._control = ControlServer(
-            path=daemon.settings.socket_path, handlers=Commands(daemon).handlers()
-        )
-        self._heartbeat = Heartbeat(is_alive=self.is_alive, status_line=self.status_line)
+    """The systemd side of a daemon.
 
-    def open(self) -> None:
-        """Take the control socket first: raises ControlSocketBusy if a daemon already runs."""
-        self._control.start()
+    ``progress_at`` gives the ``time.monotonic()`` at which a job last finished;
+    ``stuck_after`` how long a job in flight may take (the backend's settings, which a
+    reload may change).
+    """
+
+    def __init__(
+        self,
+        controls: Controls,
+        *,
+        progress_at: Callable[[], float],
+        stuck_after: Callable[[], float],
+    ) -> None:
+        self._controls = controls
+        self._progress_at = progress_at
+        self._stuck_after = stuck_after
+        self._watchdog = Watchdog(is_alive=self.is_alive, status_line=self.status_line)
 
     def ready(self) -> None:
-        """Tell systemd we are ready (the catch-up scan is queued); start the heartbeat."""
+        """Tell systemd we are ready (the catch-up scan is queued, or a reload is done);
+        the watchdog thread runs from the first time on."""
         notify(ready=True, status=self.status_line())
-        self._heartbeat.start()
+        self._watchdog.start()
+
+    def reloading(self) -> None:
+        notify(reloading=True, status="reloading the configuration")
 
     def stopping(self) -> None:
         notify(stopping=True, status="stopping: finishing the photos in flight")
 
     def stop(self) -> None:
-        self._control.stop()
-        self._heartbeat.stop()
+        self._watchdog.stop()
 
     def status_line(self) -> str:
-        counts = self._d.index.reader().counts()
-        parts = [
-            f"{counts['done']} tagged",
-            f"{counts['queued']} queued",
-            f"{counts['failed']} failed",
-        ]
-        if self._d.paused:
-            parts.append("paused")
-        parts += [f"watched folder missing: {root}" for root in self._d.watchers.vanished]
-        circuit = self._d.circuit
-        parts.append("backend ok" if circuit.healthy else f"backend down: {circuit.state.reason}")
-        return ", ".join(parts)
+        return status_line(self._controls.status())
 
     def is_alive(self) -> bool:
-        """True while the pipeline makes progress or has good reason to wait."""
-        d = self._d
-        if d.paused or not d.circuit.healthy or d.pool.in_flight == 0:
-            return True
-        vlm = d.settings.vlm
-        limit_s = max(MIN_STUCK_S, vlm.timeout_s * (vlm.max_retries + 1))
-        return time.monotonic() - d.pool.last_progress < limit_s
-
-    def reload(self) -> None:
-        """SIGHUP: re-read the configuration; apply what can change while running."""
-        if self._reload is None:
-            return
-        notify(reloading=True, status="reloading the configuration")
-        try:
-            new = self._reload()
-        except ConfigError as exc:
-            logger.error("reload refused, keeping the running configuration: {}", exc)
-        else:
-            self._apply(new)
-        notify(ready=True, status=self.status_line())
-
-    def _apply(self, new: Settings) -> None:
-        current = self._d.settings
-        for name in LIVE_SETTINGS:
-            setattr(current, name, getattr(new, name))
-        from phototag.runtime.logsetup import setup_logging
-
-        setup_logging(level=current.log_level)
-        fixed = [
-            n
-            for n in Settings.model_fields
-            if n not in LIVE_SETTINGS and getattr(new, n) != getattr(current, n)
-        ]
-        if fixed:
-            logger.warning("reloaded; these need a restart to change: {}", ", ".join(fixed))
-        else:
-            logger.info("configuration reloaded")
+        return is_alive(
+            self._controls.status(),
+            quiet_s=time.monotonic() - self._progress_at(),
+            stuck_after_s=self._stuck_after(),
+        )

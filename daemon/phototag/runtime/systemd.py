@@ -1,4 +1,7 @@
-"""Talking to systemd: sd_notify messages and the watchdog heartbeat.
+"""Talking to systemd: sd_notify messages and the thread that pets its watchdog.
+
+("Heartbeat" means something else in phototag: the daemon's state record in the index,
+which ``tagctl status`` reads.)
 
 Messages go through systemd-python's ``systemd.daemon.notify`` when it is installed
 (the ``systemd`` extra), else through a few lines of socket code, so the base install
@@ -78,8 +81,8 @@ def watchdog_interval_s() -> float | None:
     return int(usec) / 1_000_000
 
 
-class Heartbeat:
-    """A thread that pets the watchdog while the daemon is healthy and keeps STATUS= current.
+class Watchdog:
+    """A thread that pets systemd's watchdog while the daemon is healthy and keeps STATUS= current.
 
     ``is_alive`` answers "has the pipeline made progress, or is it idle but healthy?";
     while it returns False (or raises) no ``WATCHDOG=1`` is sent, so systemd kills and
@@ -108,7 +111,7 @@ class Heartbeat:
         if self._thread is not None:
             return
         self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="watchdog", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:

@@ -56,14 +56,16 @@ class Paced(Protocol):
 
 
 def make_tagger(settings: Settings) -> Tagger:
-    if settings.backend == "openai" and (settings.vlm.description or settings.vlm.keywords):
-        from phototag.taggers.vlm.split import SplitTagger
-
-        return SplitTagger(settings=settings)
+    """The tagger ``settings.backend`` names, given the sections it reads."""
     if settings.backend == "openai":
+        most, policy = settings.max_keywords, settings.keyword_policy
+        if settings.vlm.description or settings.vlm.keywords:
+            from phototag.taggers.vlm.split import SplitTagger
+
+            return SplitTagger(vlm=settings.vlm, max_keywords=most, policy=policy)
         from phototag.taggers.vlm.tagger import OpenAITagger
 
-        return OpenAITagger(settings=settings)
+        return OpenAITagger(vlm=settings.vlm, max_keywords=most, policy=policy)
     from phototag.taggers.local.tagger import LocalTagger
 
     return LocalTagger(settings=settings)

@@ -14,8 +14,9 @@ import time
 from dataclasses import replace
 from typing import Literal
 
-from phototag.config import Settings, VlmPartSettings, VlmSettings
+from phototag.config import VlmPartSettings, VlmSettings
 from phototag.domain import Health, PreparedImage, TagResult
+from phototag.keywords import DEFAULT_POLICY, KeywordPolicy
 from phototag.taggers.vlm.adaptive import SlotsStatus
 from phototag.taggers.vlm.tagger import OpenAITagger
 
@@ -23,11 +24,10 @@ FieldName = Literal["description", "keywords"]
 FIELDS: tuple[FieldName, ...] = ("description", "keywords")
 
 
-def part_settings(settings: Settings, part: VlmPartSettings) -> Settings:
-    """``settings`` with ``[vlm]`` overlaid by one field's sub-table."""
-    base = settings.vlm.model_dump(exclude={"description", "keywords"})
-    vlm = VlmSettings.model_validate({**base, **part.model_dump(exclude_none=True)})
-    return settings.model_copy(update={"vlm": vlm})
+def part_settings(vlm: VlmSettings, part: VlmPartSettings) -> VlmSettings:
+    """``[vlm]`` overlaid by one field's sub-table."""
+    base = vlm.model_dump(exclude={"description", "keywords"})
+    return VlmSettings.model_validate({**base, **part.model_dump(exclude_none=True)})
 
 
 def parts_of(vlm: VlmSettings) -> dict[FieldName, VlmPartSettings]:
@@ -90,11 +90,15 @@ class SplitTagger:
 
     name = "openai"
 
-    def __init__(self, *, settings: Settings) -> None:
-        self._main = OpenAITagger(settings=settings)
+    def __init__(
+        self, *, vlm: VlmSettings, max_keywords: int, policy: KeywordPolicy = DEFAULT_POLICY
+    ) -> None:
+        self._main = OpenAITagger(vlm=vlm, max_keywords=max_keywords, policy=policy)
         self._parts = {
-            name: OpenAITagger(settings=part_settings(settings, part))
-            for name, part in parts_of(settings.vlm).items()
+            name: OpenAITagger(
+                vlm=part_settings(vlm, part), max_keywords=max_keywords, policy=policy
+            )
+            for name, part in parts_of(vlm).items()
         }
 
     @property

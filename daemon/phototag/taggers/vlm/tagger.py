@@ -38,7 +38,7 @@ import openai
 from loguru import logger
 from PIL import Image
 
-from phototag.config import Settings, VlmSettings
+from phototag.config import VlmSettings
 from phototag.domain import Health, PreparedImage, TagResult, Tags
 from phototag.errors import (
     AnswerError,
@@ -48,7 +48,7 @@ from phototag.errors import (
     ConfigError,
     JobError,
 )
-from phototag.keywords import normalise_keywords
+from phototag.keywords import DEFAULT_POLICY, KeywordPolicy, normalise_keywords
 from phototag.redact import redact, redact_url
 from phototag.taggers.vlm.adaptive import (
     INITIAL_LIMIT,
@@ -270,11 +270,14 @@ class OpenAITagger:
 
     name = "openai"
 
-    def __init__(self, *, settings: Settings) -> None:
-        vlm = settings.vlm
+    def __init__(
+        self, *, vlm: VlmSettings, max_keywords: int, policy: KeywordPolicy = DEFAULT_POLICY
+    ) -> None:
+        """``vlm``: the server and prompt; ``max_keywords`` and ``policy``: the keyword rules
+        both backends share (``Settings.max_keywords``, ``Settings.keyword_policy``)."""
         self._vlm = vlm
-        self._max_keywords = settings.max_keywords
-        self._policy = settings.keyword_policy  # the keyword policy both backends share
+        self._max_keywords = max_keywords
+        self._policy = policy
         self._vocabulary = (
             Vocabulary.load(vlm.vocabulary_file, fold=self._fold) if vlm.vocabulary_file else None
         )
@@ -282,7 +285,7 @@ class OpenAITagger:
             profile=vlm.profile,
             user_profiles=vlm.profiles,
             language=vlm.language,
-            max_keywords=settings.max_keywords,
+            max_keywords=max_keywords,
             vocabulary=self._vocabulary,
         )
         self._key = read_api_key(vlm)
