@@ -40,7 +40,7 @@ def test_show_prints_phototags_output_and_what_was_there(
     text = capsys.readouterr().out
     assert "in the file" in text and "model qwen2.5-vl" in text
     assert "keywords: cat; sofa" in text
-    assert "Xmp.dc.subject: Grandma" in text and "Minou" in text
+    assert "XMP-dc:Subject: Grandma" in text and "title: Minou" in text
 
     assert main(["show", "--json", str(photo)]) == 0
     shown = json.loads(capsys.readouterr().out)[0]

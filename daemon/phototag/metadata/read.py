@@ -112,6 +112,18 @@ def reconcile(tags: Mapping[str, Any]) -> Person:
     )
 
 
+def shown_with_sidecar(sidecar: Snapshot, photo: Person) -> Person:
+    """What readers that prefer a sidecar (digiKam, darktable, Lightroom) show of a photo
+    with one: each field from the sidecar where it has the field, else from the photo.
+    The sidecar's keywords, once it has any, are what readers show: a keyword of the
+    photo's that a person removed there stays removed."""
+    return Person(
+        title=sidecar.person.title or photo.title,
+        caption=sidecar.person.caption or photo.caption,
+        keywords=sidecar.person.keywords if "XMP-dc:Subject" in sidecar.tags else photo.keywords,
+    )
+
+
 def xmp_is_current(tags: Mapping[str, Any]) -> bool:
     """MWG: XMP is current unless the stored IPTC digest disagrees with the IPTC now."""
     current, stored = tags.get(CURRENT_DIGEST), tags.get(STORED_DIGEST)
