@@ -167,12 +167,13 @@ def _map(value: Any, fn: Any) -> Any:
 def _cp1252_bytes(text: str) -> bytes:
     # exiftool maps the five bytes Windows-1252 leaves undefined to U+0081 etc.;
     # ValueError for a character that no single byte gives
-    return b"".join(ch.encode("cp1252") if _in_cp1252(ch) else bytes([ord(ch)]) for ch in text)
+    return b"".join(ch.encode("cp1252") if fits_cp1252(ch) else bytes([ord(ch)]) for ch in text)
 
 
-def _in_cp1252(ch: str) -> bool:
+def fits_cp1252(text: str) -> bool:
+    """Whether ``text`` can be written in Windows-1252."""
     try:
-        ch.encode("cp1252")
+        text.encode("cp1252")
     except UnicodeEncodeError:
         return False
     return True

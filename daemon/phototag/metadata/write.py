@@ -322,10 +322,12 @@ def _plan(
     )
 
 
-def exiftool_args(changes: Mapping[str, Value], *, iptc_utf8: bool, new_digest: bool) -> list[str]:
+def exiftool_args(
+    changes: Mapping[str, Value], *, iptc_charset: str | None, new_digest: bool
+) -> list[str]:
     """exiftool's arguments for ``changes``: ``-TAG=value`` (each item of a list; the
-    first replaces what is there), ``-TAG=`` to delete."""
-    args = ["-m", "-charset", "iptc=utf8"] if iptc_utf8 else ["-m"]
+    first replaces what is there), ``-TAG=`` to delete; IPTC text in ``iptc_charset``."""
+    args = ["-m", "-charset", f"iptc={iptc_charset}"] if iptc_charset else ["-m"]
     for tag, value in changes.items():
         if value is None:
             args.append(f"-{tag}=")
@@ -348,7 +350,7 @@ def _exiftool_bytes(
 ) -> bytes:
     """The bytes exiftool makes of ``source`` (None: a new XMP file) with ``plan``; it
     writes them to a temporary file beside the photo (``-o``), read and removed here."""
-    args = exiftool_args(plan.changes, iptc_utf8=plan.iptc_utf8, new_digest=plan.new_digest)
+    args = exiftool_args(plan.changes, iptc_charset=plan.iptc_charset, new_digest=plan.new_digest)
     return run_to_bytes(tool, args, source=source, like=like or source, settle_digest=settle_digest)
 
 
