@@ -4,17 +4,25 @@ repaired, every value kept) or gets a sidecar with the reason; never a failed jo
 from __future__ import annotations
 
 import io
+import shutil
+import subprocess
 import zlib
+from importlib import resources
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from conftest import as_list, exiftool
-from mwgfixtures import exiftool_set, jpeg, packet
+from mwgfixtures import exiftool_set, jpeg, mwg, packet
 from phototag.config import MetadataSettings
 from phototag.domain import FileSig, TagResult, Tags
+from phototag.metadata.exiftool import CONFIG
+from phototag.metadata.show import read_tags
+from phototag.metadata.undo import undo_file
 from phototag.metadata.write import write_tags
+
+CORPUS = Path(__file__).parent / "data" / "corpus"
 
 RESULT = TagResult(tags=Tags(title="Rocket", keywords=("rocket",)), backend="local", model="m")
 SUBJECT = "<dc:subject><rdf:Bag><rdf:li>mine</rdf:li></rdf:Bag></dc:subject>"
@@ -116,3 +124,46 @@ def test_png_xmp_in_an_imagemagick_raw_profile_becomes_one_packet(tmp_path: Path
     assert tags["XMP-dc:Description"] == "Start bei Nacht"
     assert b"Raw profile type xmp" not in photo.read_bytes()
     assert Image.open(photo).tobytes() == before
+
+
+def test_xmp_only_in_a_photoshop_irb_is_left_as_it_was_and_undo_restores_the_file(
+    tmp_path: Path,
+) -> None:
+    # MWG readers ignore a TIFF's XMP that only its Photoshop image resources hold (its
+    # standard place is tag 700): its values are not what anyone sees, so phototag neither
+    # shows them as the person's nor copies them into the standard XMP, and keeps them as
+    # they are; undo takes out the standard XMP phototag created
+    photo = tmp_path / "tiff-xmp-in-irb.tif"
+    shutil.copy2(CORPUS / photo.name, photo)
+    before, irb = listing(photo), irb_xmp(photo)
+    assert "[XMP-dc] Title : Scan 1998" in before  # exiftool reads it when not strict
+    assert read_tags(photo, settings=MetadataSettings())["person"]["keywords"] == []
+    tag(photo)
+    shown = mwg(photo)
+    assert shown["XMP-dc:Title"] == "Rocket" and as_list(shown["MWG:Keywords"]) == ["rocket"]
+    assert irb_xmp(photo) == irb  # byte for byte
+    undo_file(photo, settings=MetadataSettings(), dry_run=False)
+    assert listing(photo) == before
+
+
+# what only describes the file's layout: its name, times, and where the image data starts
+LAYOUT = ("[System]", "[ExifTool]", "[IFD0] StripOffsets")
+
+
+def listing(photo: Path) -> list[str]:
+    """``exiftool -a -G1 -s``: every tag, duplicates included, but the layout's."""
+    out = subprocess.run(
+        ["exiftool", "-a", "-G1", "-s", str(photo)], capture_output=True, text=True, check=True
+    ).stdout
+    lines = [" ".join(line.split()) for line in out.splitlines()]
+    return [line for line in lines if not line.startswith(LAYOUT)]
+
+
+def irb_xmp(photo: Path) -> bytes:
+    """The bytes of the XMP resource in the photo's Photoshop IRB."""
+    with resources.as_file(CONFIG) as config:
+        return subprocess.run(
+            ["exiftool", "-config", str(config), "-b", "-Photoshop:NonStandardXMP", str(photo)],
+            capture_output=True,
+            check=True,
+        ).stdout

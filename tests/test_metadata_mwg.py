@@ -85,28 +85,54 @@ def test_a_keyword_the_person_had_is_never_taken_by_a_retag(tmp_path: Path) -> N
     assert as_list(exiftool(photo)[0]["IPTC:Keywords"]) == ["sunset", "Grandpa", "rocket", "launch"]
 
 
-def test_windows_1252_iptc_is_decoded_and_shown_the_same_after(tmp_path: Path) -> None:
+def test_windows_1252_iptc_stays_so_when_phototags_text_fits(tmp_path: Path) -> None:
     photo = jpeg(tmp_path / "coffee.jpg", iptc=iim((120, COFFEE.encode("cp1252"))))
     snapshot = read_snapshot(photo, tool=shared())
     assert snapshot.iptc_charset == IptcCharset.CP1252
     assert snapshot.person.caption == COFFEE
-    before = exiftool(photo)[0]["IPTC:Caption-Abstract"]
-    assert before == COFFEE
+    assert exiftool(photo)[0]["IPTC:Caption-Abstract"] == COFFEE
     tag(photo, caption="Coffee.", keywords=("café",))
     tags = exiftool(photo)[0]
-    assert tags["IPTC:CodedCharacterSet"] == "UTF8"
-    assert tags["IPTC:Caption-Abstract"] == COFFEE  # converted, not garbled
+    assert "IPTC:CodedCharacterSet" not in tags  # nothing declared, nothing re-encoded
+    assert iim_value(photo, 120) == COFFEE.encode("cp1252")
+    assert tags["IPTC:Caption-Abstract"] == COFFEE
     assert tags["XMP-dc:Description"] == COFFEE  # seeded: the person's caption stays shown
     assert as_list(tags["IPTC:Keywords"]) == ["café"]
 
 
-def test_undeclared_utf8_iptc_is_read_as_utf8(tmp_path: Path) -> None:
-    photo = jpeg(tmp_path / "u.jpg", iptc=iim((5, "Café Zürich".encode())))
+def test_windows_1252_iptc_is_converted_when_phototags_text_needs_utf8(tmp_path: Path) -> None:
+    photo = jpeg(tmp_path / "coffee.jpg", iptc=iim((120, COFFEE.encode("cp1252"))))
+    tag(photo, caption="Coffee.", keywords=("café", "猫"))
+    tags = exiftool(photo)[0]
+    assert tags["IPTC:CodedCharacterSet"] == "UTF8"
+    assert tags["IPTC:Caption-Abstract"] == COFFEE  # converted, not garbled
+    assert as_list(tags["IPTC:Keywords"]) == ["café", "猫"]
+
+
+def test_undeclared_utf8_iptc_shows_the_same_in_exiftool_after(tmp_path: Path) -> None:
+    iptc = iim((5, "Café Zürich".encode()), (25, "Käse".encode()))
+    photo = jpeg(tmp_path / "u.jpg", iptc=iptc)
     snapshot = read_snapshot(photo, tool=shared())
     assert snapshot.iptc_charset == IptcCharset.UTF8
     assert snapshot.person.title == "Café Zürich"
-    tag(photo, keywords=("cafe",))
-    assert exiftool(photo)[0]["IPTC:ObjectName"] == "Café Zürich"
+    before = exiftool(photo)[0]  # undeclared: exiftool shows Windows-1252, "CafÃ© ZÃ¼rich"
+    tag(photo, keywords=("cafe", "Brötchen"))
+    after = exiftool(photo)[0]
+    assert "IPTC:CodedCharacterSet" not in after  # declaring UTF-8 would change what it shows
+    assert after["IPTC:ObjectName"] == before["IPTC:ObjectName"]
+    assert as_list(after["IPTC:Keywords"])[0] == before["IPTC:Keywords"]
+    assert iim_value(photo, 5) == "Café Zürich".encode()  # not re-encoded
+    as_utf8 = exiftool(photo, args=("-G1", "-charset", "iptc=utf8"))[0]
+    assert as_list(as_utf8["IPTC:Keywords"]) == ["Käse", "cafe", "Brötchen"]  # all UTF-8
+    assert after["XMP-dc:Title"] == "Café Zürich"  # XMP seeded with the text as written
+
+
+def iim_value(photo: Path, dataset: int) -> bytes:
+    """The bytes of the photo's IPTC application-record ``dataset`` as stored (IIM 4.2: tag
+    marker 0x1C, record 2, the dataset's number, a two-byte length)."""
+    data = photo.read_bytes()
+    at = data.index(bytes([0x1C, 2, dataset])) + 3
+    return data[at + 2 : at + 2 + int.from_bytes(data[at : at + 2], "big")]
 
 
 def test_windows_xp_tags_count_and_are_seeded(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from phototag.cli.tagctl import main
 from phototag.config import MetadataSettings
 from phototag.domain import FileSig, TagResult, Tags
 from phototag.metadata.write import write_tags
+from phototag.reporting.html import person_keywords_of
 
 
 def test_show_prints_phototags_output_and_what_was_there(
@@ -40,7 +42,7 @@ def test_show_prints_phototags_output_and_what_was_there(
     text = capsys.readouterr().out
     assert "in the file" in text and "model qwen2.5-vl" in text
     assert "keywords: cat; sofa" in text
-    assert "Xmp.dc.subject: Grandma" in text and "Minou" in text
+    assert "XMP-dc:Subject: Grandma" in text and "title: Minou" in text
 
     assert main(["show", "--json", str(photo)]) == 0
     shown = json.loads(capsys.readouterr().out)[0]
@@ -62,3 +64,13 @@ def test_show_on_a_missing_file_fails(
 ) -> None:
     assert main(["show", str(tmp_path / "gone.jpg")]) == 1
     assert "gone.jpg" in capsys.readouterr().err
+
+
+def test_the_report_reads_the_persons_keywords_from_xmp_exiv2_refuses(tmp_path: Path) -> None:
+    # the packet repeats xmp:Rating: exiv2 fails with "XMP Toolkit error 203"
+    photo = tmp_path / "duplicate-property.jpg"
+    shutil.copy2(Path(__file__).parent / "data" / "corpus" / photo.name, photo)
+    result = TagResult(tags=Tags(keywords=("sun", "Sunrise")), backend="local", model="m")
+    write_tags(photo, result, settings=MetadataSettings(), expected=FileSig.of(photo))
+    keywords = person_keywords_of(photo, settings=MetadataSettings())
+    assert keywords == ("wallpaper", "sunrise")  # "Sunrise" was the person's already

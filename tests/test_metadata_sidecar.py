@@ -11,7 +11,8 @@ from conftest import as_list, exiftool
 from phototag.config import MetadataSettings
 from phototag.domain import FileSig, TagResult, Tags
 from phototag.errors import MetadataWriteError
-from phototag.metadata.write import WriteOutcome, needs_sidecar, read_tags, sidecar_path, write_tags
+from phototag.metadata.show import read_tags
+from phototag.metadata.write import WriteOutcome, needs_sidecar, sidecar_path, write_tags
 
 RAW_BYTES = b"a RAW file phototag must never rewrite"
 

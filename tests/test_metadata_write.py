@@ -13,10 +13,10 @@ from conftest import as_list, exiftool
 from phototag.config import MetadataSettings
 from phototag.domain import FileSig, TagResult, Tags
 from phototag.errors import FileChanged, FileGone
+from phototag.metadata.show import read_tags
 from phototag.metadata.write import (
     TEMP_PREFIX,
     WriteOutcome,
-    read_tags,
     remove_stale_temp_files,
     write_tags,
 )
@@ -287,5 +287,6 @@ def test_read_tags_separates_phototags_output_from_a_persons(photo: Path) -> Non
     assert shown["provenance"]["model"] == "qwen2.5-vl-7b"
     assert shown["phototag"]["keywords"] == ["cat", "tabby", "sofa"]
     assert "title" not in shown["phototag"]  # the person's title was kept
-    assert shown["other"]["Xmp.dc.subject"] == ["Grandma"]
-    assert shown["other"]["Xmp.dc.title"] == {'lang="x-default"': "Minou"}
+    assert shown["other"]["XMP-dc:Subject"] == ["Grandma"]
+    assert shown["other"]["XMP-dc:Title"] == "Minou"
+    assert shown["person"]["title"] == "Minou" and shown["person"]["keywords"] == ["Grandma"]

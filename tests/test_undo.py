@@ -128,7 +128,19 @@ def test_dry_run_lists_the_changes_and_writes_nothing(tmp_path: Path) -> None:
     assert not outcome.done and photo.read_bytes() == data
     assert outcome.dropped == ("XMP",)  # phototag created the XMP block: it goes whole
     assert outcome.changes["IPTC:Keywords"] == ["launch", "Florida"]
+    # phototag's text fitted the caption's Windows-1252: no charset was declared
+    assert "IPTC:CodedCharacterSet" not in outcome.changes
+
+
+def test_undo_gives_windows_1252_iptc_back_after_phototag_declared_utf8(tmp_path: Path) -> None:
+    photo = launch(tmp_path / "launch.jpg")
+    before = everything(photo)
+    tag(photo, TagResult(tags=Tags(keywords=("rocket", "ロケット")), backend="local", model="m"))
+    assert everything(photo)["IPTC:CodedCharacterSet"] == "UTF8"  # ロケット needs it
+    outcome = undo_file(photo, settings=MetadataSettings(), dry_run=False)
     assert outcome.changes["IPTC:CodedCharacterSet"] is None
+    after = everything(photo)
+    assert {k: after.get(k) for k in before | after} == {k: before.get(k) for k in before | after}
 
 
 def test_a_persons_edit_after_tagging_survives_undo(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 from phototag.config import load_settings
 from phototag.errors import JobError
 from phototag.escape import printable, printable_data
-from phototag.metadata.write import read_tags
+from phototag.metadata.show import read_tags
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -41,37 +41,42 @@ def run(args: argparse.Namespace) -> int:
 def render(report: dict[str, Any]) -> str:
     """The human-readable form of one ``read_tags`` report."""
     lines = [report["path"]]
+    person = report["person"]
     if report["target"] is None:
-        return "\n".join([*lines, "  no sidecar yet: phototag has not tagged it"])
-    where = "sidecar " + report["target"] if report["sidecar"] else "in the file"
+        lines.append("  no sidecar yet: phototag has not tagged it")
+    else:
+        where = "sidecar " + report["target"] if report["sidecar"] else "in the file"
+        lines += _written(report, where=where)
+    lines.append("  the person's (as photo tools show them):")
+    shown = [(name, person[name]) for name in ("title", "caption", "keywords") if person[name]]
+    lines += [f"    {name}: {_value(value)}" for name, value in shown] or ["    -"]
+    if person["rejected"]:
+        lines.append(f"  removed by a person (never written again): {_value(person['rejected'])}")
+    if person["changed"]:
+        lines.append(f"  changed by a person (theirs now): {', '.join(person['changed'])}")
+    if report["target"] is not None:
+        lines.append("  already there (not phototag's):")
+        lines += [f"    {key}: {_value(value)}" for key, value in report["other"].items()]
+        if not report["other"]:
+            lines.append("    -")
+    return "\n".join(lines)
+
+
+def _written(report: dict[str, Any], *, where: str) -> list[str]:
     record = report["provenance"]
     if record is None:
-        lines.append(f"  phototag: nothing written ({where})")
-    else:
-        lines += [
-            f"  written:   {record['time']} {where}",
-            f"  by:        {record['generator']}, backend {record['backend']}, "
-            f"model {record['model'] or '-'}",
-        ]
-        if record["prompt_digest"]:
-            lines.append(f"  prompt:    sha256 {record['prompt_digest']}")
-        lines.append("  phototag wrote:")
-        lines += [
-            f"    {name}: {_value(value)}" for name, value in report["phototag"].items() if value
-        ]
-        lines.append(f"    fields: {', '.join(record['fields']) or '-'}")
-        person = report["person"]
-        if person["rejected"]:
-            lines.append(
-                f"  removed by a person (never written again): {_value(person['rejected'])}"
-            )
-        if person["changed"]:
-            lines.append(f"  changed by a person (theirs now): {', '.join(person['changed'])}")
-    lines.append("  already there (not phototag's):")
-    lines += [f"    {key}: {_value(value)}" for key, value in report["other"].items()]
-    if not report["other"]:
-        lines.append("    -")
-    return "\n".join(lines)
+        return [f"  phototag: nothing written ({where})"]
+    lines = [
+        f"  written:   {record['time']} {where}",
+        f"  by:        {record['generator']}, backend {record['backend']}, "
+        f"model {record['model'] or '-'}",
+    ]
+    if record["prompt_digest"]:
+        lines.append(f"  prompt:    sha256 {record['prompt_digest']}")
+    lines.append("  phototag wrote:")
+    lines += [f"    {name}: {_value(value)}" for name, value in report["phototag"].items() if value]
+    lines.append(f"    fields: {', '.join(record['fields']) or '-'}")
+    return lines
 
 
 def _value(value: Any) -> str:

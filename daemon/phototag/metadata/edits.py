@@ -1,5 +1,5 @@
 """What a person did to phototag's output since it was written: a pure reading of the
-photo's XMP against phototag's provenance record.
+photo's XMP (as exiftool names it) against phototag's provenance record.
 
 phototag's record says exactly which keywords and texts it wrote. A keyword of those no
 longer in ``dc:subject`` was removed by a person: it is *rejected*, and never written into
@@ -14,8 +14,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from phototag.metadata.merge import TEXT_FIELDS, XMP_SUBJECT, lang_alt_text
-from phototag.metadata.provenance import Provenance, as_list
+from phototag.metadata.merge import TEXT_FIELDS
+from phototag.metadata.provenance import Provenance
+from phototag.metadata.read import as_texts, text_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,17 +26,18 @@ class PersonEdits:
 
 
 def person_edits(
-    xmp: Mapping[str, Any], previous: Provenance | None, *, written_before: Iterable[str] = ()
+    tags: Mapping[str, Any], previous: Provenance | None, *, written_before: Iterable[str] = ()
 ) -> PersonEdits:
-    """The person's edits to phototag's output in ``xmp`` (parsed, as ``pyexiv2`` reads it),
-    with those an earlier record already holds. Keywords compare case-insensitively, as
-    phototag merges them: "Cat" for "cat" is a person's spelling, not a removal.
+    """The person's edits to phototag's output in ``tags`` (a file's, as exiftool names
+    them: ``-G1 -struct``), with those an earlier record already holds. Keywords compare
+    case-insensitively, as phototag merges them: "Cat" for "cat" is a person's spelling,
+    not a removal.
 
     Without a record (another tool rewrote the XMP without phototag's namespace),
     ``written_before`` (the keywords the index says phototag wrote there) stands in for
     the record's keywords; which texts were phototag's is then not known.
     """
-    present = {k.casefold() for k in as_list(xmp.get(XMP_SUBJECT))}
+    present = {k.casefold() for k in as_texts(tags.get("XMP-dc:Subject"))}
     if previous is None:
         return PersonEdits(
             rejected=_unique_folded(k for k in written_before if k.casefold() not in present)
@@ -44,7 +46,7 @@ def person_edits(
     changed = [
         spec.name
         for spec in TEXT_FIELDS
-        if (own := previous.text(spec.name)) and lang_alt_text(xmp.get(spec.xmp)) != own
+        if (own := previous.text(spec.name)) and text_of(tags.get(spec.xmp_tag)) != own
     ]
     return PersonEdits(
         rejected=_unique_folded([*previous.rejected, *removed]),

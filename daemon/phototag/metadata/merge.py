@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from typing import Any, Literal
 
 from phototag import GENERATOR
@@ -28,6 +29,7 @@ from phototag.metadata.read import (
     IptcCharset,
     Snapshot,
     as_texts,
+    fits_cp1252,
     text_of,
     xmp_is_current,
 )
@@ -100,7 +102,7 @@ class Plan:
     fields: tuple[str, ...] = ()  # content fields phototag writes (exiv2 keys)
     keywords: tuple[str, ...] = ()  # keywords phototag adds (its own output)
     provenance: Provenance | None = None
-    iptc_utf8: bool = False  # IPTC values are written as UTF-8 (and declared so)
+    iptc_charset: str | None = None  # exiftool's ``-charset iptc=``; None: no IPTC written
     new_digest: bool = False  # write the new IPTC block's digest (Photoshop:IPTCDigest)
 
 
@@ -198,16 +200,23 @@ def plan_write(
         if may_write(current=current_iptc, own=own_iptc, overwrite=overwrite):
             put(spec.iptc_tag, fit_utf8(new, max_bytes=spec.iptc_max_bytes))
 
-    iptc_utf8 = snapshot.iptc_charset == IptcCharset.DECLARED_UTF8
-    writes_iptc = any(tag.startswith("IPTC:") for tag in changes)
-    if writes_iptc and not iptc_utf8:
-        # phototag's text is UTF-8: declare it, and write the person's non-ASCII values
-        # again as the same text in UTF-8, so every reader shows them as before
-        for tag, value in tags.items():
-            if tag.startswith("IPTC:") and tag not in changes and not _ascii(value):
-                changes[tag] = value if isinstance(value, list) else str(value)
+    written_iptc = {tag: value for tag, value in changes.items() if tag.startswith("IPTC:")}
+    writes_iptc = bool(written_iptc)
+    encoding = iptc_encoding(
+        snapshot.iptc_charset, [text for value in written_iptc.values() for text in as_texts(value)]
+    )
+    if (
+        writes_iptc
+        and encoding.declares_utf8
+        and snapshot.iptc_charset != IptcCharset.DECLARED_UTF8
+    ):
+        if encoding == IptcEncoding.CONVERTED:
+            # the person's non-ASCII values are written again as the same text in UTF-8,
+            # so every reader shows them as before
+            for tag, value in tags.items():
+                if tag.startswith("IPTC:") and tag not in changes and not _ascii(value):
+                    changes[tag] = value if isinstance(value, list) else str(value)
         changes[IPTC_CHARSET_TAG] = "UTF8"
-        iptc_utf8 = True
         if ENVELOPE_VERSION not in tags:
             changes[ENVELOPE_VERSION] = "4"
     if writes_iptc and APPLICATION_VERSION not in tags:
@@ -241,9 +250,42 @@ def plan_write(
         fields=record.fields,
         keywords=_unique(added),
         provenance=record,
-        iptc_utf8=iptc_utf8 and writes_iptc,
+        iptc_charset=encoding.exiftool_charset if writes_iptc else None,
         new_digest=new_digest,
     )
+
+
+class IptcEncoding(StrEnum):
+    """How phototag writes the IPTC text it changes into a photo's IPTC block. The rule:
+    nothing any reader shows of the person's IPTC changes, and no value of theirs is
+    written in another encoding unless phototag's own text cannot be written otherwise."""
+
+    UTF8 = "utf8"  # UTF-8, declared: already, or declared now over ASCII (reads the same)
+    # undeclared UTF-8 stays undeclared, phototag's text in UTF-8 like the person's:
+    # declaring it would change what exiftool shows (it reads undeclared IPTC as Windows-1252)
+    UNDECLARED_UTF8 = "undeclared-utf8"
+    CP1252 = "cp1252"  # undeclared Windows-1252 stays so: phototag's text fits in it
+    # UTF-8 declared over Windows-1252, the person's values written again as the same text
+    # in UTF-8: phototag's text has a character Windows-1252 has not
+    CONVERTED = "converted"
+
+    @property
+    def exiftool_charset(self) -> str:
+        return "cp1252" if self == IptcEncoding.CP1252 else "utf8"
+
+    @property
+    def declares_utf8(self) -> bool:
+        return self in (IptcEncoding.UTF8, IptcEncoding.CONVERTED)
+
+
+def iptc_encoding(charset: IptcCharset, texts: Iterable[str]) -> IptcEncoding:
+    """How to write ``texts`` (phototag's IPTC values) into an IPTC block read as
+    ``charset``."""
+    if charset == IptcCharset.UTF8:
+        return IptcEncoding.UNDECLARED_UTF8
+    if charset != IptcCharset.CP1252:
+        return IptcEncoding.UTF8
+    return IptcEncoding.CP1252 if all(fits_cp1252(t) for t in texts) else IptcEncoding.CONVERTED
 
 
 def _undo(

@@ -180,21 +180,6 @@ def _iso(text: str) -> str:
     return text
 
 
-def from_xmp(xmp: Mapping[str, Any]) -> Provenance | None:
-    """The record found in parsed XMP (``pyexiv2`` ``read_xmp``), or None if there is none."""
-    if _KEY + "generator" not in xmp:
-        return None
-    # Any: the fields are str (scalars) and tuple[str, ...] (bags), by name
-    scalars: dict[str, Any] = {a: _scalar(xmp.get(_KEY + p)) for a, p in _SCALARS.items()}
-    bags: dict[str, Any] = {a: tuple(as_list(xmp.get(_KEY + p))) for a, p in _BAGS.items()}
-    texts = tuple(
-        (name, text)
-        for name, prop in _TEXT_PROPS.items()
-        if (text := _scalar(xmp.get(_KEY + prop)))
-    )
-    return Provenance(**scalars, **bags, texts=texts)
-
-
 def to_xmp(record: Provenance) -> dict[str, Any]:
     """Changes for ``modify_xmp`` that replace any previous record with ``record``."""
     changes: dict[str, Any] = {

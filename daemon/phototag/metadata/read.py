@@ -112,6 +112,18 @@ def reconcile(tags: Mapping[str, Any]) -> Person:
     )
 
 
+def shown_with_sidecar(sidecar: Snapshot, photo: Person) -> Person:
+    """What readers that prefer a sidecar (digiKam, darktable, Lightroom) show of a photo
+    with one: each field from the sidecar where it has the field, else from the photo.
+    The sidecar's keywords, once it has any, are what readers show: a keyword of the
+    photo's that a person removed there stays removed."""
+    return Person(
+        title=sidecar.person.title or photo.title,
+        caption=sidecar.person.caption or photo.caption,
+        keywords=sidecar.person.keywords if "XMP-dc:Subject" in sidecar.tags else photo.keywords,
+    )
+
+
 def xmp_is_current(tags: Mapping[str, Any]) -> bool:
     """MWG: XMP is current unless the stored IPTC digest disagrees with the IPTC now."""
     current, stored = tags.get(CURRENT_DIGEST), tags.get(STORED_DIGEST)
@@ -155,12 +167,13 @@ def _map(value: Any, fn: Any) -> Any:
 def _cp1252_bytes(text: str) -> bytes:
     # exiftool maps the five bytes Windows-1252 leaves undefined to U+0081 etc.;
     # ValueError for a character that no single byte gives
-    return b"".join(ch.encode("cp1252") if _in_cp1252(ch) else bytes([ord(ch)]) for ch in text)
+    return b"".join(ch.encode("cp1252") if fits_cp1252(ch) else bytes([ord(ch)]) for ch in text)
 
 
-def _in_cp1252(ch: str) -> bool:
+def fits_cp1252(text: str) -> bool:
+    """Whether ``text`` can be written in Windows-1252."""
     try:
-        ch.encode("cp1252")
+        text.encode("cp1252")
     except UnicodeEncodeError:
         return False
     return True

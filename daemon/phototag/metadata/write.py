@@ -1,9 +1,10 @@
 """Write a tagger's output into a photo's metadata (or its XMP sidecar), never harming it.
 
-The photo's bytes are read once, merged in memory by exiv2 (``pyexiv2.ImageData``),
-and committed atomically (:mod:`phototag.metadata.atomic`); what to write is decided by the pure
-:func:`phototag.metadata.merge.plan_write`. JPEG, PNG, TIFF and WebP are written in place
-(WebP has no IPTC); RAW and HEIC/HEIF get an XMP sidecar, merged if one exists.
+The long-lived exiftool (:mod:`phototag.metadata.exiftool`) reads the photo and writes a
+new copy of it beside it, committed atomically (:mod:`phototag.metadata.atomic`); what to
+write is decided by the pure :func:`phototag.metadata.merge.plan_write`. JPEG, PNG, TIFF and
+WebP are written in place (WebP, which exiftool 12.57 cannot write, by exiv2, and with no
+IPTC); RAW and HEIC/HEIF get an XMP sidecar, merged if one exists.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import hashlib
 import os
 import secrets
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,6 @@ import pyexiv2
 from phototag.config import MetadataSettings
 from phototag.domain import FileSig, TagResult
 from phototag.errors import FileChanged, FileGone, MetadataWriteError
-from phototag.keywords import fit_utf8
 from phototag.metadata.atomic import (
     TEMP_PREFIX,
     check_room,
@@ -35,27 +35,18 @@ from phototag.metadata.atomic import (
 from phototag.metadata.edits import person_edits
 from phototag.metadata.exiftool import ExifTool, shared
 from phototag.metadata.merge import (
-    IPTC_CHARSET,
-    IPTC_KEYWORDS,
-    IPTC_UTF8,
     TAG_KEYS,
     TEXT_FIELDS,
     X_DEFAULT,
-    XMP_HIERARCHY,
-    XMP_SUBJECT,
     Plan,
-    TextField,
-    lang_alt_text,
     plan_write,
 )
 from phototag.metadata.provenance import (
     NS_PREFIX,
     Provenance,
     Value,
-    as_list,
     bag,
     from_tags,
-    from_xmp,
     to_xmp,
 )
 from phototag.metadata.read import (
@@ -64,9 +55,8 @@ from phototag.metadata.read import (
     IptcCharset,
     Person,
     Snapshot,
-    as_texts,
     read_snapshot,
-    text_of,
+    shown_with_sidecar,
 )
 from phototag.metadata.sidecar import needs_sidecar, sidecar_path
 
@@ -74,13 +64,10 @@ __all__ = [
     "TEMP_PREFIX",
     "WriteOutcome",
     "needs_sidecar",
-    "read_tags",
     "remove_stale_temp_files",
     "sidecar_path",
     "write_tags",
 ]
-
-_NO_IPTC = ("image/webp", "application/rdf+xml")  # WebP, and an XMP sidecar
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +80,20 @@ class WriteOutcome:
     sig: FileSig | None  # the photo's size+mtime after the write; None if not touched
     sha256: str | None  # hex sha256 of the photo's bytes after an in-place write
     note: str = ""  # e.g. "WebP: no IPTC", "sidecar: RAW"
+
+    @classmethod
+    def planned(cls, plan: Plan, *, target: Path, sidecar: bool, note: str) -> WriteOutcome:
+        """What ``plan`` would write into ``target``, not written (yet)."""
+        return cls(
+            written=False,
+            target=target,
+            sidecar=sidecar,
+            fields=plan.fields,
+            keywords=plan.keywords,
+            sig=None,
+            sha256=None,
+            note=note,
+        )
 
 
 def write_tags(
@@ -151,77 +152,6 @@ def write_tags(
         raise MetadataWriteError(f"cannot write metadata for {path.name}: {exc}") from exc
 
 
-def read_tags(path: Path, *, settings: MetadataSettings) -> dict[str, Any]:
-    """What phototag wrote into ``path`` (or its sidecar), when, and what else is there."""
-    target = _read_target(path, settings=settings)
-    report: dict[str, Any] = {
-        "path": str(path),
-        "target": str(target) if target else None,
-        "sidecar": target is not None and target != path,
-    }
-    if target is None:
-        return {**report, "provenance": None, "phototag": {}, "other": {}, "person": {}}
-    try:
-        xmp, iptc = _read_metadata(target.read_bytes())
-    except FileNotFoundError as exc:
-        raise FileGone(f"file disappeared: {target}") from exc
-    except (OSError, RuntimeError, UnicodeError, ValueError) as exc:  # ValueError: over 2 GB
-        raise MetadataWriteError(f"cannot read metadata of {target.name}: {exc}") from exc
-    record = from_xmp(xmp)
-    return {**report, **describe(xmp, iptc, record)}
-
-
-def describe(
-    xmp: dict[str, Any], iptc: dict[str, Any], record: Provenance | None
-) -> dict[str, Any]:
-    """Split parsed metadata into phototag's provenance, its own output, the rest, and
-    what a person did to phototag's output (the keywords they removed, the texts they
-    changed: :mod:`phototag.metadata.edits`)."""
-    own_keywords = set(record.keywords) if record else set()
-    own_hierarchy = set(record.hierarchical) if record else set()
-    phototag: dict[str, Any] = {}
-    if record:
-        phototag = {
-            "keywords": list(record.keywords),
-            "hierarchical": list(record.hierarchical),
-            **dict(record.texts),
-        }
-    other: dict[str, Any] = {}
-    for key, value in {**xmp, **iptc}.items():
-        if key.startswith(f"Xmp.{NS_PREFIX}.") or key == IPTC_CHARSET:
-            continue
-        if key in (XMP_SUBJECT, IPTC_KEYWORDS, XMP_HIERARCHY):
-            own = own_hierarchy if key == XMP_HIERARCHY else own_keywords
-            value = [k for k in as_list(value) if k not in own]
-        elif record and any(_is_own_text(key, value, spec, record) for spec in TEXT_FIELDS):
-            continue
-        if value:
-            other[key] = value
-    provenance = None
-    if record:
-        provenance = {
-            "generator": record.generator,
-            "backend": record.backend,
-            "model": record.model,
-            "prompt_digest": record.prompt_digest,
-            "time": record.time,
-            "fields": list(record.fields),
-            "sources": list(record.sources),
-        }
-    edits = person_edits(xmp, record)
-    person = {"rejected": list(edits.rejected), "changed": list(edits.changed)}
-    return {"provenance": provenance, "phototag": phototag, "other": other, "person": person}
-
-
-def _is_own_text(key: str, value: Any, spec: TextField, record: Provenance) -> bool:
-    own = record.text(spec.name)
-    if not own:
-        return False
-    if key == spec.xmp:
-        return lang_alt_text(value) == own
-    return key == spec.iptc and value == fit_utf8(own, max_bytes=spec.iptc_max_bytes)
-
-
 def _choose_target(path: Path, *, settings: MetadataSettings) -> tuple[Path, str]:
     if needs_sidecar(path):
         kind = "HEIC" if path.suffix.lower() in (".heic", ".heif", ".hif") else "RAW"
@@ -254,20 +184,6 @@ def _folder_read_only(folder: Path) -> str:
     return ""
 
 
-def _read_target(path: Path, *, settings: MetadataSettings) -> Path | None:
-    sidecar = sidecar_path(path, naming=settings.sidecar_naming)
-    if needs_sidecar(path):
-        return sidecar if sidecar.exists() else None
-    if sidecar.exists():
-        try:
-            xmp, _ = _read_metadata(path.read_bytes())
-        except (OSError, RuntimeError, UnicodeError):
-            return sidecar
-        if from_xmp(xmp) is None:
-            return sidecar  # a read-only photo whose tags went to a sidecar
-    return path
-
-
 def _write_in_place(
     path: Path,
     result: TagResult,
@@ -290,17 +206,9 @@ def _write_in_place(
         written_before=written_before,
     )
     note = "WebP: no IPTC" if webp else ""
+    outcome = WriteOutcome.planned(plan, target=path, sidecar=False, note=note)
     if not commit:
-        return WriteOutcome(
-            written=False,
-            target=path,
-            sidecar=False,
-            fields=plan.fields,
-            keywords=plan.keywords,
-            sig=None,
-            sha256=None,
-            note=note,
-        )
+        return outcome
     try:
         # exiftool 12.57 cannot write RIFF: WebP (XMP only, no IPTC to re-serialise) is
         # written by exiv2
@@ -337,16 +245,7 @@ def _write_in_place(
             person=snapshot.person,
         )
     sig = replace_bytes(path, new, expected=expected, keep_mtime=settings.keep_mtime)
-    return WriteOutcome(
-        written=True,
-        target=path,
-        sidecar=False,
-        fields=plan.fields,
-        keywords=plan.keywords,
-        sig=sig,
-        sha256=hashlib.sha256(new).hexdigest(),
-        note=note,
-    )
+    return replace(outcome, written=True, sig=sig, sha256=hashlib.sha256(new).hexdigest())
 
 
 def _write_sidecar(
@@ -372,15 +271,7 @@ def _write_sidecar(
     existing_sig = FileSig.of(target) if target.exists() else None
     snapshot = read_snapshot(target, tool=tool) if existing_sig else EMPTY_SNAPSHOT
     if person is not None:
-        shown = Person(
-            title=snapshot.person.title or person.title,
-            caption=snapshot.person.caption or person.caption,
-            # the sidecar's keywords, once it has any, are what readers show: a keyword
-            # of the photo's that a person removed there stays removed
-            keywords=snapshot.person.keywords
-            if "XMP-dc:Subject" in snapshot.tags
-            else person.keywords,
-        )
+        shown = shown_with_sidecar(snapshot, person)
         snapshot = Snapshot(tags=snapshot.tags, iptc_charset=snapshot.iptc_charset, person=shown)
     plan = _plan(
         snapshot,
@@ -390,16 +281,7 @@ def _write_sidecar(
         settings=settings,
         written_before=written_before,
     )
-    outcome = WriteOutcome(
-        written=commit,
-        target=target,
-        sidecar=True,
-        fields=plan.fields,
-        keywords=plan.keywords,
-        sig=None,
-        sha256=None,
-        note=note,
-    )
+    outcome = WriteOutcome.planned(plan, target=target, sidecar=True, note=note)
     if not commit:
         return outcome
     new = _exiftool_bytes(tool, target if existing_sig else None, plan, like=target)
@@ -408,7 +290,7 @@ def _write_sidecar(
         create_exclusive(target, new, mode=path.stat().st_mode & 0o666)
     else:
         replace_bytes(target, new, expected=existing_sig, keep_mtime=False)
-    return outcome
+    return replace(outcome, written=True)
 
 
 EMPTY_SNAPSHOT = Snapshot(tags={}, iptc_charset=IptcCharset.ASCII, person=Person())
@@ -424,7 +306,7 @@ def _plan(
     written_before: Sequence[str] = (),
 ) -> Plan:
     previous = from_tags(snapshot.tags)
-    edits = person_edits(_xmp_view(snapshot), previous, written_before=written_before)
+    edits = person_edits(snapshot.tags, previous, written_before=written_before)
     return plan_write(
         snapshot=snapshot,
         iptc=iptc,
@@ -440,19 +322,12 @@ def _plan(
     )
 
 
-def _xmp_view(snapshot: Snapshot) -> dict[str, Any]:
-    """phototag's own fields in ``snapshot`` keyed as exiv2 names them, the form
-    :func:`phototag.metadata.edits.person_edits` compares with the provenance record."""
-    view: dict[str, Any] = {XMP_SUBJECT: as_texts(snapshot.tags.get("XMP-dc:Subject"))}
-    for spec in TEXT_FIELDS:
-        view[spec.xmp] = text_of(snapshot.tags.get(spec.xmp_tag))
-    return view
-
-
-def exiftool_args(changes: Mapping[str, Value], *, iptc_utf8: bool, new_digest: bool) -> list[str]:
+def exiftool_args(
+    changes: Mapping[str, Value], *, iptc_charset: str | None, new_digest: bool
+) -> list[str]:
     """exiftool's arguments for ``changes``: ``-TAG=value`` (each item of a list; the
-    first replaces what is there), ``-TAG=`` to delete."""
-    args = ["-m", "-charset", "iptc=utf8"] if iptc_utf8 else ["-m"]
+    first replaces what is there), ``-TAG=`` to delete; IPTC text in ``iptc_charset``."""
+    args = ["-m", "-charset", f"iptc={iptc_charset}"] if iptc_charset else ["-m"]
     for tag, value in changes.items():
         if value is None:
             args.append(f"-{tag}=")
@@ -475,7 +350,7 @@ def _exiftool_bytes(
 ) -> bytes:
     """The bytes exiftool makes of ``source`` (None: a new XMP file) with ``plan``; it
     writes them to a temporary file beside the photo (``-o``), read and removed here."""
-    args = exiftool_args(plan.changes, iptc_utf8=plan.iptc_utf8, new_digest=plan.new_digest)
+    args = exiftool_args(plan.changes, iptc_charset=plan.iptc_charset, new_digest=plan.new_digest)
     return run_to_bytes(tool, args, source=source, like=like or source, settle_digest=settle_digest)
 
 
@@ -654,22 +529,3 @@ def webp_without_xmp(data: bytes) -> bytes:
         chunks = chunks[1:]
     body = b"WEBP" + b"".join(chunks)
     return b"RIFF" + len(body).to_bytes(4, "little") + body
-
-
-def _read_metadata(data: bytes) -> tuple[dict[str, Any], dict[str, Any]]:
-    image = pyexiv2.ImageData(data)
-    try:
-        has_iptc = image.get_mime_type() not in _NO_IPTC
-        return image.read_xmp(), _read_iptc(image)[0] if has_iptc else {}
-    finally:
-        image.close()
-
-
-def _read_iptc(image: pyexiv2.ImageData) -> tuple[dict[str, Any], bool]:
-    """(IPTC as text, whether it is UTF-8 as declared). IPTC with no UTF-8 declaration
-    or with bytes that are not UTF-8 is read as Latin-1, as exiftool does."""
-    try:
-        iptc = image.read_iptc()
-    except UnicodeDecodeError:
-        return image.read_iptc(encoding="latin-1"), False
-    return iptc, iptc.get(IPTC_CHARSET) == IPTC_UTF8

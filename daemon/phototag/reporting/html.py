@@ -30,7 +30,7 @@ from phototag.config import MetadataSettings
 from phototag.errors import PhototagError
 from phototag.intake.selection import entry_skip_reason
 from phototag.metadata.atomic import write_text
-from phototag.metadata.write import read_tags
+from phototag.metadata.show import read_tags
 from phototag.store.records import FileRecord, display_path
 
 TEMPLATE = "review.html"  # the page: style and script, @TITLE@ and @DATA@ filled in
@@ -38,7 +38,6 @@ PAGE_SIZE = 100
 THUMB_EDGE_PX = 256
 THUMB_QUALITY = 70
 CHART_KEYWORDS = 30
-_PERSON_KEYWORD_FIELDS = ("Xmp.dc.subject", "Iptc.Application2.Keywords")
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,17 +164,16 @@ class Thumbnails:
 
 
 def person_keywords_of(path: Path, *, settings: MetadataSettings) -> tuple[str, ...]:
-    """The keywords in a photo's metadata (or sidecar) that phototag did not write."""
+    """The person's keywords of a photo as MWG readers show them (its metadata, or its
+    sidecar's), less those phototag wrote."""
     try:
-        other = read_tags(path, settings=settings)["other"]
+        keywords = read_tags(path, settings=settings)["person"]["keywords"]
     except (PhototagError, OSError) as exc:
         logger.debug("keywords of {} not read: {}", display_path(path), exc)
         return ()
     found: dict[str, str] = {}
-    for field in _PERSON_KEYWORD_FIELDS:
-        value = other.get(field) or []
-        for keyword in [value] if isinstance(value, str) else value:
-            found.setdefault(str(keyword).casefold(), str(keyword))
+    for keyword in keywords:
+        found.setdefault(keyword.casefold(), keyword)
     return tuple(found.values())
 
 
