@@ -212,10 +212,10 @@ class Pipeline:
             )  # a writer still at work: re-queued, never tagged half-written
             follow = self._settings.follow_symlinks
             max_bytes = self._settings.max_file_bytes
-            if reason := entry_skip_reason(job.path, follow_symlinks=follow) or size_skip_reason(
+            if skip := entry_skip_reason(job.path, follow_symlinks=follow) or size_skip_reason(
                 sig.size, max_file_bytes=max_bytes
             ):
-                raise BadImage(reason)  # never opened: swapped for a link, or far too large
+                raise BadImage(skip.message)  # never opened: swapped for a link, or far too large
         with self._admission:
             with self._decoding:
                 with _timed(outcome, "hash"):
