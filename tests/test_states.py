@@ -187,7 +187,7 @@ def test_a_job_ends_as_its_error_says(xdg: dict[str, Path], inbox: Path, error: 
         index.enqueue(photo, FileSig.of(photo))
         seen: list[Outcome] = []
         outcome = _pipeline(settings, index, _Tagger(error), seen).process(index.claim(1)[0])
-        assert outcome.status is error.ending and seen == [outcome]
+        assert outcome.ending is error.ending and seen == [outcome]
         assert outcome.error == str(error)
         assert outcome.raw == (error.raw if isinstance(error, BadAnswer) else None)
         record = index.get(photo)
@@ -215,7 +215,7 @@ def test_adopted_is_a_jsonl_status_over_a_done_row(xdg: dict[str, Path], inbox: 
         index.enqueue(moved, FileSig.of(moved))
         seen: list[Outcome] = []
         outcome = _pipeline(settings, index, _Tagger(None), seen).process(index.claim(1)[0])
-        assert outcome.status is Ending.ADOPTED and outcome.reused_from == before
+        assert outcome.ending is Ending.ADOPTED and outcome.reused_from == before
         assert json.loads(json.dumps(outcome.record(dry_run=False)))["status"] == "adopted"
         record = index.get(moved)
         assert record is not None and record.status is Ending.ADOPTED.status is Status.DONE

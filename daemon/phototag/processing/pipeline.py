@@ -52,7 +52,7 @@ class Outcome:
     """Everything known about one finished job; becomes the index row and the JSONL line."""
 
     job: Job
-    status: Ending  # the JSONL line's; Ending.status is the index row's
+    ending: Ending  # the JSONL line's status; ending.status is the index row's
     sha256: str | None = None
     image_sha256: str | None = None  # the image data without its metadata blocks
     change: Change | None = None  # how the file differs from the index's record of it
@@ -74,7 +74,7 @@ class Outcome:
             "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "version": __version__,
             "path": display_path(self.job.path),
-            "status": self.status,
+            "status": self.ending,
             "sha256": self.sha256,
             "change": self.change,
             "backend": self.result.backend if self.result else None,
@@ -179,21 +179,21 @@ class Pipeline:
         return self._fallback is not None
 
     def process(self, job: Job) -> Outcome:
-        outcome = Outcome(job=job, status=Ending.FAILED)
+        outcome = Outcome(job=job, ending=Ending.FAILED)
         started = time.perf_counter()
         try:
             self._run(job, outcome)
         except JobError as exc:  # the error says how the job ends
-            outcome.status, outcome.error, outcome.raw = exc.ending, str(exc), exc.raw
-            if outcome.status is Ending.DELETED and self._follow(outcome) != job.path:
-                outcome.status = Ending.REQUEUED  # renamed, not deleted: the watcher moved
+            outcome.ending, outcome.error, outcome.raw = exc.ending, str(exc), exc.raw
+            if outcome.ending is Ending.DELETED and self._follow(outcome) != job.path:
+                outcome.ending = Ending.REQUEUED  # renamed, not deleted: the watcher moved
                 # its record, so it is tagged under its new name
         except BackendUnavailable as exc:  # not the job's fault: it waits for the backend
-            outcome.status, outcome.error = Ending.REQUEUED, f"backend unavailable: {exc}"
+            outcome.ending, outcome.error = Ending.REQUEUED, f"backend unavailable: {exc}"
             self._circuit.record_failure(exc)
         except Exception as exc:  # a bug must cost one job, never the pool
             logger.opt(exception=True).error("internal error on {}", display_path(job.path))
-            outcome.status = Ending.FAILED
+            outcome.ending = Ending.FAILED
             outcome.error = f"internal error: {type(exc).__name__}: {exc}"
         outcome.durations_s["total"] = time.perf_counter() - started
         try:  # the JSONL line before the index: a crash between them redoes the job (a
@@ -244,7 +244,7 @@ class Pipeline:
             outcome.write = self._write(
                 self._follow(outcome), outcome.result, sig, _written_before(outcome)
             )
-        outcome.status = Ending.DONE
+        outcome.ending = Ending.DONE
 
     def _follow(self, outcome: Outcome) -> Path:
         """Where the job's photo is now. A rename while it was tagged (``a.jpg`` to
@@ -285,7 +285,7 @@ class Pipeline:
         outcome.result = replace(result_from_record(record), fallback=record.fallback)
         outcome.notes.append("metadata edited by another tool, image data unchanged: kept")
         outcome.write = _nothing_written(sig, outcome.sha256)
-        outcome.status = Ending.DONE
+        outcome.ending = Ending.DONE
         return True
 
     def _reuse(self, job: Job, outcome: Outcome, sig: FileSig) -> bool:
@@ -298,7 +298,7 @@ class Pipeline:
             return False
         if donor.status is Status.DELETED or not donor.path.exists():
             self._index.adopt(job.id, donor)
-            outcome.status, outcome.reused_from = Ending.ADOPTED, donor.path
+            outcome.ending, outcome.reused_from = Ending.ADOPTED, donor.path
             outcome.result = result_from_record(donor)
             outcome.notes.append("moved while phototag was not running: record kept")
             return True
@@ -313,7 +313,7 @@ class Pipeline:
                 outcome.write = self._write(
                     self._follow(outcome), outcome.result, sig, _written_before(outcome)
                 )
-        outcome.status = Ending.DONE
+        outcome.ending = Ending.DONE
         return True
 
     def _apply_dry_run(self, job: Job, outcome: Outcome, sig: FileSig) -> bool:
@@ -332,7 +332,7 @@ class Pipeline:
             outcome.write = self._write(
                 self._follow(outcome), outcome.result, sig, _written_before(outcome)
             )
-        outcome.status = Ending.DONE
+        outcome.ending = Ending.DONE
         return True
 
     def _write(
@@ -354,9 +354,9 @@ class Pipeline:
 
     def _record(self, outcome: Outcome) -> None:
         job = outcome.job
-        if outcome.status is Ending.ADOPTED:
+        if outcome.ending is Ending.ADOPTED:
             return  # Index.adopt gave it the donor's done row when the job took it over
-        if outcome.status is Ending.REQUEUED:
+        if outcome.ending is Ending.REQUEUED:
             try:
                 new_sig = FileSig.of(job.path)
             except OSError:
@@ -369,10 +369,10 @@ class Pipeline:
                 delay_s=max(self._settings.debounce_s, 1.0),
             )
             return
-        if outcome.status is Ending.DELETED:
+        if outcome.ending is Ending.DELETED:
             self._index.finish(job.id, status=Status.DELETED, error=outcome.error)
             return
-        if outcome.status is Ending.FAILED:
+        if outcome.ending is Ending.FAILED:
             self._index.finish(
                 job.id, status=Status.FAILED, sha256=outcome.sha256, error=outcome.error
             )

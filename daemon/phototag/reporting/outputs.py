@@ -52,13 +52,13 @@ class Outputs:
     def record(self, outcome: Outcome, *, backend: str) -> None:
         """A job finished (or went back to the queue): the JSONL line and the log line."""
         path = display_path(outcome.job.path)
-        if outcome.status is Ending.REQUEUED:
+        if outcome.ending is Ending.REQUEUED:
             logger.debug("re-queued {}: {}", path, outcome.error)
             return
         dry_run = not self._settings.writes_metadata
         self.jsonl.append(outcome.record(dry_run=dry_run))
         log = logger.bind(path=path, job_id=outcome.job.id, backend=backend)
-        if outcome.status.status is Status.DONE:  # tagged now, or adopted a tagged record
+        if outcome.ending.status is Status.DONE:  # tagged now, or adopted a tagged record
             with self._counts_lock:
                 self.done_this_run += 1
             self._stages.add(outcome.durations_s)
@@ -70,11 +70,11 @@ class Outputs:
                 len(tags.keywords) if tags else 0,
                 outcome.durations_s.get("total", 0),
             )
-        elif outcome.status is Ending.FAILED:
+        elif outcome.ending is Ending.FAILED:
             with self._counts_lock:
                 self.failed_this_run += 1
             log.warning("failed {}: {}", path, outcome.error)
-        elif outcome.status is Ending.DELETED:
+        elif outcome.ending is Ending.DELETED:
             log.info("gone before it could be tagged: {}", path)
 
     def write_summary(self, *, backend: str, health: str) -> None:
