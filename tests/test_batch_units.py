@@ -10,6 +10,7 @@ from phototag.config import Settings, VlmPartSettings
 from phototag.domain import FileSig, Health, TagResult, Tags
 from phototag.intake.discovery import verdict
 from phototag.reporting.progress import Backlog, BacklogTracker, format_duration, render_bar
+from phototag.states import Status
 from phototag.store.records import FileRecord
 from phototag.taggers.vlm.split import combine, combine_health, part_settings, profile_label
 
@@ -24,7 +25,7 @@ def record(status: str, *, dry_run: bool = False, sig: FileSig = SIG) -> FileRec
         mtime_ns=sig.mtime_ns,
         sha256=None,
         out_sha256=None,
-        status=status,
+        status=Status(status),
         attempts=1,
         last_error=None,
         result=None,

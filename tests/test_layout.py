@@ -3,7 +3,7 @@
     cli  ->  runtime  ->  reporting  ->  processing  ->  intake  ->  taggers | metadata | store
                                                                   ->  top-level modules
 
-The top-level modules (errors, domain, config, paths, keywords) import nothing of the
+The top-level modules (errors, domain, states, config, paths, keywords) import nothing of the
 subpackages. ``taggers``, ``metadata`` and ``store`` are peers that never import each other.
 Imports under ``TYPE_CHECKING`` count too: a circle held only by them is still a circle.
 """

@@ -34,6 +34,7 @@ from phototag.paths import INDEX_NAME
 from phototag.processing.changes import Change, classify_change
 from phototag.processing.circuit import Circuit
 from phototag.processing.pipeline import Outcome, Pipeline
+from phototag.states import Ending
 from phototag.store.queue import Index
 from phototag.store.schema import MIGRATIONS, SCHEMA_VERSION
 from phototag.taggers import Tagger, make_tagger
@@ -242,7 +243,7 @@ def test_the_pipeline_tells_a_metadata_edit_from_new_pixels(
         assert record is not None and not record.dry_run and tagger.calls == 1
         edit(photo, "-XMP-dc:Title=Mine")
         outcome = process(real, index, photo)
-        assert outcome.change is Change.METADATA_ONLY and outcome.status == "done"
+        assert outcome.change is Change.METADATA_ONLY and outcome.ending is Ending.DONE
         assert tagger.calls == 1
         Image.open(DATA / "coffee.jpg").save(photo)  # new pixels under the same name
         assert process(real, index, photo).change is Change.NEW_PIXELS and tagger.calls == 2

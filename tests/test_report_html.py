@@ -20,6 +20,7 @@ from conftest import DATA
 from fakevlm import FakeVLM
 from phototag.cli.cmd_report import parse_since
 from phototag.reporting.html import PAGE_SIZE, Entry, ordered, render_page
+from phototag.states import Status
 
 pytestmark = pytest.mark.skipif(
     not (CHROMIUM and CHROMEDRIVER), reason="needs chromium and chromium-driver (apt)"
@@ -155,7 +156,7 @@ def test_large_reports_are_paged(browser: Any, tmp_path: Path) -> None:
     entries = [
         Entry(
             path=f"/photos/{i}.jpg",
-            status="failed" if i % 50 == 0 else "done",
+            status=Status.FAILED if i % 50 == 0 else Status.DONE,
             title=f"Photo {i} </script><b>not markup</b>",
             caption="",
             description="",

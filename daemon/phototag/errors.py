@@ -2,14 +2,16 @@
 
 PhototagError
 ├── ConfigError              invalid settings: one message naming key and source, exit 2
-├── JobError                 one job cannot finish now; never stops the pool
-│   ├── FileGone             deleted or moved away mid-flight: recorded, not an error storm
-│   ├── FileChanged          changed on disk since it was queued: queued again
-│   ├── BadImage             cannot be decoded safely (corrupt, empty, bomb): failed
-│   ├── MetadataWriteError   the write failed; the photo is left as it was: failed
-│   ├── DiskFull             no room on the photo's disk to write it: queued again,
+├── JobError                 one job cannot finish now; never stops the pool. Its
+│   │                        ``ending`` is how the job ends (phototag.states.Ending):
+│   ├── FileGone             deleted or moved away mid-flight: DELETED (recorded, not an
+│   │                        error storm), or REQUEUED under its new name
+│   ├── FileChanged          changed on disk since it was queued: REQUEUED
+│   ├── BadImage             cannot be decoded safely (corrupt, empty, bomb): FAILED
+│   ├── MetadataWriteError   the write failed; the photo is left as it was: FAILED
+│   ├── DiskFull             no room on the photo's disk to write it: REQUEUED,
 │   │                        workers pause until there is
-│   └── BadAnswer            the backend answered garbage (after a repair try): failed
+│   └── BadAnswer            the backend answered garbage (after a repair try): FAILED
 ├── BackendUnavailable       backend down, misconfigured or overloaded: job re-queued,
 │                            circuit opens, workers pause
 ├── IndexLocked              another phototag holds the index's lock: exit 2
@@ -27,6 +29,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from phototag.states import Ending
+
 
 class PhototagError(Exception):
     """Base of every error phototag raises on purpose."""
@@ -37,19 +41,19 @@ class ConfigError(PhototagError):
 
 
 class JobError(PhototagError):
-    """One job cannot be completed; ``requeue`` says whether to try it again later."""
+    """One job cannot be completed; ``ending`` is how the job ends (the pipeline records
+    that, and nothing else about the exception's type)."""
 
-    requeue: bool = False
-    status: str = "failed"
+    ending: Ending = Ending.FAILED
+    raw: str | None = None  # the model's answer that caused it, kept for the JSONL
 
 
 class FileGone(JobError):
-    status = "deleted"
+    ending = Ending.DELETED
 
 
 class FileChanged(JobError):
-    requeue = True
-    status = "queued"
+    ending = Ending.REQUEUED
 
 
 class BadImage(JobError):
@@ -63,8 +67,7 @@ class MetadataWriteError(JobError):
 class DiskFull(JobError):
     """The photo's filesystem had no room (ENOSPC, EDQUOT) for the write; nothing changed."""
 
-    requeue = True
-    status = "queued"
+    ending = Ending.REQUEUED
 
     def __init__(self, message: str, *, folder: Path, need_bytes: int) -> None:
         super().__init__(message)

@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     if scope is None:
         return 2
     reasons = Counter(f.reason for f in scan(settings, scope) if f.action == "process")
-    again = {r: n for r, n in reasons.items() if r != Reuse.APPLY}
+    again = {r: n for r, n in reasons.items() if r is not Reuse.APPLY}
     print(f"tagctl: {reasons[Reuse.APPLY]} dry-run result(s) to write", file=sys.stderr)
     for reason, n in sorted(again.items()):
         print(f"tagctl: {n} to tag: {reason}", file=sys.stderr)

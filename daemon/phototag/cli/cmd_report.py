@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from phototag.config import load_settings
-from phototag.store.schema import STATUSES
+from phototag.states import Status
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -44,7 +44,7 @@ def register(subparsers: Any) -> None:
         action="extend",
         type=_statuses,
         metavar="S[,S...]",
-        help=f"the states to include, repeatable ({', '.join(STATUSES)}; default: done,failed)",
+        help=f"the states to include, repeatable ({', '.join(Status)}; default: done,failed)",
     )
     parser.add_argument("--json", action="store_true", help="print what was written as JSON")
     parser.add_argument(
@@ -53,16 +53,17 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def _statuses(text: str) -> list[str]:
+def _statuses(text: str) -> list[Status]:
     """``--status failed`` or ``--status done,failed``: a list (not nargs, so a PATH after
     it stays a PATH)."""
     wanted = [part.strip() for part in text.split(",") if part.strip()]
-    unknown = [s for s in wanted if s not in STATUSES]
+    known = {status.value for status in Status}
+    unknown = [s for s in wanted if s not in known]
     if unknown or not wanted:
         raise argparse.ArgumentTypeError(
-            f"not a status: {', '.join(unknown) or text!r} (known: {', '.join(STATUSES)})"
+            f"not a status: {', '.join(unknown) or text!r} (known: {', '.join(Status)})"
         )
-    return wanted
+    return [Status(s) for s in wanted]
 
 
 def parse_since(text: str, *, now_s: float) -> float:
@@ -97,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     try:
         records = reader.select(
-            statuses=args.status or ("done", "failed"),
+            statuses=args.status or (Status.DONE, Status.FAILED),
             since=since,
             under=[Path(os.path.abspath(p)) for p in args.paths],
         )

@@ -17,7 +17,7 @@ from typing import Any
 from phototag.config import Settings, load_settings
 from phototag.errors import OutsideRoots
 from phototag.escape import printable
-from phototag.intake.discovery import CHANGED, DRY_RUN_ONLY, Discovery, Finding, totals
+from phototag.intake.discovery import Discovery, Finding, Reason, totals
 from phototag.intake.selection import Selection
 from phototag.processing.reuse import Identity, Reuse, dry_run_reuse, expected_identity
 from phototag.store.reader import IndexReader
@@ -44,7 +44,7 @@ def scan(settings: Settings, tops: list[Path]) -> list[Finding]:
     lookup = reader.get if reader is not None else _unknown
     try:
         findings = list(Discovery.from_settings(settings, lookup).findings(tops))
-        dry_runs = [i for i, f in enumerate(findings) if f.reason in (CHANGED, DRY_RUN_ONLY)]
+        dry_runs = [i for i, f in enumerate(findings) if _may_be_a_dry_run(f.reason)]
         if dry_runs:
             now = expected_identity(settings)
             for i in dry_runs:
@@ -59,11 +59,15 @@ def _dry_run_reason(finding: Finding, record: FileRecord | None, now: Identity) 
     """Whether the next writing run applies a dry run's result, or tags again and why."""
     if record is None:
         return finding
-    changed = finding.reason == CHANGED
+    changed = finding.reason is Reason.CHANGED
     verdict = dry_run_reuse(record, sha256=None, now=now)
     if verdict is None:
         return finding
     return dataclasses.replace(finding, reason=Reuse.FILE_CHANGED if changed else verdict)
+
+
+def _may_be_a_dry_run(reason: str) -> bool:
+    return reason is Reason.CHANGED or reason is Reason.DRY_RUN_ONLY
 
 
 def render(findings: list[Finding], summary: dict[str, Any]) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from phototag.cli.daemon_call import add_json_flag, run_remote
+from phototag.states import Status
 
 TAG_TIMEOUT_S = 900.0
 
@@ -43,5 +44,5 @@ def run(args: argparse.Namespace) -> int:
         {"path": path},
         render=render,
         timeout_s=TAG_TIMEOUT_S,
-        problem=lambda record: isinstance(record, dict) and record.get("status") == "failed",
+        problem=lambda record: isinstance(record, dict) and record.get("status") == Status.FAILED,
     )

@@ -11,26 +11,47 @@ import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
 from phototag.config import Settings
 from phototag.domain import FileSig
-from phototag.intake.selection import Selection, entry_skip_reason, size_skip_reason
+from phototag.intake.selection import Selection, SkipReason, entry_skip_reason, size_skip_reason
 from phototag.intake.stability import is_settled
-from phototag.store.records import FileRecord, decide, display_path
+from phototag.states import Status
+from phototag.store.records import Decision, FileRecord, decide, display_path
 
 Action = Literal["process", "skip"]
-ALREADY_QUEUED = "already queued"
-SYMLINK_SKIPPED = "symbolic link, not followed (follow_symlinks is off)"
-CHANGED = "changed since it was last seen"
-DRY_RUN_ONLY = "tagged in a dry run only"
+
+
+class Reason(StrEnum):
+    """Why a selected file is processed or not, from what the index knows (the value is
+    the text shown)."""
+
+    NEW = "new"
+    CHANGED = "changed since it was last seen"
+    ALREADY_QUEUED = "already queued"
+    FAILED_BEFORE = "failed before and unchanged (tagctl retry)"
+    DRY_RUN_ONLY = "tagged in a dry run only"
+    ALREADY_DONE = "already done"
+    UNCHANGED_SKIPPED = "unchanged since it was skipped"
+    UNCHANGED_UNDONE = "unchanged since it was undone"
+
+
+# decide() says UNCHANGED only of a record done (told apart first), skipped or undone
+_UNCHANGED_SINCE = {
+    Status.SKIPPED: Reason.UNCHANGED_SKIPPED,
+    Status.UNDONE: Reason.UNCHANGED_UNDONE,
+}
 
 
 @dataclass(frozen=True, slots=True)
 class Finding:
     path: Path
     action: Action
+    # a member of Reason, SkipReason or Reuse, which code compares by identity (``is``),
+    # or the message of a reason with a variable part (a Skip's), which it never reads
     reason: str
     sig: FileSig | None = None
 
@@ -38,27 +59,27 @@ class Finding:
         return {"path": display_path(self.path), "action": self.action, "reason": self.reason}
 
 
-def verdict(record: FileRecord | None, sig: FileSig, *, dry_run: bool) -> tuple[Action, str]:
+def verdict(record: FileRecord | None, sig: FileSig, *, dry_run: bool) -> tuple[Action, Reason]:
     """What the daemon would do with a selected file, from what the index knows. Pure.
 
     A record finished in a dry run counts as done only while the daemon still writes
     nothing (``dry_run``); otherwise the file is tagged again and written this time.
     """
     decision = decide(record, sig)
-    if decision == "queue":
-        if record is None or record.status == "deleted":
-            return "process", "new"
-        return "process", CHANGED
-    if decision == "in-flight":
-        return "process", ALREADY_QUEUED
+    if decision is Decision.QUEUE:
+        if record is None or record.status is Status.DELETED:
+            return "process", Reason.NEW
+        return "process", Reason.CHANGED
+    if decision is Decision.IN_FLIGHT:
+        return "process", Reason.ALREADY_QUEUED
     assert record is not None
-    if decision == "failed":
-        return "skip", "failed before and unchanged (tagctl retry)"
-    if record.status == "done" and record.dry_run and not dry_run:
-        return "process", DRY_RUN_ONLY
-    if record.status == "done":
-        return "skip", "already done"
-    return "skip", f"unchanged since it was {record.status}"
+    if decision is Decision.FAILED:
+        return "skip", Reason.FAILED_BEFORE
+    if record.status is Status.DONE and record.dry_run and not dry_run:
+        return "process", Reason.DRY_RUN_ONLY
+    if record.status is Status.DONE:
+        return "skip", Reason.ALREADY_DONE
+    return "skip", _UNCHANGED_SINCE[record.status]
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +107,7 @@ class Discovery:
         selection = self.selection
         for top in tops:
             if selection.root_of(top) is None:
-                yield Finding(top, "skip", "outside the roots")
+                yield Finding(top, "skip", SkipReason.OUTSIDE_ROOTS)
             elif (top.is_dir() and not top.is_symlink()) or top in selection.roots:
                 yield from self._walk(top, seen=set())
             elif top.exists() or top.is_symlink():
@@ -112,7 +133,7 @@ class Discovery:
             except OSError:
                 is_dir = False
             if entry.is_symlink() and not follow:
-                yield Finding(path, "skip", SYMLINK_SKIPPED)
+                yield Finding(path, "skip", SkipReason.SYMLINK)
             elif not is_dir:
                 yield self._finding(path)
             elif entry.name.startswith("."):
@@ -123,18 +144,19 @@ class Discovery:
                 yield from self._walk(path, seen=seen)
 
     def _finding(self, path: Path) -> Finding:
-        reason = self.selection.skip_reason(path) or entry_skip_reason(
-            path, follow_symlinks=self.selection.follow_symlinks
-        )
+        reason = self.selection.skip_reason(path)
         if reason is not None:
             return Finding(path, "skip", reason)
+        skip = entry_skip_reason(path, follow_symlinks=self.selection.follow_symlinks)
+        if skip is not None:
+            return Finding(path, "skip", skip.message)
         try:
             sig = FileSig.of(path)
         except OSError as exc:
             return Finding(path, "skip", f"cannot stat: {exc.strerror or exc}")
-        reason = size_skip_reason(sig.size, max_file_bytes=self.max_file_bytes)
-        if reason is not None:
-            return Finding(path, "skip", reason, sig)
+        skip = size_skip_reason(sig.size, max_file_bytes=self.max_file_bytes)
+        if skip is not None:
+            return Finding(path, "skip", skip.message, sig)
         action, why = verdict(self.lookup(path), sig, dry_run=self.dry_run)
         return Finding(path, action, why, sig)
 
@@ -166,7 +188,11 @@ def queue_pending(
     Returns how many were handed on."""
     count = 0
     for finding in findings:
-        if finding.action != "process" or finding.reason == ALREADY_QUEUED or not finding.sig:
+        if (
+            finding.action != "process"
+            or finding.reason is Reason.ALREADY_QUEUED
+            or not finding.sig
+        ):
             continue
         count += 1
         if is_settled(finding.sig, now_ns=now_ns, debounce_s=debounce_s):

@@ -27,8 +27,9 @@ from phototag.domain import FileSig
 from phototag.intake.selection import Selection, entry_skip_reason
 from phototag.intake.stability import StabilityTracker, is_settled
 from phototag.intake.watch import Change
+from phototag.states import Status
 from phototag.store.queue import Index
-from phototag.store.records import decide, display_path
+from phototag.store.records import Decision, decide, display_path
 
 # a burst of overflows arrives within milliseconds, and a second gathers it into one walk
 # (answered one by one, a burst walked a 40k-file tree 29 times)
@@ -194,7 +195,7 @@ class Intake:
                 self._reconcile_at = time.monotonic() + OVERFLOW_GATHER_S
 
     def _touch_tree(self, folder: Path) -> None:
-        if self._selection.skip_reason(folder / "x.jpg") == "outside the roots":
+        if self._selection.root_of(folder) is None:
             return
         for path, _sig in self._selection.walk(folder):
             self._tracker.touch(path)
@@ -228,18 +229,18 @@ class Intake:
 
     def _record(self, path: Path, sig: FileSig) -> None:
         record = self._index.get(path)
-        reason = entry_skip_reason(path, follow_symlinks=self._selection.follow_symlinks)
-        if reason is not None:
-            if (record is None or record.status != "skipped" or record.sig != sig) and (
-                self._index.skip(path, sig, reason=reason)
+        skip = entry_skip_reason(path, follow_symlinks=self._selection.follow_symlinks)
+        if skip is not None:
+            if (record is None or record.status is not Status.SKIPPED or record.sig != sig) and (
+                self._index.skip(path, sig, reason=skip.message)
             ):
-                logger.info("skipped {}: {}", display_path(path), reason)
+                logger.info("skipped {}: {}", display_path(path), skip.message)
             return
         decision = decide(record, sig)
-        if decision == "queue" and self._index.enqueue(path, sig):
+        if decision is Decision.QUEUE and self._index.enqueue(path, sig):
             logger.debug("queued: {}", display_path(path))
             self._on_queued()
-        elif decision == "unchanged":
+        elif decision is Decision.UNCHANGED:
             self._settled_unchanged += 1
 
 

@@ -8,6 +8,7 @@ import re
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 from phototag.config import Settings
@@ -19,6 +20,39 @@ from phototag.store.records import decode_path, display_path, encode_path, split
 # names that are still arriving or are not the user's photos
 _PARTIAL_SUFFIXES = (".part", ".crdownload", ".filepart", ".tmp", ".partial", ".download", "~")
 _RSYNC_TEMP = re.compile(r"^\..+\.[A-Za-z0-9]{6}$")  # rsync writes ".name.XXXXXX"
+
+
+class SkipReason(StrEnum):
+    """Why a path is not tagged: the decision. The value is the text shown (tagctl scan)
+    and recorded (a skipped file's ``last_error``); a :class:`Skip` adds the variable part
+    of the reasons that have one."""
+
+    OUTSIDE_ROOTS = "outside the roots"
+    IN_SUBFOLDER = "in a subfolder (recursive is off)"
+    IN_HIDDEN_FOLDER = "in a hidden folder"
+    APPLEDOUBLE = "AppleDouble resource file"
+    RSYNC_TEMP = "temporary name (rsync)"
+    HIDDEN_FILE = "hidden file"
+    PARTIAL = "temporary name (download or copy in progress)"
+    EXTENSION = "extension not handled"
+    EXCLUDED = "excluded by a glob"
+    NOT_INCLUDED = "not matched by the include globs"
+    SYMLINK = "symbolic link, not followed (follow_symlinks is off)"
+    NOT_REGULAR = "not a regular file"
+    CANNOT_STAT = "cannot stat"  # the message adds the system's reason
+    TOO_LARGE = "over max_file_bytes"  # the message adds the sizes
+
+
+@dataclass(frozen=True, slots=True)
+class Skip:
+    """A file that must not be opened: the decision, and the message for a person."""
+
+    reason: SkipReason
+    message: str
+
+    @classmethod
+    def of(cls, reason: SkipReason) -> Skip:
+        return cls(reason, reason.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,24 +105,24 @@ class Selection:
             f"{display_path(real)} (follow_symlinks is off)"
         )
 
-    def skip_reason(self, path: Path) -> str | None:
+    def skip_reason(self, path: Path) -> SkipReason | None:
         """Why ``path`` is not a photo to tag, from its name alone; None if it is one."""
         root = self.root_of(path)
         if root is None:
-            return "outside the roots"
+            return SkipReason.OUTSIDE_ROOTS
         relative = path.relative_to(root)
         if not self.recursive and len(relative.parts) > 1:
-            return "in a subfolder (recursive is off)"
+            return SkipReason.IN_SUBFOLDER
         reason = name_skip_reason(relative)
         if reason:
             return reason
         if path.suffix.lower() not in self.extensions:
-            return "extension not handled"
+            return SkipReason.EXTENSION
         text = relative.as_posix()
         if any(_glob_match(text, pattern) for pattern in self.exclude):
-            return "excluded by a glob"
+            return SkipReason.EXCLUDED
         if self.include and not any(_glob_match(text, pattern) for pattern in self.include):
-            return "not matched by the include globs"
+            return SkipReason.NOT_INCLUDED
         return None
 
     def walk(
@@ -159,7 +193,7 @@ class Selection:
         return keys
 
 
-def entry_skip_reason(path: Path, *, follow_symlinks: bool) -> str | None:
+def entry_skip_reason(path: Path, *, follow_symlinks: bool) -> Skip | None:
     """Why the directory entry at ``path`` must not be opened (lstat only); None if it may.
 
     A symbolic link is not followed unless configured, so a link can never make phototag
@@ -170,36 +204,39 @@ def entry_skip_reason(path: Path, *, follow_symlinks: bool) -> str | None:
         st = path.lstat()
         if stat.S_ISLNK(st.st_mode):
             if not follow_symlinks:
-                return "symbolic link, not followed (follow_symlinks is off)"
+                return Skip.of(SkipReason.SYMLINK)
             st = path.stat()
     except OSError as exc:
-        return f"cannot stat: {exc.strerror or exc}"
+        return Skip(SkipReason.CANNOT_STAT, f"cannot stat: {exc.strerror or exc}")
     if not stat.S_ISREG(st.st_mode):
-        return "not a regular file"
+        return Skip.of(SkipReason.NOT_REGULAR)
     return None
 
 
-def size_skip_reason(size_bytes: int, *, max_file_bytes: int) -> str | None:
+def size_skip_reason(size_bytes: int, *, max_file_bytes: int) -> Skip | None:
     """A file too large to rewrite safely in memory (a 2 GB "photo" is not one)."""
     if size_bytes <= max_file_bytes:
         return None
-    return f"file is {size_bytes / 1e9:.1f} GB, over max_file_bytes ({max_file_bytes / 1e9:.1f} GB)"
+    return Skip(
+        SkipReason.TOO_LARGE,
+        f"file is {size_bytes / 1e9:.1f} GB, over max_file_bytes ({max_file_bytes / 1e9:.1f} GB)",
+    )
 
 
-def name_skip_reason(relative: Path) -> str | None:
+def name_skip_reason(relative: Path) -> SkipReason | None:
     """Hidden files and folders, and names that say "still being written"."""
     for part in relative.parts[:-1]:
         if part.startswith("."):
-            return "in a hidden folder"
+            return SkipReason.IN_HIDDEN_FOLDER
     name = relative.name
     if name.startswith("._"):
-        return "AppleDouble resource file"
+        return SkipReason.APPLEDOUBLE
     if _RSYNC_TEMP.match(name):
-        return "temporary name (rsync)"
+        return SkipReason.RSYNC_TEMP
     if name.startswith("."):
-        return "hidden file"
+        return SkipReason.HIDDEN_FILE
     if name.lower().endswith(_PARTIAL_SUFFIXES):
-        return "temporary name (download or copy in progress)"
+        return SkipReason.PARTIAL
     return None
 
 

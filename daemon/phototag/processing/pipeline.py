@@ -20,7 +20,6 @@ from phototag.config import Settings
 from phototag.domain import FileSig, TagResult, Tags
 from phototag.errors import (
     BackendUnavailable,
-    BadAnswer,
     BadImage,
     DiskFull,
     FileChanged,
@@ -37,6 +36,7 @@ from phototag.processing.changes import Change, classify_change
 from phototag.processing.circuit import Circuit
 from phototag.processing.imaging import prepare
 from phototag.processing.reuse import Reuse, dry_run_reuse, identity_of
+from phototag.states import Ending, Status
 from phototag.store.queue import Index
 from phototag.store.records import FileRecord, Job, display_path
 from phototag.taggers import Paced, Tagger
@@ -52,7 +52,7 @@ class Outcome:
     """Everything known about one finished job; becomes the index row and the JSONL line."""
 
     job: Job
-    status: str  # done, failed, queued (re-queued), deleted
+    ending: Ending  # the JSONL line's status; ending.status is the index row's
     sha256: str | None = None
     image_sha256: str | None = None  # the image data without its metadata blocks
     change: Change | None = None  # how the file differs from the index's record of it
@@ -74,7 +74,7 @@ class Outcome:
             "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "version": __version__,
             "path": display_path(self.job.path),
-            "status": self.status,
+            "status": self.ending,
             "sha256": self.sha256,
             "change": self.change,
             "backend": self.result.backend if self.result else None,
@@ -179,28 +179,22 @@ class Pipeline:
         return self._fallback is not None
 
     def process(self, job: Job) -> Outcome:
-        outcome = Outcome(job=job, status="failed")
+        outcome = Outcome(job=job, ending=Ending.FAILED)
         started = time.perf_counter()
         try:
             self._run(job, outcome)
-        except FileChanged as exc:
-            outcome.status, outcome.error = "queued", str(exc)
-        except FileGone as exc:  # renamed, not deleted, if the watcher moved its record
-            moved = self._follow(outcome) != job.path
-            outcome.status, outcome.error = ("queued" if moved else "deleted"), str(exc)
-        except DiskFull as exc:  # the photo is as it was: retried once there is room
-            outcome.status, outcome.error = "queued", str(exc)
-            self.full_disks.full(exc.folder, need_bytes=exc.need_bytes)
-        except BackendUnavailable as exc:
-            outcome.status, outcome.error = "queued", f"backend unavailable: {exc}"
+        except JobError as exc:  # the error says how the job ends
+            outcome.ending, outcome.error, outcome.raw = exc.ending, str(exc), exc.raw
+            if outcome.ending is Ending.DELETED and self._follow(outcome) != job.path:
+                outcome.ending = Ending.REQUEUED  # renamed, not deleted: the watcher moved
+                # its record, so it is tagged under its new name
+        except BackendUnavailable as exc:  # not the job's fault: it waits for the backend
+            outcome.ending, outcome.error = Ending.REQUEUED, f"backend unavailable: {exc}"
             self._circuit.record_failure(exc)
-        except BadAnswer as exc:
-            outcome.status, outcome.error, outcome.raw = "failed", str(exc), exc.raw
-        except JobError as exc:
-            outcome.status, outcome.error = "failed", str(exc)
         except Exception as exc:  # a bug must cost one job, never the pool
             logger.opt(exception=True).error("internal error on {}", display_path(job.path))
-            outcome.status, outcome.error = "failed", f"internal error: {type(exc).__name__}: {exc}"
+            outcome.ending = Ending.FAILED
+            outcome.error = f"internal error: {type(exc).__name__}: {exc}"
         outcome.durations_s["total"] = time.perf_counter() - started
         try:  # the JSONL line before the index: a crash between them redoes the job (a
             self._on_outcome(outcome)  # second line), never leaves a done job without one
@@ -218,10 +212,10 @@ class Pipeline:
             )  # a writer still at work: re-queued, never tagged half-written
             follow = self._settings.follow_symlinks
             max_bytes = self._settings.max_file_bytes
-            if reason := entry_skip_reason(job.path, follow_symlinks=follow) or size_skip_reason(
+            if skip := entry_skip_reason(job.path, follow_symlinks=follow) or size_skip_reason(
                 sig.size, max_file_bytes=max_bytes
             ):
-                raise BadImage(reason)  # never opened: swapped for a link, or far too large
+                raise BadImage(skip.message)  # never opened: swapped for a link, or far too large
         with self._admission:
             with self._decoding:
                 with _timed(outcome, "hash"):
@@ -250,7 +244,7 @@ class Pipeline:
             outcome.write = self._write(
                 self._follow(outcome), outcome.result, sig, _written_before(outcome)
             )
-        outcome.status = "done"
+        outcome.ending = Ending.DONE
 
     def _follow(self, outcome: Outcome) -> Path:
         """Where the job's photo is now. A rename while it was tagged (``a.jpg`` to
@@ -291,7 +285,7 @@ class Pipeline:
         outcome.result = replace(result_from_record(record), fallback=record.fallback)
         outcome.notes.append("metadata edited by another tool, image data unchanged: kept")
         outcome.write = _nothing_written(sig, outcome.sha256)
-        outcome.status = "done"
+        outcome.ending = Ending.DONE
         return True
 
     def _reuse(self, job: Job, outcome: Outcome, sig: FileSig) -> bool:
@@ -302,9 +296,9 @@ class Pipeline:
         donor = self._index.find_tagged_copy(outcome.sha256 or "")
         if donor is None or donor.id == job.id:
             return False
-        if donor.status == "deleted" or not donor.path.exists():
+        if donor.status is Status.DELETED or not donor.path.exists():
             self._index.adopt(job.id, donor)
-            outcome.status, outcome.reused_from = "adopted", donor.path
+            outcome.ending, outcome.reused_from = Ending.ADOPTED, donor.path
             outcome.result = result_from_record(donor)
             outcome.notes.append("moved while phototag was not running: record kept")
             return True
@@ -319,7 +313,7 @@ class Pipeline:
                 outcome.write = self._write(
                     self._follow(outcome), outcome.result, sig, _written_before(outcome)
                 )
-        outcome.status = "done"
+        outcome.ending = Ending.DONE
         return True
 
     def _apply_dry_run(self, job: Job, outcome: Outcome, sig: FileSig) -> bool:
@@ -338,27 +332,31 @@ class Pipeline:
             outcome.write = self._write(
                 self._follow(outcome), outcome.result, sig, _written_before(outcome)
             )
-        outcome.status = "done"
+        outcome.ending = Ending.DONE
         return True
 
     def _write(
         self, path: Path, result: TagResult, sig: FileSig, written_before: tuple[str, ...]
     ) -> WriteOutcome:
         dry_run = not self._settings.writes_metadata
-        return write_tags(
-            path,
-            result,
-            settings=self._settings.metadata,
-            expected=sig,
-            dry_run=dry_run,
-            written_before=written_before,
-        )
+        try:
+            return write_tags(
+                path,
+                result,
+                settings=self._settings.metadata,
+                expected=sig,
+                dry_run=dry_run,
+                written_before=written_before,
+            )
+        except DiskFull as exc:  # the photo is as it was: work pauses until there is room
+            self.full_disks.full(exc.folder, need_bytes=exc.need_bytes)
+            raise
 
     def _record(self, outcome: Outcome) -> None:
         job = outcome.job
-        if outcome.status == "adopted":
-            return
-        if outcome.status == "queued":
+        if outcome.ending is Ending.ADOPTED:
+            return  # Index.adopt gave it the donor's done row when the job took it over
+        if outcome.ending is Ending.REQUEUED:
             try:
                 new_sig = FileSig.of(job.path)
             except OSError:
@@ -371,11 +369,13 @@ class Pipeline:
                 delay_s=max(self._settings.debounce_s, 1.0),
             )
             return
-        if outcome.status == "deleted":
-            self._index.finish(job.id, status="deleted", error=outcome.error)
+        if outcome.ending is Ending.DELETED:
+            self._index.finish(job.id, status=Status.DELETED, error=outcome.error)
             return
-        if outcome.status == "failed":
-            self._index.finish(job.id, status="failed", sha256=outcome.sha256, error=outcome.error)
+        if outcome.ending is Ending.FAILED:
+            self._index.finish(
+                job.id, status=Status.FAILED, sha256=outcome.sha256, error=outcome.error
+            )
             return
         result, write = outcome.result, outcome.write
         assert result is not None and write is not None
@@ -383,7 +383,7 @@ class Pipeline:
         dry_run = outcome.change is not Change.METADATA_ONLY and not self._settings.writes_metadata
         self._index.finish(
             job.id,
-            status="done",
+            status=Status.DONE,
             sig=write.sig,
             sha256=outcome.sha256,
             out_sha256=write.sha256 if write.written else outcome.sha256,

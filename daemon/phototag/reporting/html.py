@@ -31,6 +31,7 @@ from phototag.errors import PhototagError
 from phototag.intake.selection import entry_skip_reason
 from phototag.metadata.atomic import write_text
 from phototag.metadata.show import read_tags
+from phototag.states import Status
 from phototag.store.records import FileRecord, display_path
 
 TEMPLATE = "review.html"  # the page: style and script, @TITLE@ and @DATA@ filled in
@@ -45,7 +46,7 @@ class Entry:
     """One photo on the page."""
 
     path: str
-    status: str
+    status: Status
     title: str
     caption: str
     description: str
@@ -72,7 +73,7 @@ def entry_of(
         keywords=tuple(result.get("keywords", ())),
         person_keywords=tuple(person_keywords),
         notes=tuple(result.get("notes", ())),
-        error=record.last_error if record.status != "done" else None,
+        error=record.last_error if record.status is not Status.DONE else None,
         thumb=thumb,
         when=when.isoformat(timespec="seconds") if when else "",
         dry_run=record.dry_run,
@@ -82,7 +83,7 @@ def entry_of(
 def ordered(entries: Iterable[Entry]) -> list[Entry]:
     """Failures first, then the rest; the newest first within each."""
     by_time = sorted(entries, key=lambda e: e.when, reverse=True)
-    return sorted(by_time, key=lambda e: e.status != "failed")
+    return sorted(by_time, key=lambda e: e.status is not Status.FAILED)
 
 
 def render_page(
@@ -202,10 +203,10 @@ def write_page(
     for record in records:
         # only a regular file is opened (a FIFO would block the daemon, a link may lead
         # out of the roots); only a tagged one is read for the person's keywords
-        readable = record.status != "deleted" and (
+        readable = record.status is not Status.DELETED and (
             entry_skip_reason(record.path, follow_symlinks=False) is None
         )
-        tagged = readable and record.status == "done"
+        tagged = readable and record.status is Status.DONE
         entries.append(
             entry_of(
                 record,

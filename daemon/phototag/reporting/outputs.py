@@ -23,6 +23,7 @@ from phototag.reporting.jsonl import JsonlLog
 from phototag.reporting.metrics import StageStats, metrics_snapshot
 from phototag.reporting.prometheus import prom_metrics, write_prom
 from phototag.reporting.summary import RUN_LIST_MAX, render_summary, run_item
+from phototag.states import Ending, Status
 from phototag.store.queue import Index
 from phototag.store.reader import IndexReader
 from phototag.store.records import display_path
@@ -78,13 +79,13 @@ class Outputs:
     def record(self, outcome: Outcome, *, backend: str) -> None:
         """A job finished (or went back to the queue): the JSONL line and the log line."""
         path = display_path(outcome.job.path)
-        if outcome.status == "queued":
+        if outcome.ending is Ending.REQUEUED:
             logger.debug("re-queued {}: {}", path, outcome.error)
             return
         dry_run = not self._writes_metadata
         self.jsonl.append(outcome.record(dry_run=dry_run))
         log = logger.bind(path=path, job_id=outcome.job.id, backend=backend)
-        if outcome.status in ("done", "adopted"):
+        if outcome.ending.status is Status.DONE:  # tagged now, or adopted a tagged record
             with self._counts_lock:
                 self.done_this_run += 1
             self._stages.add(outcome.durations_s)
@@ -96,18 +97,18 @@ class Outputs:
                 len(tags.keywords) if tags else 0,
                 outcome.durations_s.get("total", 0),
             )
-        elif outcome.status == "failed":
+        elif outcome.ending is Ending.FAILED:
             with self._counts_lock:
                 self.failed_this_run += 1
             log.warning("failed {}: {}", path, outcome.error)
-        elif outcome.status == "deleted":
+        elif outcome.ending is Ending.DELETED:
             log.info("gone before it could be tagged: {}", path)
 
     def write_summary(self, *, backend: str, health: str) -> None:
         reader = self._index.reader()
         failures = [
             {"path": display_path(r.path), "error": r.last_error, "at": r.finished_at}
-            for r in reader.records(status="failed", limit=50)
+            for r in reader.records(status=Status.FAILED, limit=50)
         ]
         recent = [
             {
@@ -116,10 +117,10 @@ class Outputs:
                 "keywords": (r.result or {}).get("keywords", []),
                 "at": r.finished_at,
             }
-            for r in reader.records(status="done", limit=self._settings.recent_count)
+            for r in reader.records(status=Status.DONE, limit=self._settings.recent_count)
         ]
         this_run = reader.select(
-            statuses=("done", "failed"), since=self._started_at, limit=RUN_LIST_MAX
+            statuses=(Status.DONE, Status.FAILED), since=self._started_at, limit=RUN_LIST_MAX
         )
         text = render_summary(
             this_run=[run_item(r) for r in this_run],
@@ -139,8 +140,8 @@ class Outputs:
     def _write_summary_page(self, reader: IndexReader) -> None:
         """summary.html: the recent photos and failures with their thumbnails."""
         count = self._settings.recent_count
-        records = [*reader.records(status="failed", limit=count)]
-        records += reader.records(status="done", limit=count)
+        records = [*reader.records(status=Status.FAILED, limit=count)]
+        records += reader.records(status=Status.DONE, limit=count)
         try:
             write_page(
                 self._state_dir / "summary.html",
@@ -167,9 +168,9 @@ class Outputs:
         snapshot = metrics_snapshot(
             now=time.time(),
             started_at=self._started_at,
-            done_total=counts["done"],
+            done_total=counts[Status.DONE],
             done_last_hour=reader.done_since(time.time() - 3600),
-            queue_depth=counts["queued"],
+            queue_depth=counts[Status.QUEUED],
             in_flight=in_flight,
             stages=self._stages,
             history=self._history,
@@ -179,7 +180,7 @@ class Outputs:
         if self._settings.prometheus:
             metrics = prom_metrics(
                 counts=counts,
-                queue_depth=counts["queued"],
+                queue_depth=counts[Status.QUEUED],
                 in_flight=in_flight,
                 healthy=healthy,
                 paused=paused,

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from phototag.reporting.progress import render_backlog
+from phototag.states import Status
 from phototag.store.reader import IndexReader
 from phototag.store.records import display_path
 
@@ -51,7 +52,7 @@ def collect_status(reader: IndexReader, *, now: float | None = None) -> dict[str
         "model": daemon.get("model"),
         "health": daemon.get("health") if running else None,
         "paused": bool(daemon.get("paused")) if running else False,
-        "queue_depth": counts["queued"],
+        "queue_depth": counts[Status.QUEUED],
         "in_flight": daemon.get("in_flight", 0) if running else 0,
         "waiting_to_settle": daemon.get("pending", 0) if running else 0,
         "settled_unchanged": daemon.get("settled_unchanged", 0) if running else 0,
@@ -64,7 +65,7 @@ def collect_status(reader: IndexReader, *, now: float | None = None) -> dict[str
         "images_per_min_last_hour": round(reader.done_since(now - 3600) / 60, 2),
         "last_errors": [
             {"path": display_path(r.path), "error": r.last_error, "at": r.finished_at}
-            for r in reader.records(status="failed", limit=5)
+            for r in reader.records(status=Status.FAILED, limit=5)
         ],
     }
 
@@ -101,7 +102,9 @@ def render_status(status: dict[str, Any]) -> str:
         lines.append(f"backlog:   {render_backlog(status['backlog'])}")
     lines.append(
         "files:     "
-        + ", ".join(f"{counts[k]} {k}" for k in ("done", "failed", "skipped", "deleted"))
+        + ", ".join(
+            f"{counts[s]} {s}" for s in (Status.DONE, Status.FAILED, Status.SKIPPED, Status.DELETED)
+        )
     )
     lines.append(f"rate:      {status['images_per_min_last_hour']} images/min over the last hour")
     if status["last_errors"]:

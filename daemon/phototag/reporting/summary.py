@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from phototag.states import Status
 from phototag.store.records import display_path
 
 
@@ -99,7 +100,7 @@ def run_item(record: Any) -> dict[str, Any]:
         "caption": result.get("caption", ""),
         "description": result.get("description", ""),
         "notes": list(result.get("notes", ())),
-        "error": record.last_error if record.status != "done" else None,
+        "error": record.last_error if record.status is not Status.DONE else None,
     }
 
 
@@ -111,7 +112,7 @@ def _run_list(items: Sequence[Mapping[str, Any]], *, total: int) -> list[str]:
     for item in items:
         title = str(item.get("title") or "")
         head = f"- `{_text(str(item.get('path', '')))}`"
-        head += f" ({item.get('status')})" if item.get("status") != "done" else ""
+        head += f" ({item.get('status')})" if item.get("status") != Status.DONE else ""
         out.append(head + (f": **{_text(title)}**" if title else ""))
         for label in ("caption", "description", "error"):
             if item.get(label):

@@ -17,9 +17,9 @@ from phototag.domain import FileSig
 from phototag.errors import PhototagError
 from phototag.intake.selection import Selection
 from phototag.runtime.controls import Controls
+from phototag.states import Status
 from phototag.store.queue import Index
 from phototag.store.records import display_path
-from phototag.store.schema import STATUSES
 
 TAG_WAIT_S = 600.0
 
@@ -73,8 +73,8 @@ class Commands:
         return {"found": self._scan(top)}
 
     def retry(self, args: dict[str, Any]) -> dict[str, Any]:
-        requeued = self._index.requeue_where(status="failed") if args.get("failed") else 0
-        health = self._controls.check_backend()
+        requeued = self._index.requeue_where(status=Status.FAILED) if args.get("failed") else 0
+        health = self._controls.check_backend()  # waiting jobs go as soon as the backend is ok
         self._controls.wake()
         return {"requeued_failed": requeued, "backend_ok": health.ok}
 
@@ -109,15 +109,17 @@ class Commands:
         deadline = time.monotonic() + TAG_WAIT_S
         while time.monotonic() < deadline:
             record = index.get(path)
-            if record is not None and record.status not in ("queued", "processing"):
+            if record is not None and record.status not in (Status.QUEUED, Status.PROCESSING):
                 return record.to_json()
             time.sleep(0.1)
         raise PhototagError(f"{path} is still waiting after {TAG_WAIT_S:.0f}s (backend down?)")
 
     def list(self, args: dict[str, Any]) -> list[dict[str, Any]]:
-        status = args.get("status")
-        if status is not None and status not in STATUSES:
-            raise ValueError(f"unknown status {status!r}; one of {', '.join(STATUSES)}")
+        wanted = args.get("status")
+        try:
+            status = Status(wanted) if wanted is not None else None
+        except ValueError:
+            raise ValueError(f"unknown status {wanted!r}; one of {', '.join(Status)}") from None
         records = self._index.reader().records(status=status, limit=int(args.get("limit", 1000)))
         return [
             {"path": display_path(r.path), "status": r.status, "error": r.last_error}

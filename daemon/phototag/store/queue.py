@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from phototag.domain import FileSig
+from phototag.states import Status
 from phototag.store.reader import IndexReader, Known, _keywords_of, _prefix_range
 from phototag.store.records import FileRecord, Job, decode_path, encode_path
 from phototag.store.schema import _COLUMNS, MIGRATIONS, SCHEMA_VERSION
@@ -191,8 +192,8 @@ class Index:
             ).rowcount
         return requeued, [(decode_path(path), attempts) for path, attempts in failed]
 
-    def requeue_where(self, *, status: str, under: Path | None = None) -> int:
-        """Queue again every record with ``status`` (e.g. "failed"), optionally under a folder."""
+    def requeue_where(self, *, status: Status, under: Path | None = None) -> int:
+        """Queue again every record with ``status`` (e.g. FAILED), optionally under a folder."""
         sql = (
             "UPDATE files SET status='queued', attempts=0, queued_at=?, updated_at=? WHERE status=?"
         )
@@ -243,7 +244,7 @@ class Index:
         self,
         job_id: int,
         *,
-        status: str,
+        status: Status,
         sig: FileSig | None = None,
         sha256: str | None = None,
         out_sha256: str | None = None,
@@ -258,6 +259,7 @@ class Index:
     ) -> None:
         """Record a job's end. ``sig`` is the file after phototag wrote it (no re-tag loop);
         ``image_sha256`` the hash of its image data alone, which a write leaves unchanged."""
+        status = Status(status)  # an unknown status raises here, never reaches the row
         now = time.time()
         with self._lock, self._tx():
             old = self._db.execute(
@@ -275,7 +277,7 @@ class Index:
                 sets |= {"size": sig.size, "mtime_ns": sig.mtime_ns}
             if sha256 is not None:
                 sets["sha256"] = sha256
-            if status == "done":
+            if status is Status.DONE:
                 sets |= {
                     "result": json.dumps(result, ensure_ascii=False) if result else None,
                     "out_sha256": out_sha256,
@@ -286,9 +288,9 @@ class Index:
                 }
             assignments = ", ".join(f"{k}=?" for k in sets)
             self._db.execute(f"UPDATE files SET {assignments} WHERE id=?", (*sets.values(), job_id))
-            if status == "done" and old is not None:
+            if status is Status.DONE and old is not None:
                 # a record's keywords are counted while it has a result and is not deleted
-                before = _keywords_of(old[0]) if old[1] != "deleted" else []
+                before = _keywords_of(old[0]) if Status(old[1]) is not Status.DELETED else []
                 self._count_keywords(before, -1)
                 self._count_keywords((result or {}).get("keywords", []), +1)
 
@@ -304,7 +306,7 @@ class Index:
                 row = self._db.execute(
                     "SELECT result, status FROM files WHERE path=?", (encode_path(path),)
                 ).fetchone()
-                if row is None or row[1] == "deleted":
+                if row is None or Status(row[1]) is Status.DELETED:
                     continue
                 self._count_keywords(_keywords_of(row[0]), -1)
                 self._db.execute(
@@ -332,7 +334,7 @@ class Index:
             row = self._db.execute(
                 "SELECT result, status FROM files WHERE path=?", (encode_path(path),)
             ).fetchone()
-            if row is not None and row[1] == "done":
+            if row is not None and Status(row[1]) is Status.DONE:
                 self._count_keywords(_keywords_of(row[0]), -1)
             self._db.execute(
                 "INSERT INTO files (path, size, mtime_ns, status, finished_at, updated_at) "
@@ -393,7 +395,7 @@ class Index:
                     job_id,
                 ),
             )
-            if donor.status != "done":
+            if donor.status is not Status.DONE:
                 self._count_keywords((donor.result or {}).get("keywords", []), +1)
 
     # -- the daemon's own record --------------------------------------------------------

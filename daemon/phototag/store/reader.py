@@ -9,8 +9,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from phototag.states import Status
 from phototag.store.records import FileRecord, decode_path, encode_path
-from phototag.store.schema import _COLUMNS, STATUSES
+from phototag.store.schema import _COLUMNS
 from phototag.store.search import MATCH_SQL
 
 # The settled records of one chunk of paths as NUL-separated scan keys (a path holds no
@@ -122,8 +123,9 @@ class IndexReader:
         return json.loads(rows[0][0]) if rows else None
 
     def counts(self) -> dict[str, int]:
+        """How many records have each status, keyed by the :class:`Status` members."""
         found = dict(self._all("SELECT status, n FROM status_counts"))
-        return {status: found.get(status, 0) for status in STATUSES}
+        return {status: found.get(status, 0) for status in Status}
 
     def done_since(self, since: float) -> int:
         return self._all(
@@ -133,10 +135,10 @@ class IndexReader:
         )[0][0]
 
     def records(
-        self, *, status: str | None = None, limit: int = 100, newest_first: bool = True
+        self, *, status: Status | None = None, limit: int = 100, newest_first: bool = True
     ) -> list[FileRecord]:
         order = "DESC" if newest_first else "ASC"
-        where, params = ("WHERE status=?", [status]) if status else ("", [])
+        where, params = ("WHERE status=?", [status]) if status is not None else ("", [])
         rows = self._all(
             f"SELECT {_COLUMNS} FROM files {where} ORDER BY coalesce(finished_at, updated_at) "
             f"{order} LIMIT ?",
@@ -161,7 +163,7 @@ class IndexReader:
     def select(
         self,
         *,
-        statuses: Iterable[str],
+        statuses: Iterable[Status],
         since: float | None = None,
         under: Iterable[Path] = (),
         limit: int | None = None,
@@ -198,7 +200,7 @@ class IndexReader:
         columns = ", ".join(f"files.{c.strip()}" for c in _COLUMNS.split(","))
         return [FileRecord.from_row(r) for r in self._all(*_match_sql(columns, match, limit))]
 
-    def iter_paths(self, *, statuses: Iterable[str]) -> Iterator[Path]:
+    def iter_paths(self, *, statuses: Iterable[Status]) -> Iterator[Path]:
         wanted = tuple(statuses)
         marks = ",".join("?" * len(wanted))
         for (raw,) in self._all(f"SELECT path FROM files WHERE status IN ({marks})", wanted):

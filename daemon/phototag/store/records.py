@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from phototag.domain import FileSig
+from phototag.states import Status
 
 
 def encode_path(path: Path | str) -> bytes:
@@ -32,7 +34,7 @@ class FileRecord:
     mtime_ns: int
     sha256: str | None
     out_sha256: str | None
-    status: str
+    status: Status
     attempts: int
     last_error: str | None
     result: dict[str, Any] | None
@@ -55,6 +57,7 @@ class FileRecord:
     def from_row(cls, row: tuple[Any, ...]) -> FileRecord:
         values = list(row)
         values[1] = decode_path(values[1])
+        values[6] = Status(values[6])
         values[9] = json.loads(values[9]) if values[9] else None
         values[13] = bool(values[13])
         values[14] = bool(values[14])
@@ -102,19 +105,29 @@ class Job:
     attempts: int
 
 
-def decide(record: FileRecord | None, sig: FileSig) -> str:
-    """What to do with a file seen on disk: "queue", "unchanged", "in-flight" or "failed".
+class Decision(StrEnum):
+    """What to do with a file seen on disk, from what the index knows of it."""
+
+    QUEUE = "queue"  # new, changed, or back after it was deleted
+    IN_FLIGHT = "in-flight"  # queued or being tagged already
+    FAILED = "failed"  # failed before and unchanged since: waits for tagctl retry
+    UNCHANGED = "unchanged"
+
+
+def decide(record: FileRecord | None, sig: FileSig) -> Decision:
+    """What to do with a file seen on disk now that it looks like ``sig``.
 
     Pure: compares what the index knows with the file's size and mtime, never reads it.
     """
-    if record is None or record.status == "deleted":
-        return "queue"
-    if record.status in ("queued", "processing"):
-        return "in-flight"
-    if record.status == "undone":
-        return "unchanged"  # a person took phototag's tags out: only tagctl retag asks again
+    if record is None or record.status is Status.DELETED:
+        return Decision.QUEUE
+    if record.status in (Status.QUEUED, Status.PROCESSING):
+        return Decision.IN_FLIGHT
+    if record.status is Status.UNDONE:
+        # a person took phototag's tags out: only tagctl retag asks again
+        return Decision.UNCHANGED
     if record.sig != sig:
-        return "queue"
-    if record.status == "failed":
-        return "failed"
-    return "unchanged"
+        return Decision.QUEUE
+    if record.status is Status.FAILED:
+        return Decision.FAILED
+    return Decision.UNCHANGED

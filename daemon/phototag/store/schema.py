@@ -5,9 +5,8 @@ from __future__ import annotations
 SCHEMA_VERSION = 5
 
 
-# "undone": tagctl undo took phototag's writes out; not tagged again until tagctl retag.
-# Statuses are free text in the files table, so a new one needs no migration.
-STATUSES = ("queued", "processing", "done", "failed", "skipped", "deleted", "undone")
+# files.status holds the values of phototag.states.Status, as free text: a new status
+# needs no migration.
 
 
 _SCHEMA = """
