@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from phototag.errors import BackendUnavailable
-from phototag.taggers.local.labels import LANDSCAPES, ClassPath, Node, class_paths
+from phototag.taggers.local.labels import LANDSCAPES, SUM_BAR_FACTOR, Node, class_paths
 
 MODEL_ID = "efficientnet-lite0"
 INPUT_EDGE_PX = 224
@@ -171,11 +171,15 @@ def pick_labels(
 
     A class counts when its own probability reaches ``min_confidence`` and the class's own
     calibrated bar (:data:`labels.CLASS_MIN_CONFIDENCE`, :data:`labels.GROUP_MIN_CONFIDENCE`).
-    A group (Cats, Birds) counts on the summed probability of its classes, so a photo the
-    model splits between tabby, tiger cat and Egyptian Mau is still confidently a cat; a
-    group is only added when no chosen label already sits under it. Last, a class that a
-    single view is sure of (``view_maxima`` >= :data:`CROP_MIN_CONFIDENCE`) is added as a
-    secondary subject, with that view's confidence.
+    Every node of the hierarchy (Cats; Animals; Plants) counts on the summed probability of
+    the classes under it, against ``min_confidence`` times its calibrated factor
+    (:data:`labels.SUM_BAR_FACTOR`): a photo the model splits between tabby, tiger cat and
+    Egyptian Mau is still confidently a cat, and one it splits between daisy, acorn and
+    rapeseed is a plant. The most specific node that counts is taken, and only when no
+    chosen label already sits under it, so "cat" never stands beside "tabby cat", nor
+    "animal" beside "cat". Last, a class that a single view is sure of (``view_maxima`` >=
+    :data:`CROP_MIN_CONFIDENCE`) is added as a secondary subject, with that view's
+    confidence.
     """
     paths = class_paths()
     chosen: list[tuple[tuple[Node, ...], float, tuple[str, ...]]] = []
@@ -187,9 +191,12 @@ def pick_labels(
         bar = SCENE_MIN_CONFIDENCE if path.parents == (LANDSCAPES,) else min_confidence
         if confidence >= max(bar, path.min_confidence):
             chosen.append(((*path.parents, path.leaf), confidence, path.extra))
-    for prefix, confidence in _group_scores(probabilities, paths):
-        if len(chosen) >= top_k or confidence < min_confidence:
-            break
+    sums = node_sums(probabilities)
+    # deepest first, so that the most specific node that counts is the one taken
+    for prefix, confidence in sorted(sums.items(), key=lambda item: (-len(item[0]), -item[1])):
+        factor = SUM_BAR_FACTOR.get(prefix[-1].title, 1.0)
+        if len(chosen) >= top_k or confidence < min_confidence * factor:
+            continue
         if not any(nodes[: len(prefix)] == prefix for nodes, _, _ in chosen):
             chosen.append((prefix, confidence, ()))
     if view_maxima is not None:
@@ -203,37 +210,36 @@ def pick_labels(
             if confidence >= path.min_confidence and not seen:
                 chosen.append((nodes, confidence, path.extra))
     chosen.sort(key=lambda item: -item[1])
-    sums = dict(_group_scores(probabilities, paths))
     return tuple(_label(nodes, confidence, extra, sums) for nodes, confidence, extra in chosen)
 
 
-def _group_scores(
-    probabilities: np.ndarray, paths: tuple[ClassPath, ...]
-) -> list[tuple[tuple[Node, ...], float]]:
-    """Each class's nearest group (Cats, Coffee, Trucks) with its summed probability, most
-    confident first. Wider groups (Animals) are not summed: over hundreds of classes the
-    model's background noise alone would reach the threshold."""
-    groups, members = _groups() if paths is class_paths() else _groups_of(paths)
-    sums = np.bincount(members, weights=probabilities, minlength=len(groups) + 1)[:-1]
-    return [(groups[i], float(sums[i])) for i in np.argsort(-sums)]
+def node_sums(probabilities: np.ndarray) -> dict[tuple[Node, ...], float]:
+    """The summed probability under every node of the hierarchy, keyed by its path from
+    the root: ``(Animals, Cats)`` sums the five cats, ``(Animals,)`` every animal. A class
+    with its own raised bar is known noise below it ("wing" on clouds, "ladybug" on a
+    leaf), so its probability is no evidence for its parents either."""
+    nodes, members, owners = _membership()
+    sums = np.bincount(owners, weights=probabilities[members], minlength=len(nodes))
+    return {node: float(total) for node, total in zip(nodes, sums, strict=True)}
 
 
 @cache
-def _groups() -> tuple[list[tuple[Node, ...]], np.ndarray]:
-    return _groups_of(class_paths())  # once: hashing 1000 paths per photo cost ~5 ms
-
-
-def _groups_of(paths: tuple[ClassPath, ...]) -> tuple[list[tuple[Node, ...]], np.ndarray]:
-    """The groups, and each class's group index (the last index, one past the groups, for
-    classes without a group or whose probability is no evidence for it)."""
-    groups = list(dict.fromkeys(p.parents for p in paths if p.parents))
-    where = {group: i for i, group in enumerate(groups)}
-    # a class with its own raised bar is known noise below it ("wing" on clouds, "ladybug"
-    # on a leaf): its probability is no evidence for its group either
-    members = np.array(
-        [where[p.parents] if p.parents and p.group_evidence else len(groups) for p in paths]
+def _membership() -> tuple[list[tuple[Node, ...]], np.ndarray, np.ndarray]:
+    """Every node path, and (class index, node index) pairs for each class under a node;
+    built once, since hashing 1000 paths per photo cost ~5 ms."""
+    paths = class_paths()
+    nodes = list(
+        dict.fromkeys(p.parents[:depth] for p in paths for depth in range(1, len(p.parents) + 1))
     )
-    return groups, members
+    where = {node: i for i, node in enumerate(nodes)}
+    pairs = [
+        (index, where[p.parents[:depth]])
+        for index, p in enumerate(paths)
+        if p.group_evidence
+        for depth in range(1, len(p.parents) + 1)
+    ]
+    members, owners = (np.array(column) for column in zip(*pairs, strict=True))
+    return nodes, members, owners
 
 
 def _label(
