@@ -92,7 +92,7 @@ def main() -> None:
         child(args.child, repeats=args.repeats)
         return
     sys.path.insert(0, str(HERE))
-    from bench_local import make_photos
+    from bench_local import SIZE_PX, make_photos
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "photos"
@@ -111,7 +111,8 @@ def main() -> None:
         load_after = os.getloadavg()
     photos = sorted(best[THIS_TREE])
     print(
-        f"{len(photos)} photos of 4000x3000, best of {args.rounds} rounds x {args.repeats}, "
+        f"{len(photos)} photos of {SIZE_PX[0]}x{SIZE_PX[1]}, best of {args.rounds} round(s) "
+        f"x {args.repeats}, "
         f"one thread; load {' '.join(f'{x:.2f}' for x in load_before)} -> "
         f"{' '.join(f'{x:.2f}' for x in load_after)}"
     )
