@@ -90,8 +90,9 @@ class Classifier:
     def labels(self, image: Image.Image, *, top_k: int, min_confidence: float) -> tuple[Label, ...]:
         """Labels from the centre view; when it is unsure (no class reaches
         :data:`CONFIDENT_CENTRE`), from the mean over the framing :func:`views`, plus what
-        one view alone (the detail view too) is sure of. The other views cost one more
-        inference, run only when the centre is unsure (two of the seven test photos)."""
+        one view alone (the detail view too) is sure of. Each other view costs one more
+        inference, paid only when the centre is unsure (2 of the 7 test photos, 33 of
+        bench/quality's 56): one for a frame up to 3:2, three for a longer one."""
         centre, *others = views(image)
         per_view = self.batch([centre])
         if others and float(per_view[0].max()) < CONFIDENT_CENTRE:
