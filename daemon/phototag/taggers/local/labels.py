@@ -405,7 +405,7 @@ NEVER = 2.0  # above any probability: the class is never written
 # The bar for a node's *summed* probability, as a multiple of ``min_confidence``, where the
 # default (1) is wrong; calibrated on bench/quality (56 photos) and the 7 test photos. Four
 # nodes, 504 of the 1000 classes:
-# - Animals (398 classes) is never summed whole: leaves, grass and petals put 0.36-0.83 of
+# - Animals (398 classes) is never summed whole: leaves, grass and petals put 0.36-0.67 of
 #   their probability on insects, frogs and lizards (6 of the 7 photos whose Animals sum is
 #   0.35-0.8 show no animal); its groups (Dogs, Birds) are summed.
 # - Plants (15 classes) at half the bar: nothing else resembles them; no photo without a
