@@ -1,6 +1,6 @@
 """Tag quality of the embedded default on real photographs (not a test).
 
-    .venv/bin/python bench/bench_quality.py [--verbose] [--save-before] [--write-results]
+    .venv/bin/python bench/bench_quality.py [--verbose] [--save-before REV] [--write-results]
 
 Runs what a daemon worker runs per photo (``imaging.prepare`` with the default edge, then
 ``LocalTagger.tag`` with default settings) over ``bench/quality/photos`` and scores the
@@ -25,8 +25,10 @@ whole words ("red fox" matches "fox"), since a more specific kind of a true thin
   secondary truth term, or is generic (a date, "Photograph"); wrong otherwise; "none"
   when no title was written.
 
-``--save-before`` stores the figures in ``bench/quality/before.json`` (run it on the code
-before a change); ``--write-results`` puts both columns into bench/RESULTS.md.
+``--save-before REV`` stores the figures in ``bench/quality/before.json`` under that name (run
+it on the code before a change, e.g. with ``PYTHONPATH`` at main's ``daemon/`` extracted by
+``git archive``); ``--write-results`` puts three columns into bench/RESULTS.md: the code
+issue 16 was filed against (``bench/quality/original.json``, 98f623d), before, and now.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ HERE = Path(__file__).resolve().parent
 PHOTOS = HERE / "quality" / "photos"
 TRUTH = HERE / "quality" / "truth.toml"
 BEFORE = HERE / "quality" / "before.json"
+ORIGINAL = HERE / "quality" / "original.json"  # main at 98f623d, when issue 16 was filed
 RESULTS = HERE / "RESULTS.md"
 SECTION = "## 9. Tag quality on real photos"
 
@@ -250,7 +253,12 @@ ROWS = (
 )
 
 
-def section(before: dict[str, float | int] | None, now: dict[str, float | int]) -> str:
+def section(
+    original: dict[str, float | int] | None,
+    before: dict[str, float | int | str] | None,
+    now: dict[str, float | int],
+) -> str:
+    label = f"before (main, {before.get('code', '?')})" if before else "before"
     lines = [
         SECTION,
         "",
@@ -259,12 +267,13 @@ def section(before: dict[str, float | int] | None, now: dict[str, float | int]) 
         "(bench/quality/truth.toml), default settings. Matching rule in the script's "
         "docstring. Run " + time.strftime("%Y-%m-%d", time.gmtime()) + ".",
         "",
-        "| figure | before (main, 98f623d) | now |",
-        "| --- | --- | --- |",
+        f"| figure | issue filed (main, 98f623d) | {label} | now |",
+        "| --- | --- | --- | --- |",
     ]
-    for label, key in ROWS:
+    for text, key in ROWS:
+        first = original.get(key, "") if original else ""
         old = before.get(key, "") if before else ""
-        lines.append(f"| {label} | {old} | {now[key]} |")
+        lines.append(f"| {text} | {first} | {old} | {now[key]} |")
     return "\n".join(lines) + "\n"
 
 
@@ -277,14 +286,14 @@ def write_results(text: str) -> None:
         current = current[:anchor] + text + "\n" + current[anchor:]
     else:
         end = current.find("\n## ", start + len(SECTION))
-        current = current[:start] + text + (current[end + 1 :] if end >= 0 else "")
+        current = current[:start] + text + ("\n" + current[end + 1 :] if end >= 0 else "")
     RESULTS.write_text(current, encoding="utf-8")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--verbose", action="store_true", help="print each photo's tags")
-    parser.add_argument("--save-before", action="store_true")
+    parser.add_argument("--save-before", metavar="REV", help="store as the code before")
     parser.add_argument("--write-results", action="store_true")
     args = parser.parse_args()
     settings = Settings()
@@ -311,10 +320,14 @@ def main() -> None:
     tagger.close()
     print(json.dumps(now, indent=1))
     if args.save_before:
-        BEFORE.write_text(json.dumps(now, indent=1) + "\n", encoding="utf-8")
+        saved = {"code": args.save_before, **now}
+        BEFORE.write_text(json.dumps(saved, indent=1) + "\n", encoding="utf-8")
     if args.write_results:
-        before = json.loads(BEFORE.read_text(encoding="utf-8")) if BEFORE.exists() else None
-        write_results(section(before, now))
+        original, before = (
+            json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+            for path in (ORIGINAL, BEFORE)
+        )
+        write_results(section(original, before, now))
 
 
 if __name__ == "__main__":

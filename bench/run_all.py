@@ -42,6 +42,7 @@ BENCHES = (
 # owned elsewhere: run as they are, their output kept verbatim
 OTHERS = (
     ("local", "bench_local.py", ("--images", "60"), ("--images", "12")),
+    ("tag-cpu", "bench_tag_cpu.py", ("--rev", "main"), ("--rev", "main", "--rounds", "1")),
     ("metadata", "bench_metadata.py", ("--count", "100"), ("--count", "20")),
     ("watch-scale", "bench_watch_scale.py", (), ("--folders", "200", "--files", "2000")),
 )

@@ -67,6 +67,7 @@ def test_the_astronaut_is_a_portrait(tagger: LocalTagger) -> None:
     tags = tagger.tag(_image("astronaut.jpg")).tags
     assert {"portrait", "person"} <= _lower(tags)
     assert tags.keywords[0] == "portrait"
+    assert "vehicle" not in _lower(tags)  # her orange suit sums 0.42 on bobsleigh, go-kart...
     assert tags.title == "Portrait"  # changed with issue 16: "Portrait of one person" was long
     assert tags.caption.startswith("A portrait, photographed")
 
@@ -198,6 +199,8 @@ def test_a_bare_category_is_a_keyword_never_the_title() -> None:
     assert tags.keywords == ("architecture",)
     assert tags.title == ""
     assert tags.caption == "A photograph of architecture."  # no "An architecture"
+    landscape = Findings(facts=_facts(), labels=(_label("landscape", 0.41, generic=True),))
+    assert compose(landscape, style=STYLE).caption == "A photograph of a landscape."
 
 
 def test_no_title_rather_than_an_unsure_one_and_the_notes_say_why(tagger: LocalTagger) -> None:

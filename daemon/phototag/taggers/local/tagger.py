@@ -64,7 +64,6 @@ _NO_ARTICLE = frozenset(
         "jeans",
         "sunglasses",
         "swimming trunks",
-        "landscape",
     }
 )
 
