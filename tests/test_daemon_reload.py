@@ -117,6 +117,7 @@ def test_a_retired_core_finishes_its_job_in_flight(tmp_path: Path, inbox: Path) 
     from phototag.config import Settings
     from phototag.domain import FileSig
     from phototag.runtime.core import Core
+    from phototag.states import Ending
     from phototag.store.queue import Index
 
     photo = inbox / "cat.jpg"
@@ -148,7 +149,7 @@ def test_a_retired_core_finishes_its_job_in_flight(tmp_path: Path, inbox: Path) 
             assert not core.enter()
             worker.join(timeout=30)
             (outcome,) = outcomes
-            assert outcome.status == "done" and outcome.result is not None
+            assert outcome.ending is Ending.DONE and outcome.result is not None
         finally:
             core.close()
             index.close()

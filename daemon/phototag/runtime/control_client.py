@@ -5,6 +5,7 @@ See :mod:`phototag.runtime.control` for the protocol.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 from pathlib import Path
@@ -30,7 +31,10 @@ def call(
                 f"cannot reach phototagd at {path}: {exc.strerror}", kind="denied"
             ) from exc
         try:
-            sock.sendall((json.dumps(request) + "\n").encode())
+            # A refused peer's answer comes before the daemon reads anything: read it even if
+            # the daemon closed before the request went out.
+            with contextlib.suppress(BrokenPipeError):
+                sock.sendall((json.dumps(request) + "\n").encode())
             with sock.makefile("rb") as reader:
                 line = reader.readline(MAX_REQUEST_BYTES * 64)
         except TimeoutError as exc:
