@@ -79,11 +79,16 @@ class FileRecord:
         }
 
 
+# A file as the catch-up scan compares it, ``path/size mtime_ns`` in one bytes string: exact
+# (the signature part holds no "/"), and built alike by SQLite (``reader._SCAN_SETTLED``) and
+# by the scan (``intake.scan.scan_keys``, which formats it in line: it runs once a file), so
+# the index side is a set of bytes filled in a few C calls.
+SCAN_KEY = b"%b/%d %d"
+
+
 def scan_key(raw_path: bytes, size: int, mtime_ns: int) -> bytes:
-    """A file as the catch-up scan compares it, ``path/size mtime_ns`` in one bytes string:
-    exact (the signature part holds no "/"), and built alike by SQLite (``_SCAN_SETTLED``)
-    and by the walk, so the index side is a set of bytes filled in a few C calls."""
-    return b"%b/%d %d" % (raw_path, size, mtime_ns)
+    """The scan key (``SCAN_KEY``) of one file."""
+    return SCAN_KEY % (raw_path, size, mtime_ns)
 
 
 def split_scan_key(key: bytes) -> tuple[bytes, FileSig]:
