@@ -18,7 +18,7 @@ from phototag.intake.scan import scan_keys, walk
 from phototag.intake.selection import Selection
 from phototag.store import reader as state
 from phototag.store.queue import Index
-from phototag.store.records import scan_key, split_scan_key
+from phototag.store.records import SCAN_KEY, split_scan_key
 from phototag.store.schema import MIGRATIONS
 
 OLD_NS = time.time_ns() - 3600 * 10**9  # an hour ago: quiet, queued at once by the scan
@@ -238,7 +238,7 @@ def test_sqlite_and_the_walk_build_the_same_scan_key(
         f.truncate(size)
     os.utime(path, ns=(mtime_ns, mtime_ns))
     record(index, path, "done")
-    key = scan_key(os.fsencode(path), size, mtime_ns)
+    key = SCAN_KEY % (os.fsencode(path), size, mtime_ns)
     assert scan_keys(walk(root, recursive=True, follow_symlinks=False)) == [key]  # the walk's
     assert index.known_under(root).wait()[0] == {key}  # SQLite's side
     assert split_scan_key(key) == (os.fsencode(path), FileSig(size, mtime_ns))
@@ -279,6 +279,6 @@ def test_a_version_2_index_gains_the_scan_index(tmp_path: Path) -> None:
     index = Index(path)
     names = {r[0] for r in index._db.execute("SELECT name FROM sqlite_master WHERE type='index'")}
     assert "files_scan" in names
-    assert index.known_under(Path("/p")).wait()[0] == {scan_key(b"/p/a.jpg", 4, OLD_NS)}
+    assert index.known_under(Path("/p")).wait()[0] == {SCAN_KEY % (b"/p/a.jpg", 4, OLD_NS)}
     assert index.reader().counts()["done"] == 1
     index.close()

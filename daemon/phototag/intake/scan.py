@@ -146,7 +146,7 @@ def _listing(
 
 
 def scan_keys(entries: Iterable[Entry]) -> list[bytes]:
-    """The scan key (``records.scan_key``) of every regular file among ``entries``."""
+    """The scan key (``records.SCAN_KEY``) of every regular file among ``entries``."""
     file, key = Kind.FILE, SCAN_KEY
     return [
         key % (path, st.st_size, st.st_mtime_ns)
