@@ -123,7 +123,8 @@ def _listing(
     folder: bytes, *, follow_symlinks: bool
 ) -> list[tuple[bytes, os.stat_result | None, OSError | None]] | OSError:
     """The sorted names in ``folder``, each with its stat (or why it has none); the error
-    if the folder cannot be listed. The folder's descriptor is closed before any is used."""
+    if the folder cannot be listed. The folder's descriptor is closed before the walk
+    yields any of them, so a deep tree holds none open while its caller works."""
     try:
         names = os.listdir(folder)
         fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
