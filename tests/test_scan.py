@@ -45,12 +45,17 @@ def write(path: Path, data: bytes = b"jpeg", *, mtime_ns: int = OLD_NS) -> Path:
 
 
 def listing(top: Path, **options: bool) -> list[tuple[str, Kind]]:
-    """(path relative to ``top``, kind) for each entry of the walk, in its order."""
+    """(path relative to ``top``, kind) for each entry of the walk, sorted; and each one
+    after the folder it is in, as the walk gives them."""
     settings = {"recursive": True, "follow_symlinks": False, **options}
-    return [
+    found = [
         (os.path.relpath(os.fsdecode(raw), top), kind)
         for raw, kind, _st, _error in walk(top, **settings)
     ]
+    order = [path for path, _ in found]
+    for n, path in enumerate(order[1:], 1):
+        assert order.index(os.path.dirname(path) or ".") < n, found
+    return sorted(found)
 
 
 def make_intake(index: Index, root: Path, **settings: object) -> Intake:
@@ -76,7 +81,7 @@ def put(index: Index, path: Path, status: str) -> None:
 # -- the walk -------------------------------------------------------------------------------
 
 
-def test_the_walk_names_every_entry_in_sorted_pre_order(tmp_path: Path) -> None:
+def test_the_walk_names_every_entry_each_after_its_folder(tmp_path: Path) -> None:
     root = tmp_path / "in"
     write(root / "b.jpg")
     write(root / "a" / "z.jpg")
@@ -92,14 +97,15 @@ def test_the_walk_names_every_entry_in_sorted_pre_order(tmp_path: Path) -> None:
         ("a", Kind.FOLDER),
         ("a/deeper", Kind.FOLDER),
         ("a/deeper/x.jpg", Kind.FILE),
-        ("a/z.jpg", Kind.FILE),  # after the subfolder listed before it
+        ("a/z.jpg", Kind.FILE),
         ("b.jpg", Kind.FILE),
         ("c.txt", Kind.FILE),  # names are for the callers
         ("link.jpg", Kind.LINK),
         ("linked", Kind.LINK),
         ("pipe.jpg", Kind.SPECIAL),
     ]
-    assert listing(root, recursive=False)[1:4] == [
+    assert listing(root, recursive=False)[:4] == [
+        (".", Kind.FOLDER),
         (".cache", Kind.HIDDEN_FOLDER),
         ("a", Kind.SUBFOLDER),
         ("b.jpg", Kind.FILE),
@@ -124,7 +130,7 @@ def test_followed_links_enter_a_folder_once_and_a_broken_one_is_unstatable(
         ("more", Kind.FOLDER),
         ("more/b.jpg", Kind.FILE),
     ]
-    error = [e for raw, kind, _, e in walk(root, recursive=True, follow_symlinks=True)][2]
+    (error,) = [e for _, kind, _, e in walk(root, recursive=True, follow_symlinks=True) if e]
     assert isinstance(error, FileNotFoundError)
 
 
@@ -132,9 +138,10 @@ def test_the_top_may_be_a_file_a_link_or_missing(tmp_path: Path) -> None:
     photo = write(tmp_path / "in" / "a.jpg")
     (tmp_path / "in" / "root-link").symlink_to(tmp_path / "in")
     assert listing(photo) == [(".", Kind.FILE)]
-    assert listing(tmp_path / "in" / "root-link")[:2] == [
+    assert listing(tmp_path / "in" / "root-link") == [
         (".", Kind.FOLDER),  # a root may be a link: it is followed
         ("a.jpg", Kind.FILE),
+        ("root-link", Kind.LINK),
     ]
     assert listing(tmp_path / "gone") == [(".", Kind.UNSTATABLE)]
 
@@ -249,7 +256,7 @@ def test_the_report_names_what_the_walk_passes_over(tmp_path: Path) -> None:
         ]
 
     symlink = "symbolic link, not followed (follow_symlinks is off)"
-    assert report(root) == [
+    assert report(root) == [  # sorted by path
         (".cache", "skip", "hidden folder"),
         ("a.jpg", "process", "new"),
         ("broken.jpg", "skip", symlink),

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from phototag.config import Settings
 from phototag.domain import FileSig
-from phototag.intake.scan import Kind, walk
+from phototag.intake.scan import Entry, Kind, walk
 from phototag.intake.selection import Selection, size_skip_reason
 from phototag.store.records import FileRecord, decide, decode_path, display_path
 
@@ -92,11 +92,10 @@ class Discovery:
             elif not os.path.lexists(top):
                 yield Finding(top, "skip", "not found")
             else:
-                for raw, kind, st, error in walk(
-                    top,
-                    recursive=selection.recursive,
-                    follow_symlinks=selection.follow_symlinks,
-                ):
+                entries = walk(
+                    top, recursive=selection.recursive, follow_symlinks=selection.follow_symlinks
+                )
+                for raw, kind, st, error in sorted(entries, key=_path_of):  # as ls would
                     if kind is not Kind.FOLDER:
                         yield self._finding(decode_path(raw), kind, st, error)
 
@@ -126,6 +125,10 @@ _PASSED_OVER = {
     Kind.HIDDEN_FOLDER: "hidden folder",
     Kind.SUBFOLDER: "subfolder (recursive is off)",
 }
+
+
+def _path_of(entry: Entry) -> bytes:
+    return entry[0]
 
 
 def _entry_reason(kind: Kind, error: OSError | None) -> str | None:
