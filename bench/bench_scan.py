@@ -1,6 +1,6 @@
 """Catch-up scan of already-indexed, unchanged files against ``find -printf`` (target <= 3x).
 
-    .venv/bin/python bench/bench_scan.py [--quick] [--json FILE]
+    .venv/bin/python bench/bench_scan.py [--quick] [--json FILE] [--baseline DIR]
 
 Builds a tree of empty ``.jpg`` files (500 a folder), records each with its real size and
 mtime as "done" in a fresh index, then times ``Intake.scan()`` (index lookup, stat-only
@@ -8,12 +8,16 @@ walk, name rules; it must find nothing to do) in a fresh interpreter, interleave
 ``find ROOT -printf '%s %T@\\n'`` over the same tree; the page cache is warm for both.
 The scan reads the index on a second thread while it walks: its CPU time (all threads)
 is reported beside its wall time. Peak memory: the scanning process's VmHWM minus its
-VmRSS just before the scan.
+VmRSS just before the scan. ``--baseline DIR`` also times the ``Intake.scan()`` of another
+phototag source root (``git archive main daemon | tar -x -C /tmp/main``, then
+``--baseline /tmp/main/daemon``) in the same rounds, to tell a change's cost from the
+machine's noise.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import subprocess
 import tempfile
@@ -45,9 +49,11 @@ print(json.dumps({{"s": spent, "cpu_s": cpu, "found": found, "before_kb": before
 """
 
 
-def scan_child(root: Path, index: Path) -> dict[str, float]:
+def scan_child(root: Path, index: Path, *, source: Path | None = None) -> dict[str, float]:
+    """One scan in a fresh interpreter; ``source``: import phototag from there instead."""
     code = CHILD.format(bench=str(Path(__file__).parent), root=str(root), index=str(index))
-    out = subprocess.run([PYTHON, "-c", code], capture_output=True, text=True, check=True)
+    env = {**os.environ, "PYTHONPATH": str(source)} if source is not None else None
+    out = subprocess.run([PYTHON, "-c", code], capture_output=True, text=True, check=True, env=env)
     return json.loads(out.stdout)
 
 
@@ -60,7 +66,9 @@ def find_once(root: Path) -> float:
 
 
 def main() -> None:
-    args = parser(__doc__).parse_args()
+    cli = parser(__doc__)
+    cli.add_argument("--baseline", type=Path, help="another phototag source root to time too")
+    args = cli.parse_args()
     count, rounds = (10_000, 3) if args.quick else (100_000, 5)
     report = Report(f"3. Catch-up scan of {count:,} indexed, unchanged files")
     with tempfile.TemporaryDirectory() as tmp:
@@ -75,12 +83,14 @@ def main() -> None:
             f"({time.perf_counter() - t0:.0f} s)",
         )
         find_once(root)
-        ours, theirs, runs = [], [], []
+        ours, theirs, runs, baseline = [], [], [], []
         for _ in range(rounds):
             theirs.append(find_once(root))
             run = scan_child(root, index)
             runs.append(run)
             ours.append(run["s"])
+            if args.baseline is not None:
+                baseline.append(scan_child(root, index, source=args.baseline))
         if any(r["found"] for r in runs):
             report.note(f"the scan found {runs[0]['found']} file(s) to queue: expected none")
         scan_s, find_s = statistics.median(ours), statistics.median(theirs)
@@ -92,6 +102,14 @@ def main() -> None:
             f"{statistics.median(r['cpu_s'] for r in runs):.3f} s",
         )
         report.row("find -printf '%s %T@\\n' (median)", f"{find_s:.3f} s")
+        if baseline:
+            base_s = statistics.median(r["s"] for r in baseline)
+            base_cpu_s = statistics.median(r["cpu_s"] for r in baseline)
+            report.row(
+                f"baseline {args.baseline} (median)",
+                f"{base_s:.3f} s, CPU {base_cpu_s:.3f} s (this tree / baseline: "
+                f"{scan_s / base_s:.2f})",
+            )
         peak = max(r["peak_kb"] - r["before_kb"] for r in runs) / 1024
         base = runs[0]["before_kb"] / 1024
         report.row(

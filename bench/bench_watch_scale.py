@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from phototag.config import DEFAULT_EXTENSIONS
+from phototag.intake.scan import candidates
 from phototag.intake.selection import Selection
 from phototag.intake.watch import (
     MAX_WATCHES_SYSCTL,
@@ -71,7 +72,7 @@ def main() -> None:
             follow_symlinks=False,
         )
         started = time.perf_counter()
-        found = sum(1 for _ in selection.walk())
+        found = sum(1 for _ in candidates(selection, root))
         print(
             f"catch-up / reconcile scan (stat only): {found:,} files in "
             f"{time.perf_counter() - started:.2f}s"

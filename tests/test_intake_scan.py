@@ -14,10 +14,11 @@ import pytest
 from phototag.config import Settings
 from phototag.domain import FileSig
 from phototag.intake.intake import Intake
+from phototag.intake.scan import scan_keys, walk
 from phototag.intake.selection import Selection
 from phototag.store import reader as state
 from phototag.store.queue import Index
-from phototag.store.records import scan_key, split_scan_key
+from phototag.store.records import SCAN_KEY, split_scan_key
 from phototag.store.schema import MIGRATIONS
 
 OLD_NS = time.time_ns() - 3600 * 10**9  # an hour ago: quiet, queued at once by the scan
@@ -204,15 +205,18 @@ def test_a_missing_root_is_skipped(index: Index, root: Path, tmp_path: Path) -> 
 
 
 def test_known_under_reads_the_covering_index(index: Index, root: Path) -> None:
-    done, failed, queued, gone = (write(root / f"{n}.jpg") for n in "abcd")
+    done, failed, queued, gone, undone = (write(root / f"{n}.jpg") for n in "abcdf")
     record(index, done, "done")
     record(index, failed, "failed")
     record(index, queued, "queued")
     record(index, gone, "deleted")
+    record(index, undone, "undone")
     record(index, write(root.parent / "other" / "e.jpg"), "done")
-    settled, in_flight = index.known_under(root).wait()
-    assert {split_scan_key(k)[0] for k in settled} == {os.fsencode(done), os.fsencode(failed)}
-    assert in_flight == {os.fsencode(queued)}
+    settled, held = index.known_under(root).wait()
+    assert {split_scan_key(k)[0] for k in settled} == {
+        os.fsencode(p) for p in (done, failed, undone)
+    }
+    assert held == {os.fsencode(queued), os.fsencode(undone)}
     plan = index._db.execute(f"EXPLAIN QUERY PLAN {state._SCAN_SETTLED}", (b"/a/", b"/a0"))
     assert "COVERING INDEX files_scan" in str(plan.fetchall())  # no lookup in the table
 
@@ -234,9 +238,8 @@ def test_sqlite_and_the_walk_build_the_same_scan_key(
         f.truncate(size)
     os.utime(path, ns=(mtime_ns, mtime_ns))
     record(index, path, "done")
-    key = scan_key(os.fsencode(path), size, mtime_ns)
-    selection = Selection.from_settings(Settings(roots=[root]))
-    assert selection._list_files(root) == [key]  # the walk's side
+    key = SCAN_KEY % (os.fsencode(path), size, mtime_ns)
+    assert scan_keys(walk(root, recursive=True, follow_symlinks=False)) == [key]  # the walk's
     assert index.known_under(root).wait()[0] == {key}  # SQLite's side
     assert split_scan_key(key) == (os.fsencode(path), FileSig(size, mtime_ns))
     assert make_intake(index, root).scan() == 0
@@ -249,8 +252,8 @@ def test_the_index_is_read_in_chunks(
     paths = [write(root / f"{d}" / f"{i}.jpg") for d in "ab" for i in range(5)]
     for n, path in enumerate(paths):
         record(index, path, {3: "queued", 7: "deleted"}.get(n, "done"))
-    settled, in_flight = index.known_under(root).wait()
-    assert len(settled) == 8 and in_flight == {os.fsencode(paths[3])}
+    settled, held = index.known_under(root).wait()
+    assert len(settled) == 8 and held == {os.fsencode(paths[3])}
     assert make_intake(index, root).scan() == 1  # the deleted one, back on disk
     assert status_of(index, paths[7]) == "queued"
 
@@ -276,6 +279,6 @@ def test_a_version_2_index_gains_the_scan_index(tmp_path: Path) -> None:
     index = Index(path)
     names = {r[0] for r in index._db.execute("SELECT name FROM sqlite_master WHERE type='index'")}
     assert "files_scan" in names
-    assert index.known_under(Path("/p")).wait()[0] == {scan_key(b"/p/a.jpg", 4, OLD_NS)}
+    assert index.known_under(Path("/p")).wait()[0] == {SCAN_KEY % (b"/p/a.jpg", 4, OLD_NS)}
     assert index.reader().counts()["done"] == 1
     index.close()

@@ -1,4 +1,4 @@
-"""Which names are photos to tag, and the stat-only walk."""
+"""Which names are photos to tag, and the candidates the stat-only walk finds."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from phototag.config import Settings
+from phototag.intake.scan import candidates
 from phototag.intake.selection import Selection
 
 
@@ -66,5 +67,5 @@ def test_walk_is_stat_only_and_skips_links_and_loops(selection: Selection, tmp_p
     outside = tmp_path / "outside.jpg"
     outside.write_bytes(b"secret")
     (root / "link.jpg").symlink_to(outside)
-    found = {p.relative_to(root).as_posix(): sig.size for p, sig in selection.walk()}
+    found = {p.relative_to(root).as_posix(): sig.size for p, sig in candidates(selection, root)}
     assert found == {"a.jpg": 1, "sub/b.png": 2}

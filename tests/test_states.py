@@ -30,7 +30,6 @@ from phototag.errors import (
     JobError,
     MetadataWriteError,
 )
-from phototag.intake.discovery import Finding, Reason, queue_pending
 from phototag.intake.selection import Selection, SkipReason, entry_skip_reason, size_skip_reason
 from phototag.metadata.imagehash import hash_file
 from phototag.processing.circuit import Circuit
@@ -259,21 +258,3 @@ def test_skip_reasons_are_members_with_the_variable_part_in_the_message(
     big = size_skip_reason(2_000_000_000, max_file_bytes=1_000_000_000)
     assert big is not None and big.reason is SkipReason.TOO_LARGE
     assert big.message == "file is 2.0 GB, over max_file_bytes (1.0 GB)"
-
-
-def test_queue_pending_decides_on_the_member_not_its_text(tmp_path: Path) -> None:
-    sig = FileSig(size=1, mtime_ns=0)  # long settled
-    text = "".join(["already ", "queued"])  # the same words, not the decision
-    findings = [
-        Finding(tmp_path / "a.jpg", "process", Reason.ALREADY_QUEUED, sig),
-        Finding(tmp_path / "b.jpg", "process", text, sig),
-    ]
-    queued: list[Path] = []
-    handed = queue_pending(
-        findings,
-        now_ns=time.time_ns(),
-        debounce_s=1.0,
-        enqueue=lambda path, _sig: queued.append(path),
-        settle=lambda _path: None,
-    )
-    assert handed == 1 and queued == [tmp_path / "b.jpg"]

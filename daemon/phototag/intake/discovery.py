@@ -1,8 +1,9 @@
-"""What would be tagged now, and why everything else is not: a stat-only look at the roots.
+"""What would be tagged now, and why everything else is not: a report on the one walk.
 
-``tagctl scan`` prints these findings; ``phototagd --once`` queues the ones to process.
-The walk follows the same rules as :meth:`Selection.walk` (hidden folders, symlinks,
-recursion) but reports what it passes over instead of staying silent about it.
+``tagctl scan`` prints these findings. They come from :func:`phototag.intake.scan.walk`, the
+walk every scan makes, and name what it passes over (links, hidden folders, names and
+entries never opened) instead of staying silent about it; a file is "process" when the
+index says a scan would hand it on (:func:`verdict`, on ``records.decide``).
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ from typing import Any, Literal
 
 from phototag.config import Settings
 from phototag.domain import FileSig
-from phototag.intake.selection import Selection, SkipReason, entry_skip_reason, size_skip_reason
-from phototag.intake.stability import is_settled
+from phototag.intake.scan import Entry, Kind, walk
+from phototag.intake.selection import Selection, SkipReason, size_skip_reason
 from phototag.states import Status
-from phototag.store.records import Decision, FileRecord, decide, display_path
+from phototag.store.records import Decision, FileRecord, decide, decode_path, display_path
 
 Action = Literal["process", "skip"]
 
@@ -50,8 +51,6 @@ _UNCHANGED_SINCE = {
 class Finding:
     path: Path
     action: Action
-    # a member of Reason, SkipReason or Reuse, which code compares by identity (``is``),
-    # or the message of a reason with a variable part (a Skip's), which it never reads
     reason: str
     sig: FileSig | None = None
 
@@ -84,7 +83,7 @@ def verdict(record: FileRecord | None, sig: FileSig, *, dry_run: bool) -> tuple[
 
 @dataclass(frozen=True, slots=True)
 class Discovery:
-    """The walk: the name rules, the index lookup and the run's mode."""
+    """The report's parts: the name rules, the index lookup and the run's mode."""
 
     selection: Selection
     lookup: Callable[[Path], FileRecord | None]
@@ -108,57 +107,60 @@ class Discovery:
         for top in tops:
             if selection.root_of(top) is None:
                 yield Finding(top, "skip", SkipReason.OUTSIDE_ROOTS)
-            elif (top.is_dir() and not top.is_symlink()) or top in selection.roots:
-                yield from self._walk(top, seen=set())
-            elif top.exists() or top.is_symlink():
-                yield self._finding(top)
-            else:
+            elif not os.path.lexists(top):
                 yield Finding(top, "skip", "not found")
-
-    def _walk(self, folder: Path, *, seen: set[tuple[int, int]]) -> Iterator[Finding]:
-        follow = self.selection.follow_symlinks
-        try:
-            st = folder.stat()
-            if (st.st_dev, st.st_ino) in seen:
-                return  # a symlink loop
-            seen.add((st.st_dev, st.st_ino))
-            entries = sorted(os.scandir(folder), key=lambda e: e.name)
-        except OSError as exc:
-            yield Finding(folder, "skip", f"cannot read the folder: {exc.strerror or exc}")
-            return
-        for entry in entries:
-            path = Path(entry.path)
-            try:
-                is_dir = entry.is_dir(follow_symlinks=follow)
-            except OSError:
-                is_dir = False
-            if entry.is_symlink() and not follow:
-                yield Finding(path, "skip", SkipReason.SYMLINK)
-            elif not is_dir:
-                yield self._finding(path)
-            elif entry.name.startswith("."):
-                yield Finding(path, "skip", "hidden folder")
-            elif not self.selection.recursive:
-                yield Finding(path, "skip", "subfolder (recursive is off)")
             else:
-                yield from self._walk(path, seen=seen)
+                entries = walk(
+                    top, recursive=selection.recursive, follow_symlinks=selection.follow_symlinks
+                )
+                for raw, kind, st, error in sorted(entries, key=_path_of):  # as ls would
+                    if kind is not Kind.FOLDER:
+                        yield self._finding(decode_path(raw), kind, st, error)
 
-    def _finding(self, path: Path) -> Finding:
-        reason = self.selection.skip_reason(path)
+    def _finding(
+        self, path: Path, kind: Kind, st: os.stat_result | None, error: OSError | None
+    ) -> Finding:
+        if kind in _PASSED_OVER:
+            return Finding(path, "skip", _PASSED_OVER[kind])
+        if kind is Kind.UNREADABLE:
+            return Finding(path, "skip", f"cannot read the folder: {_why(error)}")
+        # a file, or what sits where one could: its name is judged first
+        reason = self.selection.skip_reason(path) or _entry_reason(kind, error)
         if reason is not None:
             return Finding(path, "skip", reason)
-        skip = entry_skip_reason(path, follow_symlinks=self.selection.follow_symlinks)
-        if skip is not None:
-            return Finding(path, "skip", skip.message)
-        try:
-            sig = FileSig.of(path)
-        except OSError as exc:
-            return Finding(path, "skip", f"cannot stat: {exc.strerror or exc}")
+        assert st is not None  # a FILE entry carries its stat
+        sig = FileSig(size=st.st_size, mtime_ns=st.st_mtime_ns)
         skip = size_skip_reason(sig.size, max_file_bytes=self.max_file_bytes)
         if skip is not None:
             return Finding(path, "skip", skip.message, sig)
         action, why = verdict(self.lookup(path), sig, dry_run=self.dry_run)
         return Finding(path, action, why, sig)
+
+
+# entries the walk does not enter or open, whatever their name
+_PASSED_OVER = {
+    Kind.LINK: SkipReason.SYMLINK,
+    Kind.HIDDEN_FOLDER: "hidden folder",
+    Kind.SUBFOLDER: "subfolder (recursive is off)",
+}
+
+
+def _path_of(entry: Entry) -> bytes:
+    return entry[0]
+
+
+def _entry_reason(kind: Kind, error: OSError | None) -> str | None:
+    """Why an entry with a photo's name is never opened (``selection.entry_skip_reason``,
+    from the walk's stat); None for a regular file."""
+    if kind is Kind.SPECIAL:
+        return SkipReason.NOT_REGULAR
+    if kind is Kind.UNSTATABLE:
+        return f"cannot stat: {_why(error)}"
+    return None
+
+
+def _why(error: OSError | None) -> str:
+    return str(error.strerror or error) if error is not None else "unknown error"
 
 
 def totals(findings: Iterable[Finding]) -> dict[str, Any]:
@@ -173,30 +175,3 @@ def totals(findings: Iterable[Finding]) -> dict[str, Any]:
         "skip": by_action["skip"],
         "reasons": {action: dict(counts.most_common()) for action, counts in by_reason.items()},
     }
-
-
-def queue_pending(
-    findings: Iterable[Finding],
-    *,
-    now_ns: int,
-    debounce_s: float,
-    enqueue: Callable[[Path, FileSig], object],
-    settle: Callable[[Path], None],
-) -> int:
-    """Hand each file to process on: a file already complete on disk goes straight to the
-    queue (``enqueue``), a recently written one to the stability tracker (``settle``).
-    Returns how many were handed on."""
-    count = 0
-    for finding in findings:
-        if (
-            finding.action != "process"
-            or finding.reason is Reason.ALREADY_QUEUED
-            or not finding.sig
-        ):
-            continue
-        count += 1
-        if is_settled(finding.sig, now_ns=now_ns, debounce_s=debounce_s):
-            enqueue(finding.path, finding.sig)
-        else:
-            settle(finding.path)
-    return count

@@ -24,8 +24,9 @@ from pathlib import Path
 from loguru import logger
 
 from phototag.domain import FileSig
+from phototag.intake.scan import Handoff, candidates, handoff
 from phototag.intake.selection import Selection, entry_skip_reason
-from phototag.intake.stability import StabilityTracker, is_settled
+from phototag.intake.stability import StabilityTracker
 from phototag.intake.watch import Change
 from phototag.states import Status
 from phototag.store.queue import Index
@@ -81,19 +82,21 @@ class Intake:
         return len(self._tracker)
 
     def scan(self, top: Path | None = None) -> int:
-        """Catch-up: queue new and changed files under ``top`` (default all roots). Stat
-        only: unchanged files are skipped without being read. A file already quiet for
-        ``debounce_s`` (complete on disk) is queued at once; a recent one goes through the
-        stability tracker. Runs on the caller's thread; returns how many it found."""
+        """Catch-up: queue new and changed files at or under ``top`` (a folder or a file;
+        default all roots). Stat only: unchanged files are skipped without being read. Each
+        goes where :func:`handoff` says: to the queue, or through the stability tracker.
+        The daemon's start and reconcile, ``tagctl rescan``, ``phototagd --once`` and
+        ``tagctl backfill`` all scan here. Runs on the caller's thread; returns how many it
+        found."""
         found = queued = 0
         now_ns = time.time_ns()
         for root in (top,) if top is not None else self._selection.roots:
-            if not root.is_dir():
-                continue
+            if not root.exists():
+                continue  # a root not mounted, say: nothing to compare the index with
             known = self._index.known_under(root)
-            for path, sig in self._selection.walk(root, known=known):
+            for path, sig in candidates(self._selection, root, known=known):
                 found += 1
-                if is_settled(sig, now_ns=now_ns, debounce_s=self._debounce_s):
+                if handoff(sig, now_ns=now_ns, debounce_s=self._debounce_s) is Handoff.QUEUE:
                     try:
                         queued += self._index.enqueue(path, sig)
                         continue
@@ -197,7 +200,7 @@ class Intake:
     def _touch_tree(self, folder: Path) -> None:
         if self._selection.root_of(folder) is None:
             return
-        for path, _sig in self._selection.walk(folder):
+        for path, _sig in candidates(self._selection, folder):
             self._tracker.touch(path)
 
     def _entry_sig(self, path: Path) -> FileSig | None:

@@ -1,4 +1,6 @@
-"""Which files phototag looks at: pure decisions on names, plus the stat-only tree walk."""
+"""Which files phototag looks at: pure decisions on names, and the checks on one entry
+before it is opened. The tree walk that applies them is ``intake.scan``.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +8,13 @@ import fnmatch
 import os
 import re
 import stat
-from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
 from phototag.config import Settings
-from phototag.domain import FileSig
 from phototag.errors import OutsideRoots
-from phototag.store.reader import Known
-from phototag.store.records import decode_path, display_path, encode_path, split_scan_key
+from phototag.store.records import display_path
 
 # names that are still arriving or are not the user's photos
 _PARTIAL_SUFFIXES = (".part", ".crdownload", ".filepart", ".tmp", ".partial", ".download", "~")
@@ -124,73 +123,6 @@ class Selection:
         if self.include and not any(_glob_match(text, pattern) for pattern in self.include):
             return SkipReason.NOT_INCLUDED
         return None
-
-    def walk(
-        self, top: Path | None = None, *, known: Known | None = None
-    ) -> Iterator[tuple[Path, FileSig]]:
-        """Every candidate under ``top`` (default: all roots) with its signature; stat only.
-
-        The tree is listed first, as ``find`` would, then compared with ``known`` (from the
-        index, read meanwhile on its own thread): files in flight or unchanged are left out
-        before any ``Path`` or name rule is built, so a catch-up of an unchanged library
-        costs one stat and one set lookup a file. Symlinks are not followed unless
-        configured; hidden folders and symlink loops are not entered.
-        """
-        for root in (top,) if top is not None else self.roots:
-            keys = self._list_files(root)
-            settled, in_flight = (known or Known.nothing()).wait()
-            for key in keys:
-                if key in settled:
-                    continue  # unchanged: most of a library
-                raw, sig = split_scan_key(key)
-                if raw in in_flight:
-                    continue
-                path = decode_path(raw)
-                if self.skip_reason(path) is None:
-                    yield path, sig
-
-    def _list_files(self, top: Path) -> list[bytes]:
-        """The scan key (``state.scan_key``) of every regular file under ``top``."""
-        keys: list[bytes] = []
-        try:
-            st = os.stat(top)
-        except OSError:
-            return keys
-        if not stat.S_ISDIR(st.st_mode):
-            return keys
-        seen = {(st.st_dev, st.st_ino)}  # folders entered: a symlink loop ends here
-        pending = [encode_path(top)]
-        follow, stat_at, is_file, append = self.follow_symlinks, os.stat, stat.S_ISREG, keys.append
-        while pending:
-            folder = pending.pop()
-            # names, then fstatat() relative to the folder's descriptor: the kernel does
-            # not resolve the whole path again for every file (find does the same)
-            try:
-                names = os.listdir(folder)
-                fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-            except OSError:
-                continue
-            prefix = folder if folder.endswith(b"/") else folder + b"/"  # a root of "/"
-            try:
-                for name in names:
-                    try:
-                        st = stat_at(name, dir_fd=fd, follow_symlinks=follow)
-                    except OSError:
-                        continue  # gone since listed, or a broken link
-                    if is_file(st.st_mode):  # a link not followed is S_IFLNK: never listed
-                        # scan_key(prefix + name, ...), inlined: this line runs once a file
-                        append(b"%b%b/%d %d" % (prefix, name, st.st_size, st.st_mtime_ns))
-                    elif (
-                        stat.S_ISDIR(st.st_mode)
-                        and self.recursive
-                        and not name.startswith(b".")
-                        and (st.st_dev, st.st_ino) not in seen
-                    ):
-                        seen.add((st.st_dev, st.st_ino))
-                        pending.append(prefix + name)
-            finally:
-                os.close(fd)
-        return keys
 
 
 def entry_skip_reason(path: Path, *, follow_symlinks: bool) -> Skip | None:

@@ -107,8 +107,3 @@ class StabilityTracker:
 
     def __contains__(self, path: object) -> bool:
         return path in self._pending
-
-
-def is_settled(sig: FileSig, *, now_ns: int, debounce_s: float) -> bool:
-    """Was the file already quiet for ``debounce_s`` when it was found (complete on disk)?"""
-    return now_ns - sig.mtime_ns >= debounce_s * 1e9

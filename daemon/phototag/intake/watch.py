@@ -38,6 +38,7 @@ from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
 from phototag.intake.mounts import Mount, mount_of, mounts_under, polling_reason, read_mounts
+from phototag.intake.scan import Kind, walk
 
 # "written": a writer is at work (inotify IN_MODIFY, or polling saw the file change);
 # "closed": it closed the file after writing (IN_CLOSE_WRITE; polling never sees one)
@@ -177,10 +178,15 @@ def wait_for_watches(expected: int, *, quiet_s: float = 1.0, timeout_s: float = 
 
 
 def count_folders(roots: list[Path], *, recursive: bool) -> int:
-    """Folders inotify needs one watch each for (symbolic links are not followed)."""
+    """Folders inotify needs one watch each for: what watchdog watches, every folder it can
+    list (hidden ones too), never through a symbolic link."""
     if not recursive:
         return len(roots)
-    return sum(1 + sum(len(dirs) for _, dirs, _ in os.walk(root)) for root in roots)
+    return sum(
+        kind is Kind.FOLDER
+        for root in roots
+        for _, kind, _, _ in walk(root, recursive=True, follow_symlinks=False, hidden_folders=True)
+    )
 
 
 def start_observers(

@@ -26,11 +26,10 @@ from phototag import __version__
 from phototag.config import Settings
 from phototag.domain import Health
 from phototag.errors import ConfigError, ControlSocketBusy
-from phototag.intake.discovery import Discovery, queue_pending
 from phototag.intake.intake import Intake
 from phototag.intake.mounts import SpaceGate
 from phototag.intake.selection import Selection
-from phototag.intake.watch import Change, Watchers
+from phototag.intake.watch import Watchers
 from phototag.metadata.write import remove_stale_temp_files
 from phototag.processing.heap import unmap_large_blocks
 from phototag.processing.pipeline import Outcome
@@ -74,7 +73,7 @@ class Daemon:
         unmap_large_blocks()  # before any model loads: what is freed goes back to the kernel
         self.settings = settings
         self.once = once
-        self.scope = tuple(scope) or tuple(settings.roots)  # what --once looks at
+        self.scope = tuple(scope) or tuple(settings.roots)  # what the catch-up scans
         self._progress = progress
         self._backlog = BacklogTracker()
         self.backlog = Backlog(finished=0, remaining=0, elapsed_s=0.0)
@@ -197,7 +196,7 @@ class Daemon:
         self.intake.start()
         if not self.once:
             self.watchers.start()
-        found = self._scan_once() if self.once else self.intake.scan()
+        found = sum(self.intake.scan(top) for top in self.scope)
         logger.info("catch-up scan: {} new or changed file(s)", found)
         self.pool.start()
         self._heartbeat()
@@ -207,16 +206,6 @@ class Daemon:
         self._loop()
         self._shutdown()
         return self.exit_code
-
-    def _scan_once(self) -> int:
-        """--once: files already complete on disk are queued at once; newer ones settle."""
-        return queue_pending(
-            Discovery.from_settings(self.settings, self.index.get).findings(self.scope),
-            now_ns=time.time_ns(),
-            debounce_s=self.settings.debounce_s,
-            enqueue=self.index.enqueue,
-            settle=lambda path: self.intake.changes.put(Change("touched", path)),
-        )
 
     def request_stop(self) -> None:
         self._stop.set()

@@ -14,6 +14,7 @@ from typing import Any
 from phototag.config import Settings
 from phototag.domain import FileSig
 from phototag.errors import JobError
+from phototag.intake.scan import candidates
 from phototag.intake.selection import Selection
 from phototag.metadata.undo import UndoAction, undo_file
 from phototag.store.queue import Index
@@ -47,6 +48,6 @@ def _photos(paths: Iterable[Path], *, selection: Selection) -> Iterator[Path]:
     for given in paths:
         path = selection.locate(given)  # OutsideRoots (a ValueError): outside, or by a link
         if path.is_dir():
-            yield from sorted(p for p, _sig in selection.walk(path))
+            yield from sorted(p for p, _sig in candidates(selection, path))
         else:
             yield path

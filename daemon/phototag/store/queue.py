@@ -74,8 +74,8 @@ class Index:
         return FileRecord.from_row(row) if row else None
 
     def known_under(self, root: Path) -> Known:
-        """The records under ``root`` the catch-up scan compares with the disk, read on a
-        thread of their own: ``Known.wait()`` hands them over."""
+        """The records at or under ``root`` (a folder or a file) the catch-up scan compares
+        with the disk, read on a thread of their own: ``Known.wait()`` hands them over."""
         return Known(self.path, root)
 
     def find_tagged_copy(self, sha256: str) -> FileRecord | None:

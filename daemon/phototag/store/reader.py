@@ -14,13 +14,22 @@ from phototag.store.records import FileRecord, decode_path, encode_path
 from phototag.store.schema import _COLUMNS
 from phototag.store.search import MATCH_SQL
 
-# The settled records of one chunk of paths as NUL-separated scan keys (a path holds no
-# NUL), built by SQLite in a single step, so without the GIL; chunks bound the transient
-# text (~1 MB) and the end of each is found by skipping rows in the path index.
-_SCAN_SETTLED = (
+# The settled records of one chunk of paths as NUL-separated scan keys (``records.SCAN_KEY``;
+# a path holds no NUL), built by SQLite in a single step, so without the GIL; chunks bound
+# the transient text (~1 MB) and the end of each is found by skipping rows in the path index.
+_SETTLED_KEYS = (
     "SELECT CAST(group_concat(path || '/' || size || ' ' || mtime_ns, x'00') AS BLOB) "
-    "FROM files WHERE path > ? AND path < ? "
-    "AND status NOT IN ('queued', 'processing', 'deleted')"
+    "FROM files WHERE {paths} AND status NOT IN ('queued', 'processing', 'deleted')"
+)
+_SCAN_SETTLED = _SETTLED_KEYS.format(paths="path > ? AND path < ?")
+_SCAN_SETTLED_AT = _SETTLED_KEYS.format(paths="path = ?")  # the scanned path itself
+
+# Paths a scan never queues, whatever their size and mtime (``records.decide``): in flight
+# (never queued twice), or undone (a person took phototag's tags out: only tagctl retag
+# asks again).
+_SCAN_HELD = (
+    "SELECT path FROM files WHERE status IN ('queued', 'processing', 'undone') "
+    "AND (path = ? OR (path >= ? AND path < ?))"
 )
 
 
@@ -33,17 +42,17 @@ _SCAN_CHUNK = 16384
 
 
 class Known:
-    """What the index holds under a folder, for the catch-up scan: read on a thread of its
-    own, over its own connection (one WAL snapshot; the daemon's writes go on), while the
-    caller stats the disk. SQLite builds each chunk without the GIL, so with a second core
-    free the read is nearly hidden (a fifth off the scan); on one core it costs a few
-    percent more than reading rows in line. Deleted records are left out: a file back on
-    disk is found like a new one.
+    """What the index holds at or under a path (a folder, or one file), for the catch-up
+    scan: read on a thread of its own, over its own connection (one WAL snapshot; the
+    daemon's writes go on), while the caller stats the disk. SQLite builds each chunk
+    without the GIL, so with a second core free the read is nearly hidden (a fifth off the
+    scan); on one core it costs a few percent more than reading rows in line. Deleted
+    records are left out: a file back on disk is found like a new one.
     """
 
     def __init__(self, index_path: Path | None, folder: Path) -> None:
-        self._settled: set[bytes] = set()  # scan keys of done, failed or skipped records
-        self._in_flight: set[bytes] = set()  # paths queued or processing: never queued twice
+        self._settled: set[bytes] = set()  # scan keys of done, failed, skipped, undone records
+        self._held: set[bytes] = set()  # paths never queued by a scan (``_SCAN_HELD``)
         self._error: Exception | None = None
         self._thread: threading.Thread | None = None
         if index_path is not None:
@@ -57,28 +66,25 @@ class Known:
         return cls(None, Path("/"))
 
     def wait(self) -> tuple[set[bytes], set[bytes]]:
-        """(scan keys of settled records, paths in flight), once read."""
+        """(scan keys of settled records, paths held: in flight or undone), once read."""
         if self._thread is not None:
             self._thread.join()
         if self._error is not None:
             raise self._error
-        return self._settled, self._in_flight
+        return self._settled, self._held
 
     def _load(self, index_path: Path, folder: Path) -> None:
+        top = encode_path(folder)
         low, high = _prefix_range(folder)
         try:
             db = sqlite3.connect(index_path, isolation_level=None, check_same_thread=False)
             try:
                 db.execute("PRAGMA busy_timeout=10000")
                 db.execute("BEGIN")  # every query below sees the same snapshot
-                self._in_flight = {
-                    row[0]
-                    for row in db.execute(
-                        "SELECT path FROM files WHERE status IN ('queued', 'processing') "
-                        "AND path >= ? AND path < ?",
-                        (low, high),
-                    )
-                }
+                self._held = {row[0] for row in db.execute(_SCAN_HELD, (top, low, high))}
+                (keys,) = db.execute(_SCAN_SETTLED_AT, (top,)).fetchone()
+                if keys is not None:
+                    self._settled.add(keys)
                 after: bytes | None = low  # chunks are (after, end): low is no file's path
                 while after is not None:
                     row = db.execute(_SCAN_CHUNK_LAST, (after, high, _SCAN_CHUNK - 1)).fetchone()
