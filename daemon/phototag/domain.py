@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -77,6 +78,13 @@ class Health:
     checked_at: float = 0.0  # time.time()
     probes_s: dict[str, float] = field(default_factory=dict)  # probe name -> latency
     permanent: bool = False  # needs a person to fix (wrong key, missing model)
+
+    @classmethod
+    def failed(cls, reason: str, *, probes_s: dict[str, float], permanent: bool = False) -> Health:
+        """A preflight that failed now, with the probes that ran before it did."""
+        return cls(
+            ok=False, reason=reason, checked_at=time.time(), probes_s=probes_s, permanent=permanent
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -240,10 +240,7 @@ class Pipeline:
             from phototag.taggers.vlm.split import profile_label  # loaded with the VLM tagger
 
             outcome.profile = profile_label(self._settings.vlm)
-        with _timed(outcome, "write"):
-            outcome.write = self._write(
-                self._follow(outcome), outcome.result, sig, _written_before(outcome)
-            )
+        self._write_result(outcome, sig)
         outcome.ending = Ending.DONE
 
     def _follow(self, outcome: Outcome) -> Path:
@@ -309,10 +306,7 @@ class Pipeline:
             outcome.write = _nothing_written(sig, outcome.sha256)
         else:
             outcome.notes.append("byte-identical copy: stored result reused, tagger not called")
-            with _timed(outcome, "write"):
-                outcome.write = self._write(
-                    self._follow(outcome), outcome.result, sig, _written_before(outcome)
-                )
+            self._write_result(outcome, sig)
         outcome.ending = Ending.DONE
         return True
 
@@ -328,12 +322,17 @@ class Pipeline:
             return False
         outcome.result = result_from_record(own)
         outcome.notes.append("result of its dry run written: tagger not called")
+        self._write_result(outcome, sig)
+        outcome.ending = Ending.DONE
+        return True
+
+    def _write_result(self, outcome: Outcome, sig: FileSig) -> None:
+        """Write ``outcome.result`` where the photo is now (it may have moved), timed."""
+        assert outcome.result is not None
         with _timed(outcome, "write"):
             outcome.write = self._write(
                 self._follow(outcome), outcome.result, sig, _written_before(outcome)
             )
-        outcome.ending = Ending.DONE
-        return True
 
     def _write(
         self, path: Path, result: TagResult, sig: FileSig, written_before: tuple[str, ...]

@@ -183,20 +183,9 @@ class LocalTagger:
                     part.load()
                     probes[name] = time.perf_counter() - started
         except BackendUnavailable as exc:
-            return Health(
-                ok=False,
-                reason=str(exc),
-                checked_at=time.time(),
-                probes_s=probes,
-                permanent=exc.permanent,
-            )
+            return Health.failed(str(exc), probes_s=probes, permanent=exc.permanent)
         except Exception as exc:  # a preflight reports; it never raises
-            return Health(
-                ok=False,
-                reason=f"{type(exc).__name__}: {exc}",
-                checked_at=time.time(),
-                probes_s=probes,
-            )
+            return Health.failed(f"{type(exc).__name__}: {exc}", probes_s=probes)
         return Health(ok=True, checked_at=time.time(), probes_s=probes)
 
     def close(self) -> None:

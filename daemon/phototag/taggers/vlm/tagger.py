@@ -466,25 +466,12 @@ class OpenAITagger:
             json_schema = self._timed(probes, "text", lambda: self._text_probe(model))
             self._timed(probes, "vision", lambda: self._vision_probe(model))
         except BackendUnavailable as exc:
-            return Health(
-                ok=False,
-                reason=str(exc),
-                checked_at=time.time(),
-                probes_s=probes,
-                permanent=exc.permanent,
-            )
+            return Health.failed(str(exc), probes_s=probes, permanent=exc.permanent)
         except JobError as exc:
-            return Health(
-                ok=False, reason=f"preflight: {exc}", checked_at=time.time(), probes_s=probes
-            )
+            return Health.failed(f"preflight: {exc}", probes_s=probes)
         except Exception as exc:  # the contract: a preflight never raises
             logger.exception("preflight: unexpected error")
-            return Health(
-                ok=False,
-                reason=f"preflight failed: {type(exc).__name__}: {exc}",
-                checked_at=time.time(),
-                probes_s=probes,
-            )
+            return Health.failed(f"preflight failed: {type(exc).__name__}: {exc}", probes_s=probes)
         self._ready = _Ready(model=model, json_schema=json_schema)
         return Health(ok=True, checked_at=time.time(), probes_s=probes)
 
