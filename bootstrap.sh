@@ -43,4 +43,7 @@ fi
 .venv/bin/ruff check daemon tests bench
 .venv/bin/ruff format --check daemon tests bench
 .venv/bin/mypy  # daemon/, configured in pyproject.toml
-exec .venv/bin/pytest "$@"
+# Four test processes on two cores: most tests wait on a daemon, a watcher or a server, so
+# the waits overlap. loadscope keeps each module on one process, so a module's fixture (the
+# corpus lifecycle) is built once. TEST_WORKERS=0 runs the tests in this process.
+exec .venv/bin/pytest -n "${TEST_WORKERS:-4}" --dist loadscope "$@"

@@ -82,3 +82,9 @@ def as_list(value: object) -> list:
     if value is None:
         return []
     return value if isinstance(value, list) else [value]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slow tests first, so that with several test processes the long ones start at once
+    and the short ones fill the gaps, instead of one long test running on alone at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
