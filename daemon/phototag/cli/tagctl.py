@@ -1,7 +1,8 @@
 """tagctl: ask phototag what it is doing, and tell it what to do.
 
-Each verb lives in its own module ``phototag.cli.cmd_<verb>`` exposing
-``register(subparsers)``; the parser it adds sets ``func(args) -> int``.
+The thin verbs, one call to the daemon each, are rows of ``phototag.cli.verbs.THIN``; every
+other verb lives in its own module ``phototag.cli.cmd_<verb>`` exposing
+``register(subparsers)``. The parser a verb adds sets ``func(args) -> int``.
 
 Exit codes: 0 success, 1 the verb ran and found a problem (failed files, unhealthy
 backend), 2 usage or configuration error, 3 the daemon is not running (for verbs that
@@ -16,6 +17,8 @@ import sys
 from pathlib import Path
 
 from phototag import __version__
+from phototag.cli.verbs import THIN
+from phototag.cli.verbs import register as register_thin
 from phototag.errors import ConfigError
 
 VERBS = (
@@ -46,7 +49,10 @@ def build_parser(verbs: tuple[str, ...] = VERBS) -> argparse.ArgumentParser:
     parser.add_argument("--config", type=Path, help="config file (default: XDG config path)")
     sub = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
     for verb in verbs:
-        importlib.import_module(f"phototag.cli.cmd_{verb}").register(sub)
+        if verb in THIN:
+            register_thin(sub, verb)
+        else:
+            importlib.import_module(f"phototag.cli.cmd_{verb}").register(sub)
     return parser
 
 
