@@ -129,7 +129,7 @@ def test_truncated_and_rewritten_while_queued_is_tagged_once_with_the_new_conten
     tmp_path: Path, inbox: Path
 ) -> None:
     with FakeVLM() as fake:
-        fake.latency_s = 1.5  # one request at a time, each slow: the queue holds the rest
+        fake.latency_s = 3.0  # one request at a time, each slow: the queue holds the rest (18 s)
         env = vlm_env(fake, PHOTOTAG_VLM__MAX_INFLIGHT="1", PHOTOTAG_WORKERS="1")
         daemon = DaemonProcess(home=tmp_path / "home", roots=[inbox], env=env).start()
         try:

@@ -13,9 +13,9 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
+from phototag.cli.cmd_backfill import add_scope
 from phototag.config import load_settings
 
 
@@ -23,13 +23,7 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "apply", help="write the results of a dry run into the photos (tagger not called)"
     )
-    parser.add_argument(
-        "paths",
-        nargs="*",
-        type=Path,
-        metavar="PATH",
-        help="folders or files inside a watched root (default: all roots)",
-    )
+    add_scope(parser)
     parser.set_defaults(func=run)
 
 

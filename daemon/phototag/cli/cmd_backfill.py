@@ -28,13 +28,7 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "backfill", help="tag everything pending under PATH now and exit (daemon stopped)"
     )
-    parser.add_argument(
-        "paths",
-        nargs="*",
-        type=Path,
-        metavar="PATH",
-        help="folders or files inside a watched root (default: all roots)",
-    )
+    add_scope(parser)
     parser.add_argument(
         "--dry-run",
         action="store_true",
@@ -58,6 +52,17 @@ def register(subparsers: Any) -> None:
     )
     add_flags(parser)
     parser.set_defaults(func=run)
+
+
+def add_scope(parser: argparse.ArgumentParser) -> None:
+    """PATH...: what a one-shot verb covers (``scope_of``)."""
+    parser.add_argument(
+        "paths",
+        nargs="*",
+        type=Path,
+        metavar="PATH",
+        help="folders or files inside a watched root (default: all roots)",
+    )
 
 
 def scope_of(settings: Settings, paths: list[Path]) -> list[Path] | None:

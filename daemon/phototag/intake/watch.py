@@ -24,14 +24,13 @@ from watchdog.events import (
     DirDeletedEvent,
     DirMovedEvent,
     FileClosedEvent,
-    FileClosedNoWriteEvent,
     FileCreatedEvent,
     FileDeletedEvent,
     FileModifiedEvent,
     FileMovedEvent,
-    FileOpenedEvent,
     FileSystemEvent,
     FileSystemEventHandler,
+    FileSystemMovedEvent,
 )
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
@@ -79,27 +78,26 @@ class EnqueueHandler(FileSystemEventHandler):
             self._sink.put(change)
 
 
+# what each watchdog event means here; opens and reads (phototag's own included), folder
+# modifications and anything else are not changes
+_KINDS: dict[type[FileSystemEvent], ChangeKind] = {
+    FileCreatedEvent: "touched",
+    FileModifiedEvent: "written",
+    FileClosedEvent: "closed",
+    FileDeletedEvent: "deleted",
+    FileMovedEvent: "moved",
+    DirCreatedEvent: "dir-added",
+    DirDeletedEvent: "dir-deleted",
+    DirMovedEvent: "dir-moved",
+}
+
+
 def _translate(event: FileSystemEvent) -> Change | None:
-    src = _path(event.src_path)
-    if isinstance(event, (FileOpenedEvent, FileClosedNoWriteEvent)):
-        return None  # reads, including phototag's own
-    if isinstance(event, FileCreatedEvent):
-        return Change("touched", src)
-    if isinstance(event, FileModifiedEvent):
-        return Change("written", src)
-    if isinstance(event, FileClosedEvent):
-        return Change("closed", src)
-    if isinstance(event, FileDeletedEvent):
-        return Change("deleted", src)
-    if isinstance(event, FileMovedEvent):
-        return Change("moved", src, _path(event.dest_path))
-    if isinstance(event, DirCreatedEvent):
-        return Change("dir-added", src)
-    if isinstance(event, DirDeletedEvent):
-        return Change("dir-deleted", src)
-    if isinstance(event, DirMovedEvent):
-        return Change("dir-moved", src, _path(event.dest_path))
-    return None
+    kind = _KINDS.get(type(event))
+    if kind is None:
+        return None
+    dest = _path(event.dest_path) if isinstance(event, FileSystemMovedEvent) else None
+    return Change(kind, _path(event.src_path), dest)
 
 
 MAX_WATCHES_SYSCTL = Path("/proc/sys/fs/inotify/max_user_watches")
