@@ -60,8 +60,8 @@ class DaemonProcess:
             stderr=subprocess.STDOUT,
             text=True,
         )
-        wait_for(
-            lambda: self.status().get("running"),
+        wait_for(  # watching, and the catch-up scan done: a file made now is seen
+            lambda: (status := self.status()).get("running") and not status.get("starting"),
             timeout_s=60,
             what="daemon start",
             log=self.log_path,

@@ -52,6 +52,9 @@ def collect_status(reader: IndexReader, *, now: float | None = None) -> dict[str
         "model": daemon.get("model"),
         "health": daemon.get("health") if running else None,
         "paused": bool(daemon.get("paused")) if running else False,
+        # still starting: watchers and the catch-up scan not done yet (nothing is missed; a
+        # file written now is found by that scan or seen by the watchers)
+        "starting": bool(daemon.get("starting")) if running else False,
         "queue_depth": counts[Status.QUEUED],
         "in_flight": daemon.get("in_flight", 0) if running else 0,
         "waiting_to_settle": daemon.get("pending", 0) if running else 0,
@@ -74,7 +77,8 @@ def render_status(status: dict[str, Any]) -> str:
     lines = []
     if status["running"]:
         uptime = _duration(status["uptime_s"] or 0)
-        lines.append(f"phototagd: running (pid {status['pid']}, up {uptime})")
+        state = "starting" if status.get("starting") else "running"
+        lines.append(f"phototagd: {state} (pid {status['pid']}, up {uptime})")
     else:
         seen = status.get("last_seen_at")
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(seen)) if seen else "never"

@@ -84,6 +84,9 @@ class Daemon:
         self._load_settings = reload
         self.restart_needed: tuple[str, ...] = ()  # changed settings a reload could not apply
         self._paused = threading.Event()
+        # set once the watchers are up and the catch-up scan is done (systemd's READY=1): a
+        # heartbeat before that (the preflight's, say) says the daemon is only starting
+        self._started = threading.Event()
         self.started_at = time.time()
         self.exit_code = 0
         for folder in (settings.state_dir, settings.runtime_dir):
@@ -199,6 +202,7 @@ class Daemon:
         found = sum(self.intake.scan(top) for top in self.scope)
         logger.info("catch-up scan: {} new or changed file(s)", found)
         self.pool.start()
+        self._started.set()
         self._heartbeat()
         self._install_signals()
         if not self.once:
@@ -457,6 +461,7 @@ class Daemon:
                 "probes_s": health.probes_s,
             },
             "paused": self._paused.is_set(),
+            "starting": not self._started.is_set(),
             "in_flight": self.pool.in_flight,
             "pending": self.intake.pending,
             "settled_unchanged": self.intake.settled_unchanged,
