@@ -45,7 +45,7 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=60)
     args = parser.parse_args()
     settings = Settings()
-    tagger = LocalTagger(settings=settings)
+    tagger = LocalTagger.from_settings(settings)
     started = time.perf_counter()
     health = tagger.preflight()
     print(

@@ -297,7 +297,7 @@ def main() -> None:
     parser.add_argument("--write-results", action="store_true")
     args = parser.parse_args()
     settings = Settings()
-    tagger = LocalTagger(settings=settings)
+    tagger = LocalTagger.from_settings(settings)
     tagger.preflight()
     truth = load_truth()
     scores = []

@@ -39,7 +39,9 @@ def child(folder: Path, *, repeats: int) -> None:
 
     cv2.setNumThreads(1)  # HOG and the cascades: CPU time on one thread, as a worker's
     settings = Settings()
-    tagger = LocalTagger(settings=settings)
+    # trees before LocalTagger.from_settings took the whole settings
+    build = getattr(LocalTagger, "from_settings", None)
+    tagger = build(settings) if build else LocalTagger(settings=settings)  # type: ignore[call-arg]
     tagger.preflight()
     out: dict[str, dict[str, float]] = {}
     for path in sorted(folder.glob("*.jpg")):

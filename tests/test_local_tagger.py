@@ -31,7 +31,7 @@ def _lower(tags: Tags) -> set[str]:
 
 @pytest.fixture(scope="module")
 def tagger() -> LocalTagger:
-    local = LocalTagger(settings=Settings())
+    local = LocalTagger.from_settings(Settings())
     yield local
     local.close()
 
@@ -82,7 +82,7 @@ def test_gps_gives_city_region_and_country(tagger: LocalTagger) -> None:
 def test_southern_gps_flips_the_season() -> None:
     # Changed with issue 16: a season is a keyword only when switched on, as Season|...
     settings = Settings(local=LocalSettings(fact_keywords=["season"]))
-    tags = LocalTagger(settings=settings).tag(_image("gps_sydney.jpg")).tags  # taken in April
+    tags = LocalTagger.from_settings(settings).tag(_image("gps_sydney.jpg")).tags  # taken in April
     assert {"sydney", "australia"} <= _lower(tags)
     assert "Season|Autumn" in tags.hierarchical
     assert "autumn" in tags.caption and "spring" not in tags.caption
@@ -100,7 +100,7 @@ def test_settings_turn_parts_off() -> None:
     settings = Settings(
         local=LocalSettings(classifier=False, places=False, faces=False), max_keywords=5
     )
-    local = LocalTagger(settings=settings)
+    local = LocalTagger.from_settings(settings)
     assert local.model == "phototag-local/facts"
     assert local.preflight().ok
     result = local.tag(_image("gps_paris.jpg"))
@@ -116,7 +116,7 @@ def test_settings_turn_parts_off() -> None:
 
 def test_threshold_and_top_k_are_settings() -> None:
     settings = Settings(local=LocalSettings(min_confidence=0.99))
-    tags = LocalTagger(settings=settings).tag(_image("chelsea.jpg")).tags
+    tags = LocalTagger.from_settings(settings).tag(_image("chelsea.jpg")).tags
     assert "cat" not in _lower(tags)
 
 
@@ -144,12 +144,12 @@ def test_supplement_adds_facts_and_places_not_labels(tagger: LocalTagger) -> Non
 def test_supplement_respects_max_keywords() -> None:
     settings = Settings(max_keywords=4)
     vlm = TagResult(tags=Tags(keywords=("a1", "b2", "c3")), backend="openai", model="m")
-    result = LocalTagger(settings=settings).supplement(vlm, _image("gps_paris.jpg"))
+    result = LocalTagger.from_settings(settings).supplement(vlm, _image("gps_paris.jpg"))
     assert result.tags.keywords == ("a1", "b2", "c3", "Paris")
 
 
 def test_threads_share_one_model_safely() -> None:
-    local = LocalTagger(settings=Settings())  # loads on first use, from four threads at once
+    local = LocalTagger.from_settings(Settings())  # loads on first use, from four threads at once
     images = [_image(name) for name in ("chelsea.jpg", "coffee.jpg", "astronaut.jpg")] * 4
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(pool.map(local.tag, images))
@@ -159,7 +159,7 @@ def test_threads_share_one_model_safely() -> None:
 def test_supplement_adds_switched_on_facts_under_their_branch() -> None:
     settings = Settings(local=LocalSettings(fact_keywords=["camera", "date"]))
     vlm = TagResult(tags=Tags(keywords=("scooter",)), backend="openai", model="m")
-    result = LocalTagger(settings=settings).supplement(vlm, _image("gps_paris.jpg"))
+    result = LocalTagger.from_settings(settings).supplement(vlm, _image("gps_paris.jpg"))
     assert "Camera|Sony|ILCE-7M3" in result.tags.hierarchical
     assert "Date|2020|October" in result.tags.hierarchical
     assert not {"sony ilce-7m3", "2020", "october"} & {k.lower() for k in result.tags.keywords}

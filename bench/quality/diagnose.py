@@ -33,7 +33,7 @@ def main() -> None:
     parser.add_argument("--only", choices=[s.value for s in Subject])
     args = parser.parse_args()
     settings = Settings()
-    tagger = LocalTagger(settings=settings)
+    tagger = LocalTagger.from_settings(settings)
     classifier = Classifier()
     paths = class_paths()
     truth = load_truth()

@@ -479,4 +479,4 @@ def _companion(settings: Settings, tagger: Tagger) -> LocalTagger | None:
         return None
     from phototag.taggers.local.tagger import LocalTagger
 
-    return LocalTagger(settings=settings)
+    return LocalTagger.from_settings(settings)

@@ -68,4 +68,4 @@ def make_tagger(settings: Settings) -> Tagger:
         return OpenAITagger(vlm=settings.vlm, max_keywords=most, policy=policy)
     from phototag.taggers.local.tagger import LocalTagger
 
-    return LocalTagger(settings=settings)
+    return LocalTagger.from_settings(settings)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field, replace
 
-from phototag.config import Settings
+from phototag.config import LocalSettings, Settings
 from phototag.domain import Health, PreparedImage, TagResult, Tags
 from phototag.errors import BackendUnavailable
 from phototag.keywords import DEFAULT_POLICY, KeywordPolicy, normalise_keywords
@@ -105,13 +105,18 @@ class LocalTagger:
 
     name = BACKEND
 
-    def __init__(self, *, settings: Settings) -> None:
-        self._settings = settings
-        self._local = settings.local
+    def __init__(self, *, local: LocalSettings, style: Style) -> None:
+        """``local``: which parts run; ``style``: how their findings are written."""
+        self._style = style
+        self._local = local
         self._classifier = Classifier() if self._local.classifier else None
         self._faces = FaceCounter() if self._local.faces else None
         self._figures = FigureDetector() if self._local.figures else None
         self._geocoder = Geocoder() if self._local.places else None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LocalTagger:
+        return cls(local=settings.local, style=Style.of(settings))
 
     @property
     def model(self) -> str:
@@ -123,7 +128,7 @@ class LocalTagger:
 
     def tag(self, image: PreparedImage) -> TagResult:
         findings = self.find(image)
-        style = Style.of(self._settings)
+        style = self._style
         return TagResult(
             tags=compose(findings, style=style),
             backend=BACKEND,
@@ -151,7 +156,7 @@ class LocalTagger:
         """Add the place and the switched-on facts (never classifier labels) to another
         backend's result."""
         place = self._place(image)
-        style = Style.of(self._settings)
+        style = self._style
         tags = result.tags
         keywords = normalise_keywords(
             [*tags.keywords, *(place.keywords if place else ())],
