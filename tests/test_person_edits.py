@@ -204,6 +204,10 @@ class Counting:
     def model(self) -> str:
         return self._tagger.model
 
+    @property
+    def prompt_digest(self) -> str:
+        return self._tagger.prompt_digest
+
     def tag(self, image: PreparedImage) -> TagResult:
         self.calls += 1
         return self._tagger.tag(image)

@@ -171,8 +171,10 @@ class Pipeline:
             extra=settings.workers,
             limit=(lambda: _current_limit(tagger)) if isinstance(tagger, Paced) else None,
         )
-        # the VLM sees up to vlm.max_edge_px; the embedded tagger needs far less (faster decode)
-        self._edge_px = settings.vlm.max_edge_px if tagger.name != "local" else settings.max_edge_px
+        # a VLM (the taggers a server paces) sees up to vlm.max_edge_px; the embedded tagger
+        # needs far less (faster decode)
+        paced = isinstance(tagger, Paced)
+        self._edge_px = settings.vlm.max_edge_px if paced else settings.max_edge_px
 
     @property
     def has_fallback(self) -> bool:
@@ -236,7 +238,7 @@ class Pipeline:
             with _timed(outcome, "tag"):
                 outcome.result = self._tag(image)
             del image  # out before the next photo may be decoded
-        if outcome.result.backend == "openai":
+        if outcome.result.prompt_digest:  # a prompt was sent: its profile is recorded
             from phototag.taggers.vlm.split import profile_label  # loaded with the VLM tagger
 
             outcome.profile = profile_label(self._settings.vlm)
@@ -475,7 +477,7 @@ def _current_sig(job: Job) -> FileSig:
 
 def _companion(settings: Settings, tagger: Tagger) -> LocalTagger | None:
     """The embedded tagger beside a VLM, when hybrid use or the fallback asks for one."""
-    if tagger.name == "local" or not (settings.local.with_vlm or settings.local.fallback):
+    if not isinstance(tagger, Paced) or not (settings.local.with_vlm or settings.local.fallback):
         return None
     from phototag.taggers.local.tagger import LocalTagger
 

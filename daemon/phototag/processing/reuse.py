@@ -44,10 +44,8 @@ def identity_of(tagger: Tagger, *, strict: bool = True) -> Identity:
     forecast): that part is None, not compared."""
     unknown = "" if strict else None
     model = tagger.model
-    # the embedded tagger has no prompt (its results carry ""); a tagger of several
-    # models states no single digest
-    digest = getattr(tagger, "prompt_digest", "" if tagger.name == "local" else unknown)
-    return Identity(backend=tagger.name, model=model or unknown, prompt_digest=digest)
+    # the embedded tagger has no prompt: "", as its results carry
+    return Identity(backend=tagger.name, model=model or unknown, prompt_digest=tagger.prompt_digest)
 
 
 def expected_identity(settings: Settings) -> Identity:

@@ -490,7 +490,7 @@ class Daemon:
 
     def _record_run(self) -> None:
         profile = None
-        if self.settings.backend == "openai":
+        if isinstance(self.tagger, Paced):  # a VLM: its prompt profile is part of the run
             from phototag.taggers.vlm.split import profile_label  # loaded with the VLM tagger
 
             profile = profile_label(self.settings.vlm)
