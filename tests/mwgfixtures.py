@@ -15,6 +15,8 @@ from pathlib import Path
 
 from PIL import Image
 
+from conftest import exiftool_edit
+
 XMP_APP1 = b"http://ns.adobe.com/xap/1.0/\x00"
 
 
@@ -64,7 +66,7 @@ def packet(body: str, *, namespaces: str = "", padding: str = "") -> bytes:
 
 
 def exiftool_set(path: Path, *args: str) -> None:
-    subprocess.run(["exiftool", "-q", "-overwrite_original", *args, str(path)], check=True)
+    exiftool_edit(path, *args)
 
 
 def mwg(path: Path) -> dict:

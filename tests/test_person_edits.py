@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from conftest import DATA, as_list, exiftool
+from conftest import DATA, as_list, exiftool, exiftool_edit
 from daemon_harness import DaemonProcess, vlm_env, wait_for
 from fakevlm import FakeVLM
 from phototag.config import MetadataSettings, Settings, load_settings
@@ -55,7 +55,7 @@ RESULT = TagResult(
 
 def edit(path: Path, *args: str) -> None:
     """A person's edit with another tool."""
-    subprocess.run(["exiftool", "-q", "-overwrite_original", *args, str(path)], check=True)
+    exiftool_edit(path, *args)
 
 
 def read(path: Path) -> dict[str, object]:
@@ -387,6 +387,7 @@ def test_the_daemon_keeps_a_persons_edit_of_a_raw_sidecar(tmp_path: Path, fake: 
         edit(inbox / "IMG.dng", "-XMP-xmp:Rating=4", "-EXIF:Artist=Me")
         records = wait_records(daemon, 2)
         assert records[-1]["change"] == "metadata-only", records[-1]
+        daemon.wait_done(1)  # the JSONL line goes first; retag counts only a finished row
         assert tagging_requests(fake) == 1
 
         assert retag(daemon, str(inbox / "IMG.dng")) == 1

@@ -46,8 +46,11 @@ class Reply:
 class ExifTool:
     """A stay_open exiftool; :meth:`execute` runs one command and returns its output."""
 
-    def __init__(self, *, executable: str = "exiftool") -> None:
+    def __init__(self, *, executable: str = "exiftool", config: bool = True) -> None:
+        """``config``: load phototag's exiftool config (its TIFF rules); a reader that must
+        see files as stock exiftool does (the tests' independent reader) turns it off."""
         self._executable = executable
+        self._config = config
         self._lock = threading.Lock()
         self._proc: subprocess.Popen[bytes] | None = None
 
@@ -87,9 +90,10 @@ class ExifTool:
         if self._proc is not None and self._proc.poll() is None:
             return self._proc
         with resources.as_file(CONFIG) as config:
+            options = ["-config", str(config)] if self._config else []
             try:
                 self._proc = subprocess.Popen(
-                    [self._executable, "-config", str(config), "-stay_open", "True", "-@", "-"],
+                    [self._executable, *options, "-stay_open", "True", "-@", "-"],
                     stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE,
                     stderr=subprocess.PIPE,
