@@ -1,0 +1,61 @@
+"""Ten thousand files land at once: all tagged, the daemon's memory bounded.
+
+A module of its own: the test processes take a module each, and this one test is long
+enough to be a test process's whole share.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from daemon_harness import DaemonProcess, wait_for
+from test_crash import small_photos
+
+
+def _rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+@pytest.mark.slow
+def test_ten_thousand_files_at_once_all_tagged_with_memory_bounded(tmp_path: Path) -> None:
+    count = 10_000
+    inbox, staging = tmp_path / "inbox", tmp_path / "staging"
+    inbox.mkdir()
+    staging.mkdir()
+    small_photos(staging, count, seed=1)
+    # What is tested is the intake, the queue and the daemon's memory at 10,000 files; the
+    # metadata writer is a separate process (not in the RSS measured) that would make this
+    # test alone 6 minutes at ~30 writes/s. The writer at volume is test_crash's 300 photos.
+    env = {
+        "PHOTOTAG_LOG_LEVEL": "INFO",
+        "PHOTOTAG_METADATA__WRITE": "false",
+        "PHOTOTAG_LOCAL__CLASSIFIER": "false",
+        "PHOTOTAG_LOCAL__PLACES": "false",
+        "PHOTOTAG_LOCAL__FACES": "false",
+    }
+    daemon = DaemonProcess(home=tmp_path / "home", roots=[inbox], env=env).start()
+    try:
+        assert daemon.proc is not None
+        idle_kb = _rss_kb(daemon.proc.pid)
+        peak_kb = idle_kb
+        for photo in staging.iterdir():
+            photo.rename(inbox / photo.name)
+
+        def finished() -> bool:
+            nonlocal peak_kb
+            peak_kb = max(peak_kb, _rss_kb(daemon.proc.pid))
+            counts = daemon.status().get("counts", {})
+            return counts.get("done", 0) + counts.get("failed", 0) >= count
+
+        wait_for(finished, timeout_s=900, what="10,000 photos", log=daemon.log_path, interval_s=2)
+        status = daemon.wait_done(count, timeout_s=60)
+        assert status["counts"]["done"] == count and status["counts"]["failed"] == 0
+        assert len(daemon.jsonl()) == count
+        assert peak_kb - idle_kb < 150_000, (idle_kb, peak_kb)  # bounded, not per file
+    finally:
+        assert daemon.stop() == 0
