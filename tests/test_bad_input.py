@@ -106,8 +106,9 @@ def test_bad_input_never_crashes_nor_escapes_the_roots(tmp_path: Path) -> None:
         locked.write_bytes((DATA / "motorcycle.jpg").read_bytes())
         locked.chmod(0)
         huge = inbox / "huge.jpg"  # a real JPEG head, then 2 GB of (sparse) nothing
-        huge.write_bytes((DATA / "chelsea.jpg").read_bytes())
-        os.truncate(huge, 2 * 1024**3)
+        with huge.open("wb") as fh:  # closed after the truncate: the watcher sees a close
+            fh.write((DATA / "chelsea.jpg").read_bytes())  # (os.truncate alone leaves it
+            fh.truncate(2 * 1024**3)  # waiting writer_quiet_s for a writer it cannot see)
         links = {
             "outside-link.jpg": secret,
             "loop-a.jpg": inbox / "loop-b.jpg",
