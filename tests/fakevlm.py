@@ -190,6 +190,8 @@ class FakeVLM:
         self.vision = vision  # False: a text-only model that cannot see images
         self.fail_all: Step | None = None  # while set, every chat request gets this
         self.latency_s = 0.0  # added to every chat request
+        self.open = threading.Event()  # cleared (hold()): chat requests wait until release()
+        self.open.set()
         self.rate_limit: RateLimit | None = None  # a hosted API's quota, while set
         self.rate_limited = 0  # chat requests refused with 429 by the quota
         self.answerer: Callable[[Recorded], str] = self.default_answer
@@ -221,6 +223,7 @@ class FakeVLM:
 
     def stop(self) -> None:
         """Stop listening and reset every open connection: clients see connection refused."""
+        self.release()
         if self._server is None:
             return
         self._server.shutdown()
@@ -236,6 +239,13 @@ class FakeVLM:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    def hold(self) -> None:
+        """Chat requests from now on wait, unanswered, until :meth:`release`."""
+        self.open.clear()
+
+    def release(self) -> None:
+        self.open.set()
 
     def script(self, *steps: Step) -> None:
         with self._lock:
@@ -371,6 +381,7 @@ def _handler(fake: FakeVLM) -> type[BaseHTTPRequestHandler]:
                 if not ok:
                     self._error(429, "Rate limit reached", headers=quota_headers)
                     return
+            fake.open.wait(timeout=120)
             step = fake._next_step()
             step = replace(step, headers={**quota_headers, **step.headers})
             if step.delay_s or fake.latency_s:

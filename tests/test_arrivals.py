@@ -129,13 +129,13 @@ def test_truncated_and_rewritten_while_queued_is_tagged_once_with_the_new_conten
     tmp_path: Path, inbox: Path
 ) -> None:
     with FakeVLM() as fake:
-        fake.latency_s = 3.0  # one request at a time, each slow: the queue holds the rest (18 s)
         env = vlm_env(fake, PHOTOTAG_VLM__MAX_INFLIGHT="1", PHOTOTAG_WORKERS="1")
         daemon = DaemonProcess(home=tmp_path / "home", roots=[inbox], env=env).start()
         try:
+            fake.hold()  # one request at a time, unanswered: the queue holds the rest
             staging = tmp_path / "staging"
             staging.mkdir()
-            for photo in make_photos(staging, 6):  # ahead of it: some in flight, some claimed
+            for photo in make_photos(staging, 6):  # ahead of it: one in flight, some claimed
                 photo.rename(inbox / photo.name)
             target = inbox / "queued.jpg"
             shutil.copyfile(DATA / "chelsea.jpg", target)
@@ -148,6 +148,7 @@ def test_truncated_and_rewritten_while_queued_is_tagged_once_with_the_new_conten
             with target.open("r+b") as fh:
                 fh.truncate(0)
             write_slowly(DATA / "rocket.jpg", target, chunks=4, interval_s=0.1)
+            fake.release()
             daemon.wait_done(7, timeout_s=90)
             records = [r for r in daemon.jsonl() if r["path"] == str(target)]
             assert len(records) == 1 and records[0]["status"] == "done"
