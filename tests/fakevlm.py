@@ -1,4 +1,4 @@
-"""A real HTTP server on 127.0.0.1 that speaks the OpenAI API, for the unmodified SDK.
+"""A real HTTP server on 127.0.0.1 that speaks the OpenAI API, as vLLM or Ollama would.
 
 Only the model's answers are fake. ``GET /v1/models`` lists the configured models;
 ``POST /v1/chat/completions`` answers from a script of :class:`Step` (one per request, in
@@ -49,6 +49,8 @@ class Step:
     headers: dict[str, str] = field(default_factory=dict)
     message: str = ""  # error message in the body when status != 200
     reset: bool = False  # drop the connection without an answer (TCP reset)
+    body: bytes | None = None  # sent as is instead of the API's JSON (a broken proxy)
+    content_type: str = "application/json"  # of ``body``
 
 
 def answer(content: str, *, delay_s: float = 0.0) -> Step:
@@ -68,6 +70,13 @@ def error(
 
 def reset() -> Step:
     return Step(reset=True)
+
+
+def raw(
+    body: bytes, *, status: int = 200, content_type: str = "application/json", **headers: str
+) -> Step:
+    """Answer exactly ``body``: not JSON, JSON of another shape, another error envelope."""
+    return Step(status=status, body=body, content_type=content_type, headers=headers)
 
 
 def tags_json(
@@ -188,6 +197,7 @@ class FakeVLM:
         self.api_key = api_key
         self.json_schema = json_schema  # False: 400 on response_format json_schema
         self.vision = vision  # False: a text-only model that cannot see images
+        self.models_body: bytes | None = None  # while set, GET /models answers exactly this
         self.fail_all: Step | None = None  # while set, every chat request gets this
         self.latency_s = 0.0  # added to every chat request
         self.open = threading.Event()  # cleared (hold()): chat requests wait until release()
@@ -343,7 +353,9 @@ def _handler(fake: FakeVLM) -> type[BaseHTTPRequestHandler]:
             request = self._read(body=None)
             if not self._authorised():
                 return
-            if request.path.rstrip("/").endswith("/models"):
+            if request.path.rstrip("/").endswith("/models") and fake.models_body is not None:
+                self._send(200, fake.models_body, "application/json")
+            elif request.path.rstrip("/").endswith("/models"):
                 data = [
                     {"id": m, "object": "model", "created": 0, "owned_by": "fake"}
                     for m in fake.models
@@ -399,6 +411,9 @@ def _handler(fake: FakeVLM) -> type[BaseHTTPRequestHandler]:
             fmt = (body.get("response_format") or {}).get("type")
             if fmt == "json_schema" and not fake.json_schema:
                 self._error(400, "response_format json_schema is not supported by this server")
+                return
+            if step.body is not None:
+                self._send(step.status, step.body, step.content_type, headers=step.headers)
                 return
             if step.status != 200:
                 self._error(step.status, step.message, headers=step.headers)
@@ -459,10 +474,19 @@ def _handler(fake: FakeVLM) -> type[BaseHTTPRequestHandler]:
             )
 
         def _json(self, status: int, data: Any, *, headers: dict[str, str] | None = None) -> None:
-            payload = json.dumps(data).encode()
+            self._send(status, json.dumps(data).encode(), "application/json", headers=headers)
+
+        def _send(
+            self,
+            status: int,
+            payload: bytes,
+            content_type: str,
+            *,
+            headers: dict[str, str] | None = None,
+        ) -> None:
             try:
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(payload)))
                 for name, value in (headers or {}).items():
                     self.send_header(name, value)

@@ -1,7 +1,7 @@
 """The OpenAI-compatible tagger against a real HTTP server on 127.0.0.1 (tests/fakevlm.py).
 
-The unmodified ``openai`` SDK talks to the fake over real sockets; only the answers are
-scripted.
+The tagger's own client (phototag.taggers.vlm.client, httpx) talks to the fake over real
+sockets; only the answers are scripted.
 """
 
 from __future__ import annotations

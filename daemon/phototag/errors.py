@@ -23,10 +23,21 @@ PhototagError
 
 AnswerError (a ValueError)   a model's text is not a valid answer (read by the VLM tagger,
                              which turns it into one repair request, then BadAnswer)
+
+ApiError                     one request to an OpenAI-compatible server failed (raised by
+│                            phototag.taggers.vlm.client; the VLM tagger sorts it into a
+│                            retry, BackendUnavailable or BadImage). ``headers``: the
+│                            answer's (empty when there was none)
+├── ApiTimeout               no answer within the timeout
+├── ApiConnectionError       cannot reach the server, or it dropped the connection; the
+│                            httpx error is the ``__cause__``
+├── ApiStatusError           the server answered with a status other than 2xx
+└── ApiProtocolError         a 2xx answer that is not the API's JSON
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from phototag.states import Ending
@@ -126,3 +137,33 @@ class DaemonError(PhototagError):
 
 class AnswerError(ValueError):
     """The text is not a valid answer; the message says why (short, for the repair prompt)."""
+
+
+class ApiError(Exception):
+    """One request to the OpenAI-compatible server failed; ``headers`` are the answer's."""
+
+    def __init__(self, message: str, *, headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.headers: Mapping[str, str] = headers if headers is not None else {}
+
+
+class ApiTimeout(ApiError):
+    """No answer within the HTTP client's timeout."""
+
+
+class ApiConnectionError(ApiError):
+    """The server cannot be reached, or the connection broke; ``__cause__`` says how."""
+
+
+class ApiStatusError(ApiError):
+    """The server answered a status other than 2xx. ``body`` is the parsed JSON if the
+    body is JSON, else its text (stripped, maybe empty)."""
+
+    def __init__(self, status_code: int, *, body: object, headers: Mapping[str, str]) -> None:
+        super().__init__(f"HTTP {status_code}", headers=headers)
+        self.status_code = status_code
+        self.body = body
+
+
+class ApiProtocolError(ApiError):
+    """A 2xx answer that is not the API's JSON (not JSON, or missing ``choices``/``data``)."""

@@ -4,8 +4,8 @@
 # and the user unit in /usr/lib/systemd/user/ with ExecStart=/usr/bin/phototagd.
 #
 # Why a venv under /opt and not dh-python: Debian 12 does not package pyexiv2 (whose
-# wheel carries exiv2 0.28), nor pydantic-settings 2 or openai 1.x+, and its pydantic
-# and watchdog are too old; dh-python would mean packaging each of them first.
+# wheel carries exiv2 0.28), nor pydantic-settings 2, and its pydantic and watchdog are
+# too old; dh-python would mean packaging each of them first.
 #
 # Usage: packaging/debian/build-deb.sh [OUTDIR]   (needs python3.11-venv, libsystemd-dev,
 # pkg-config, gcc; dependencies come from PyPI, or a wheel cache through PIP_* variables;

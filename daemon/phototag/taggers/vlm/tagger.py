@@ -1,13 +1,15 @@
 """Tag with any OpenAI-compatible vision model (vLLM, Ollama, llama.cpp, LM Studio, OpenAI).
 
 One chat-completions request per image carries a downscaled JPEG as a data URL and asks
-for one structured answer; an invalid answer gets one text-only repair request. Errors are
-translated here, at the boundary::
+for one structured answer; an invalid answer gets one text-only repair request. The wire
+protocol is :mod:`phototag.taggers.vlm.client` (httpx, no SDK); its errors are translated
+here, at the boundary::
 
     connection refused/reset, timeout, 408/409/429/5xx  retried with backoff, then
                                                         BackendUnavailable (job waits)
     401, 403, 404, other 4xx                            BackendUnavailable(permanent=True)
     400, 413, 415, 422                                  BadImage (that job fails)
+    a 2xx answer that is not the API's JSON             retried, then BackendUnavailable
     an answer still invalid after the repair            BadAnswer(raw=...)
 
 The preflight (``GET /models``, a text probe, a vision probe) resolves the model id and
@@ -28,13 +30,12 @@ import os
 import random
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 import httpx
-import openai
 from loguru import logger
 from PIL import Image
 
@@ -42,6 +43,10 @@ from phototag.config import VlmSettings
 from phototag.domain import Health, PreparedImage, TagResult, Tags
 from phototag.errors import (
     AnswerError,
+    ApiConnectionError,
+    ApiError,
+    ApiStatusError,
+    ApiTimeout,
     BackendUnavailable,
     BadAnswer,
     BadImage,
@@ -62,11 +67,9 @@ from phototag.taggers.vlm.adaptive import (
     worth_logging,
 )
 from phototag.taggers.vlm.answer import Answer, parse_answer, repair_prompt
+from phototag.taggers.vlm.client import ApiClient
 from phototag.taggers.vlm.prompts import build_prompt
 from phototag.taggers.vlm.vocabulary import Vocabulary, casefold
-
-if TYPE_CHECKING:
-    from openai._legacy_response import LegacyAPIResponse  # what with_raw_response returns
 
 T = TypeVar("T")
 
@@ -82,7 +85,6 @@ _BAD_REQUEST = (400, 413, 415, 422)
 _TRANSIENT = (408, 409, 425, 429)
 _OVERLOADED = (429, 503)  # too many requests at once: the concurrency limit backs off
 _UNCAPPED = 10_000  # keyword count before the vocabulary filter applies the real cap
-_NO_KEY = "not-needed"  # local servers want no key, but the SDK wants a non-empty one
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,18 +106,18 @@ class _Ready:
 # --- pure decisions -------------------------------------------------------------------
 
 
-def classify(exc: openai.OpenAIError, *, base_url: str, now: float) -> Failure:
-    """Sort an SDK error into transient, permanent (needs a person) or bad request."""
-    if isinstance(exc, openai.APITimeoutError):
+def classify(exc: ApiError, *, base_url: str, now: float) -> Failure:
+    """Sort a client error into transient, permanent (needs a person) or bad request."""
+    if isinstance(exc, ApiTimeout):
         return Failure(
             "transient", f"no answer from {base_url} in time (timeout)", signal=Signal.TIMEOUT
         )
-    if isinstance(exc, openai.APIConnectionError):
+    if isinstance(exc, ApiConnectionError):
         cause = exc.__cause__
         detail = f": {type(cause).__name__}: {cause}" if cause else ""
         return Failure("transient", f"cannot connect to {base_url}{detail}")
-    if not isinstance(exc, openai.APIStatusError):
-        return Failure("transient", f"unexpected answer from {base_url}: {type(exc).__name__}")
+    if not isinstance(exc, ApiStatusError):  # ApiProtocolError: says what was wrong
+        return Failure("transient", f"unexpected answer from {base_url}: {exc}")
     code = exc.status_code
     said = server_message(exc.body)
     if code == 401:
@@ -133,7 +135,7 @@ def classify(exc: openai.OpenAIError, *, base_url: str, now: float) -> Failure:
     if code in _BAD_REQUEST:
         return Failure("bad_request", f"the server refused the request (HTTP {code}{said})")
     if code in _TRANSIENT or code >= 500:
-        headers = exc.response.headers
+        headers = exc.headers
         return Failure(
             "transient",
             f"{base_url} answered HTTP {code}{said}",
@@ -146,7 +148,11 @@ def classify(exc: openai.OpenAIError, *, base_url: str, now: float) -> Failure:
 
 
 def server_message(body: object, *, limit: int = 300) -> str:
-    """The server's own words from an error body, as ": ..." (or "")."""
+    """The server's own words from an error body, as ": ..." (or ""): OpenAI's envelope
+    ``{"error": {"message": ...}}``, Ollama's ``{"error": "..."}``, a bare
+    ``{"message": ...}``, or plain text."""
+    if isinstance(body, dict):
+        body = body.get("error", body)
     text = body.get("message") if isinstance(body, dict) else body
     if not text:
         return ""
@@ -296,14 +302,8 @@ class OpenAITagger:
             timeout=httpx.Timeout(vlm.timeout_s, connect=vlm.connect_timeout_s),
             limits=httpx.Limits(max_connections=most, max_keepalive_connections=most),
         )
-        self._client = openai.OpenAI(
-            base_url=vlm.base_url,
-            api_key=self._key or _NO_KEY,
-            # openai 3 types this as httpx2.Client; httpx.Client has the same interface and
-            # is what it is given here (measured: DESIGN.md, "openai 3.x SDK")
-            http_client=self._http,  # type: ignore[arg-type]
-            max_retries=0,  # retries are ours: backoff, Retry-After, a circuit above
-        )
+        # sends each request once: retries, backoff and Retry-After are _call's
+        self._client = ApiClient(self._http, base_url=vlm.base_url, api_key=self._key)
         least = most if self._mode == "fixed" else 1
         self._slots = Slots(
             limit=AdaptiveLimit(initial=INITIAL_LIMIT, least=least, most=most),
@@ -443,9 +443,9 @@ class OpenAITagger:
         return casefold(normal[0]) if normal else folded
 
     def _complete(self, messages: list[dict[str, Any]], *, ready: _Ready, steer: bool) -> str:
-        kwargs: dict[str, Any] = {}
+        response_format: dict[str, Any] | None = None
         if ready.json_schema:
-            kwargs["response_format"] = {
+            response_format = {
                 "type": "json_schema",
                 "json_schema": {
                     "name": "photo_tags",
@@ -454,7 +454,11 @@ class OpenAITagger:
                 },
             }
         return self._chat(
-            messages, model=ready.model, retries=self._vlm.max_retries, steer=steer, **kwargs
+            messages,
+            model=ready.model,
+            retries=self._vlm.max_retries,
+            steer=steer,
+            response_format=response_format,
         )
 
     # --- preflight ---
@@ -494,8 +498,8 @@ class OpenAITagger:
         return result
 
     def _served_model(self) -> str:
-        page = self._call(self._client.models.with_raw_response.list, retries=0)
-        return pick_model(self._vlm.model, [m.id for m in page.data], base_url=self._shown_url)
+        served = self._call(self._client.models, retries=0)
+        return pick_model(self._vlm.model, served, base_url=self._shown_url)
 
     def _text_probe(self, model: str) -> bool:
         """A text round trip; True if the server also accepts a json_schema response_format."""
@@ -556,28 +560,33 @@ class OpenAITagger:
         model: str,
         retries: int,
         steer: bool = False,
-        **kwargs: Any,
+        response_format: dict[str, Any] | None = None,
     ) -> str:
-        response = self._call(
-            lambda: self._client.chat.completions.with_raw_response.create(
+        completion = self._call(
+            lambda: self._client.chat(
                 model=model,
-                messages=messages,  # type: ignore[arg-type]
+                messages=messages,
                 temperature=self._vlm.temperature,
                 max_tokens=self._vlm.max_tokens,
-                **kwargs,
+                response_format=response_format,
             ),
             retries=retries,
             steer=steer,
         )
-        choices = response.choices or []
-        return (choices[0].message.content or "") if choices else ""
+        choices = completion["choices"]  # the client checked their shape
+        return (choices[0]["message"].get("content") or "") if choices else ""
 
     def _call(
-        self, request: Callable[[], LegacyAPIResponse[T]], *, retries: int, steer: bool = False
+        self,
+        request: Callable[[], tuple[T, Mapping[str, str]]],
+        *,
+        retries: int,
+        steer: bool = False,
     ) -> T:
-        """Send ``request`` in one of the adaptive slots; retry transient failures (the slot
-        is released while waiting). Translates every SDK error. ``steer``: its latency
-        moves the limit (tagging requests; not the probes or a repair)."""
+        """Send ``request`` (answering its result and headers) in one of the adaptive slots;
+        retry transient failures (the slot is released while waiting). Translates every
+        client error. ``steer``: its latency moves the limit (tagging requests; not the
+        probes or a repair)."""
         base_url = self._shown_url
         attempt = 0
         while True:
@@ -585,15 +594,14 @@ class OpenAITagger:
                 raise BackendUnavailable("the tagger is closed")
             ticket = self._slots.acquire()
             try:
-                raw = request()
-            except openai.OpenAIError as exc:
+                result, headers = request()
+            except ApiError as exc:
                 failure, cause = classify(exc, base_url=base_url, now=time.time()), exc
-                headers = exc.response.headers if isinstance(exc, openai.APIStatusError) else {}
                 self._slots.release(
                     ticket,
                     signal=failure.signal,
                     steer=steer or failure.signal is not Signal.FAILED,
-                    quota=quota_from_headers(headers, tokens_per_request=self._vlm.max_tokens),
+                    quota=quota_from_headers(exc.headers, tokens_per_request=self._vlm.max_tokens),
                     retry_after_s=failure.retry_after_s,
                 )
             except BaseException:
@@ -604,12 +612,9 @@ class OpenAITagger:
                     ticket,
                     signal=Signal.OK,
                     steer=steer,
-                    quota=quota_from_headers(raw.headers, tokens_per_request=self._vlm.max_tokens),
+                    quota=quota_from_headers(headers, tokens_per_request=self._vlm.max_tokens),
                 )
-                try:
-                    return raw.parse()
-                except openai.OpenAIError as exc:  # an answer that is not the API's JSON
-                    failure, cause = classify(exc, base_url=base_url, now=time.time()), exc
+                return result
             reason = self._redact(failure.reason)
             if failure.kind == "bad_request":
                 raise BadImage(reason) from cause
@@ -646,5 +651,4 @@ class OpenAITagger:
     def close(self) -> None:
         self._closed.set()
         self._slots.close()
-        self._client.close()
         self._http.close()
