@@ -3,7 +3,7 @@
     .venv/bin/python bench/bench_prepare.py [--quick] [--json FILE]
 
 phototag: ``imaging.prepare`` (decode with JPEG draft, orient, downscale to 1024 px) plus
-the JPEG encode the VLM tagger does (``taggers.openai.encode_jpeg``, quality 85), timed
+the JPEG encode the VLM tagger does (``taggers.vlm.tagger.encode_jpeg``, quality 85), timed
 in-process (no interpreter start-up). vips: ``vipsthumbnail --size 1024`` writing a
 quality-85 JPEG, timed three ways: one process per file (start-up included); the same
 minus the median of a ``vipsthumbnail --version`` run (start-up excluded); and all files
