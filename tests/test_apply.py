@@ -41,6 +41,7 @@ def twenty(tmp_path: Path) -> Path:
     return folder
 
 
+@pytest.mark.slow
 def test_dry_run_then_apply_pays_once(tmp_path: Path, fake: FakeVLM, twenty: Path) -> None:
     batch = Batch(home=tmp_path / "home", roots=[twenty], env=vlm_env(fake))
     dry = batch.once("--dry-run")
@@ -62,6 +63,7 @@ def test_dry_run_then_apply_pays_once(tmp_path: Path, fake: FakeVLM, twenty: Pat
     assert set(reasons(batch.scan()).values()) == {("skip", "already done")}
 
 
+@pytest.mark.slow
 def test_changed_inputs_are_tagged_again_and_scan_says_why(
     tmp_path: Path, fake: FakeVLM, twenty: Path
 ) -> None:
@@ -93,6 +95,7 @@ def test_changed_inputs_are_tagged_again_and_scan_says_why(
     assert left[str(edited)] == ("skip", "already done")
 
 
+@pytest.mark.slow
 def test_first_run_after_write_false_is_turned_off_reuses_the_results(
     tmp_path: Path, fake: FakeVLM, twenty: Path
 ) -> None:
@@ -161,6 +164,7 @@ def test_dry_run_reuse_verdicts(
     assert dry_run_reuse(record(**changes), sha256=sha256, now=now) == verdict
 
 
+@pytest.mark.slow
 def test_a_dry_run_with_a_model_per_field_is_applied_too(
     tmp_path: Path, fake: FakeVLM, twenty: Path
 ) -> None:

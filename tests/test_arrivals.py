@@ -11,6 +11,8 @@ import threading
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from conftest import DATA, PHOTOS
 from daemon_harness import DaemonProcess, keywords_of, vlm_env, wait_for, write_slowly
 from fakevlm import FakeVLM
@@ -31,6 +33,7 @@ def _rename_after_slow_write(src: Path, temp: Path, final: Path) -> None:
     temp.rename(final)
 
 
+@pytest.mark.slow
 def test_every_arrival_pattern_ends_tagged_once(
     tmp_path: Path, inbox: Path, daemon: DaemonProcess
 ) -> None:
@@ -101,6 +104,7 @@ def test_every_arrival_pattern_ends_tagged_once(
     assert status["counts"]["done"] == len(expected) and status["counts"]["failed"] == 0
 
 
+@pytest.mark.slow
 def test_overwritten_in_place_is_retagged_once(inbox: Path, daemon: DaemonProcess) -> None:
     target = inbox / "photo.jpg"
     shutil.copyfile(DATA / "chelsea.jpg", target)
@@ -125,6 +129,7 @@ def test_overwritten_in_place_is_retagged_once(inbox: Path, daemon: DaemonProces
     assert len(daemon.jsonl()) == 2
 
 
+@pytest.mark.slow
 def test_truncated_and_rewritten_while_queued_is_tagged_once_with_the_new_content(
     tmp_path: Path, inbox: Path
 ) -> None:

@@ -75,6 +75,7 @@ def _photo_cases() -> dict[str, bytes]:
     }
 
 
+@pytest.mark.slow
 def test_bad_input_never_crashes_nor_escapes_the_roots(tmp_path: Path) -> None:
     inbox, outside = tmp_path / "inbox", tmp_path / "outside"
     inbox.mkdir()
@@ -170,6 +171,7 @@ def test_bad_input_never_crashes_nor_escapes_the_roots(tmp_path: Path) -> None:
         assert daemon.stop() == 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("follow", [False, True])
 def test_symlinks_are_followed_only_when_configured(tmp_path: Path, follow: bool) -> None:
     inbox, outside = tmp_path / "inbox", tmp_path / "outside"

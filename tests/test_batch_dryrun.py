@@ -53,6 +53,7 @@ def inbox(tmp_path: Path) -> Path:
     return folder
 
 
+@pytest.mark.slow
 def test_dry_run_writes_nothing_and_is_redone_for_real(
     tmp_path: Path, fake: FakeVLM, inbox: Path
 ) -> None:
@@ -92,6 +93,7 @@ def test_dry_run_writes_nothing_and_is_redone_for_real(
     assert len(batch.jsonl()) == 10
 
 
+@pytest.mark.slow
 def test_no_metadata_setting_is_jsonl_only_for_good(
     tmp_path: Path, fake: FakeVLM, inbox: Path
 ) -> None:

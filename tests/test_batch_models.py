@@ -61,6 +61,7 @@ def inbox(tmp_path: Path) -> Path:
     return folder
 
 
+@pytest.mark.slow
 def test_description_and_keywords_from_other_models(
     tmp_path: Path, main: FakeVLM, other: FakeVLM, inbox: Path
 ) -> None:
@@ -93,6 +94,7 @@ def test_description_and_keywords_from_other_models(
     assert re.fullmatch(r"[0-9a-f]{64}", record["prompt_digest"])
 
 
+@pytest.mark.slow
 def test_retag_stale_finds_nothing_stale_after_a_run_with_field_models(
     tmp_path: Path,
     main: FakeVLM,
@@ -148,6 +150,7 @@ def test_once_stops_when_a_field_model_is_missing(
     assert batch.status()["queue_depth"] == 2  # nothing lost: the next run takes them
 
 
+@pytest.mark.slow
 def test_overwrite_is_a_one_off_and_the_default_keeps_a_persons_title(
     tmp_path: Path, main: FakeVLM, inbox: Path
 ) -> None:

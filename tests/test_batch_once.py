@@ -25,6 +25,7 @@ def fake() -> Iterator[FakeVLM]:
         yield server
 
 
+@pytest.mark.slow
 def test_once_takes_finished_files_at_once_and_exits_with_a_summary(
     tmp_path: Path, fake: FakeVLM
 ) -> None:
@@ -45,6 +46,7 @@ def test_once_takes_finished_files_at_once_and_exits_with_a_summary(
     assert again.returncode == 0 and "0 tagged, 0 failed" in again.stdout
 
 
+@pytest.mark.slow
 def test_progress_bar_with_rate_and_eta_on_a_terminal(tmp_path: Path, fake: FakeVLM) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()
@@ -80,6 +82,7 @@ def test_progress_bar_with_rate_and_eta_on_a_terminal(tmp_path: Path, fake: Fake
     assert "INFO" not in terminal.decode()  # the bar is not drowned in log lines
 
 
+@pytest.mark.slow
 def test_status_shows_backlog_and_backfill_processes_one_folder(
     tmp_path: Path, fake: FakeVLM
 ) -> None:

@@ -20,6 +20,7 @@ def fake() -> Iterator[FakeVLM]:
         yield server
 
 
+@pytest.mark.slow
 def test_scan_lists_what_would_be_tagged_and_why_not(tmp_path: Path, fake: FakeVLM) -> None:
     inbox = tmp_path / "inbox"
     (inbox / ".cache").mkdir(parents=True)

@@ -9,12 +9,15 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from conftest import DATA
 from daemon_harness import DaemonProcess, vlm_env, wait_for
 from fakevlm import FakeVLM, error
 from phototag.reporting.status import render_concurrency
 
 
+@pytest.mark.slow
 def test_status_metrics_and_prometheus_show_the_limit(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()

@@ -8,6 +8,8 @@ import shutil
 import signal
 from pathlib import Path
 
+import pytest
+
 from conftest import DATA, exiftool
 from daemon_harness import DaemonProcess, vlm_env, wait_for
 from fakevlm import FakeVLM
@@ -18,6 +20,7 @@ def tagctl_json(daemon: DaemonProcess, *args: str) -> tuple[int, object]:
     return run.returncode, json.loads(run.stdout) if run.stdout.strip() else None
 
 
+@pytest.mark.slow
 def test_pause_keeps_work_queued_and_resume_finishes_it(daemon: DaemonProcess, inbox: Path) -> None:
     assert tagctl_json(daemon, "pause") == (0, {"paused": True})
     shutil.copyfile(DATA / "chelsea.jpg", inbox / "cat.jpg")
@@ -30,6 +33,7 @@ def test_pause_keeps_work_queued_and_resume_finishes_it(daemon: DaemonProcess, i
     assert daemon.wait_done(1)["counts"]["done"] == 1
 
 
+@pytest.mark.slow
 def test_tag_list_retag_and_show(daemon: DaemonProcess, inbox: Path) -> None:
     shutil.copyfile(DATA / "coffee.jpg", inbox / "coffee.jpg")
     (inbox / "broken.jpg").write_bytes(b"not a jpeg")
@@ -53,6 +57,7 @@ def test_tag_list_retag_and_show(daemon: DaemonProcess, inbox: Path) -> None:
     assert daemon.tagctl("tag", str(DATA / "chelsea.jpg")).returncode == 2  # outside the roots
 
 
+@pytest.mark.slow
 def test_preflight_and_sighup_reload(daemon: DaemonProcess, inbox: Path) -> None:
     code, health = tagctl_json(daemon, "preflight")
     assert code == 0 and health["ok"] is True
@@ -78,6 +83,7 @@ def test_preflight_and_sighup_reload(daemon: DaemonProcess, inbox: Path) -> None
     assert 0 < len(record["keywords"]) <= 3
 
 
+@pytest.mark.slow
 def test_retag_stale_after_switching_to_a_vlm(tmp_path: Path, inbox: Path) -> None:
     home = tmp_path / "home"
     local = DaemonProcess(home=home, roots=[inbox]).start()

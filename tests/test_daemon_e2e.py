@@ -14,6 +14,7 @@ from daemon_harness import DaemonProcess, keywords_of, wait_for, write_slowly
 from phototag.store.reader import IndexReader
 
 
+@pytest.mark.slow
 def test_photos_come_out_tagged_once(daemon: DaemonProcess, inbox: Path) -> None:
     (inbox / "2024" / "trip").mkdir(parents=True)
     slow = threading.Thread(
@@ -46,6 +47,7 @@ def test_photos_come_out_tagged_once(daemon: DaemonProcess, inbox: Path) -> None
     assert daemon.stop() == 0
 
 
+@pytest.mark.slow
 def test_restart_never_retags_and_picks_up_new_files(daemon: DaemonProcess, inbox: Path) -> None:
     shutil.copyfile(DATA / "chelsea.jpg", inbox / "cat.jpg")
     daemon.wait_done(1)
@@ -63,6 +65,7 @@ def test_restart_never_retags_and_picks_up_new_files(daemon: DaemonProcess, inbo
     assert daemon.status()["counts"]["done"] == 2
 
 
+@pytest.mark.slow
 def test_move_rename_copy_and_delete_keep_identity(daemon: DaemonProcess, inbox: Path) -> None:
     shutil.copyfile(DATA / "chelsea.jpg", inbox / "cat.jpg")
     shutil.copyfile(DATA / "coffee.jpg", inbox / "coffee.jpg")
@@ -110,6 +113,7 @@ def test_move_rename_copy_and_delete_keep_identity(daemon: DaemonProcess, inbox:
     assert not [r for r in daemon.jsonl() if "kitty" in r["path"]]
 
 
+@pytest.mark.slow
 def test_bad_files_fail_with_a_reason_and_stay_untouched(
     daemon: DaemonProcess, inbox: Path
 ) -> None:
@@ -131,6 +135,7 @@ def test_bad_files_fail_with_a_reason_and_stay_untouched(
     assert daemon.stop() == 0
 
 
+@pytest.mark.slow
 def test_status_works_while_the_daemon_is_down(daemon: DaemonProcess, inbox: Path) -> None:
     shutil.copyfile(DATA / "chelsea.jpg", inbox / "cat.jpg")
     daemon.wait_done(1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pillow_heif
+import pytest
 from PIL import Image
 
 from conftest import DATA, exiftool
@@ -13,6 +14,7 @@ from daemon_harness import DaemonProcess
 pillow_heif.register_heif_opener()
 
 
+@pytest.mark.slow
 def test_png_tiff_webp_in_place_and_heic_to_a_sidecar(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     staging = tmp_path / "staging"

@@ -38,6 +38,7 @@ def retag(daemon: DaemonProcess, photo: Path, *, records: int) -> dict[str, obje
     return records_of(daemon, photo.name)[-1]
 
 
+@pytest.mark.slow
 def test_max_keywords_reaches_the_embedded_tagger(daemon: DaemonProcess, inbox: Path) -> None:
     photo = inbox / "cat.jpg"
     shutil.copyfile(DATA / "chelsea.jpg", photo)
@@ -49,6 +50,7 @@ def test_max_keywords_reaches_the_embedded_tagger(daemon: DaemonProcess, inbox: 
     assert isinstance(again["keywords"], list) and 0 < len(again["keywords"]) <= 2
 
 
+@pytest.mark.slow
 def test_max_keywords_reaches_the_next_vlm_prompt(tmp_path: Path, inbox: Path) -> None:
     with FakeVLM() as fake:
         daemon = DaemonProcess(home=tmp_path / "home", roots=[inbox], env=vlm_env(fake)).start()
@@ -85,6 +87,7 @@ def filled_log(tmp_path: Path) -> Path:
     return today
 
 
+@pytest.mark.slow
 def test_jsonl_max_bytes_changes_the_rotation_and_workers_waits_for_a_restart(
     tmp_path: Path, inbox: Path, filled_log: Path
 ) -> None:

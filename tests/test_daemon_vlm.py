@@ -38,6 +38,7 @@ def fake() -> FakeVLM:
     server.stop()
 
 
+@pytest.mark.slow
 def test_vlm_tags_land_in_the_files(tmp_path: Path, fake: FakeVLM) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()
@@ -63,6 +64,7 @@ def test_vlm_tags_land_in_the_files(tmp_path: Path, fake: FakeVLM) -> None:
         assert daemon.stop() == 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("outage_s", [3, pytest.param(30, marks=pytest.mark.slow)])
 def test_outage_mid_run_loses_nothing_and_tags_each_once(
     tmp_path: Path, fake: FakeVLM, outage_s: float
@@ -107,6 +109,7 @@ def test_outage_mid_run_loses_nothing_and_tags_each_once(
         assert daemon.stop() == 0
 
 
+@pytest.mark.slow
 def test_missing_model_pauses_with_one_clear_message(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()
@@ -133,6 +136,7 @@ def test_missing_model_pauses_with_one_clear_message(tmp_path: Path) -> None:
             assert daemon.stop() == 0
 
 
+@pytest.mark.slow
 def test_local_fallback_while_the_vlm_is_down_then_retag_by_the_vlm(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()

@@ -35,6 +35,7 @@ def fill_disk(folder: Path, *, name: str = "filler") -> Path:
     return filler
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small tmpfs needs root")
 def test_state_disk_full_pauses_and_resumes_losing_nothing(tmp_path: Path) -> None:
     inbox, home = tmp_path / "inbox", tmp_path / "home"
@@ -74,6 +75,7 @@ def test_state_disk_full_pauses_and_resumes_losing_nothing(tmp_path: Path) -> No
         subprocess.run(["umount", "-l", state], check=False)
 
 
+@pytest.mark.slow
 def test_flapping_backend_ends_with_every_photo_tagged_once(tmp_path: Path) -> None:
     inbox, staging = tmp_path / "inbox", tmp_path / "staging"
     inbox.mkdir()
@@ -105,6 +107,7 @@ def test_flapping_backend_ends_with_every_photo_tagged_once(tmp_path: Path) -> N
             assert daemon.stop() == 0
 
 
+@pytest.mark.slow
 def test_files_deleted_or_replaced_mid_flight_cause_no_error_storm(tmp_path: Path) -> None:
     inbox, staging, spare = tmp_path / "inbox", tmp_path / "staging", tmp_path / "spare"
     for folder in (inbox, staging, spare):

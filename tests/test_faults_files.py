@@ -37,6 +37,7 @@ def fake() -> FakeVLM:
     server.stop()
 
 
+@pytest.mark.slow
 def test_model_text_no_xmp_or_iptc_reader_can_parse_is_made_valid(
     tmp_path: Path, fake: FakeVLM
 ) -> None:
@@ -163,6 +164,7 @@ def motion_photo() -> tuple[bytes, bytes]:
     return jpeg, video
 
 
+@pytest.mark.slow
 def test_a_copy_that_pauses_is_never_tagged_half_written(tmp_path: Path, fake: FakeVLM) -> None:
     """A writer writes a Motion Photo up to the JPEG's end, pauses longer than debounce_s
     with the file still open, then writes the video on the same descriptor."""
@@ -190,6 +192,7 @@ def test_a_copy_that_pauses_is_never_tagged_half_written(tmp_path: Path, fake: F
             daemon.kill()
 
 
+@pytest.mark.slow
 def test_a_file_still_open_for_writing_at_start_waits_for_its_writer(
     tmp_path: Path, fake: FakeVLM
 ) -> None:
@@ -227,6 +230,7 @@ def test_a_file_still_open_for_writing_at_start_waits_for_its_writer(
             daemon.kill()
 
 
+@pytest.mark.slow
 def test_a_photo_opened_by_another_process_during_tagging_is_not_replaced(
     tmp_path: Path, fake: FakeVLM
 ) -> None:
@@ -413,6 +417,7 @@ def huge_png(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return png
 
 
+@pytest.mark.slow
 @needs_vips
 def test_decoding_a_9400_px_png_keeps_memory_bounded(huge_png: Path) -> None:
     png = huge_png
@@ -437,6 +442,7 @@ def test_max_image_pixels_is_the_one_limit(tmp_path: Path, huge_png: Path) -> No
     assert max(prepare(png, max_edge_px=512, max_pixels=90_000_000).image.size) == 512
 
 
+@pytest.mark.slow
 def test_a_job_that_crashes_the_daemon_fails_after_max_attempts(
     tmp_path: Path, fake: FakeVLM
 ) -> None:
@@ -479,6 +485,7 @@ def test_a_job_that_crashes_the_daemon_fails_after_max_attempts(
             daemon.kill()
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small tmpfs needs root")
 def test_a_full_photo_disk_pauses_and_the_job_finishes_once_there_is_room(
     tmp_path: Path, fake: FakeVLM

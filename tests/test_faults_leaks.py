@@ -9,6 +9,8 @@ import shutil
 import stat
 from pathlib import Path
 
+import pytest
+
 from conftest import DATA
 from daemon_harness import DaemonProcess, vlm_env
 from fakevlm import FakeVLM
@@ -22,6 +24,7 @@ def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
+@pytest.mark.slow
 def test_state_files_are_private_whatever_existed_before(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()
@@ -58,6 +61,7 @@ def test_state_files_are_private_whatever_existed_before(tmp_path: Path) -> None
             assert daemon.stop() == 0
 
 
+@pytest.mark.slow
 def test_names_are_escaped_in_the_log_and_on_terminals_and_exact_in_json(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from conftest import DATA
 from daemon_harness import DaemonProcess, vlm_env, wait_for
 from fakevlm import FakeVLM
@@ -20,6 +22,7 @@ def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[st
     )
 
 
+@pytest.mark.slow
 def test_a_second_daemon_on_the_same_index_exits_2_naming_the_holder(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()
@@ -47,6 +50,7 @@ def test_a_second_daemon_on_the_same_index_exits_2_naming_the_holder(tmp_path: P
     assert again.returncode == 0, again.stderr
 
 
+@pytest.mark.slow
 def test_a_daemon_started_while_once_runs_exits_2(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()

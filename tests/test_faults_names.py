@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from conftest import DATA
@@ -13,6 +14,7 @@ from phototag.processing import imaging  # noqa: F401  (registers the HEIF opene
 from phototag.store.reader import IndexReader
 
 
+@pytest.mark.slow
 def test_a_heic_named_to_the_limit_fails_with_a_clear_reason(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()

@@ -7,6 +7,8 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
 from conftest import DATA
 from daemon_harness import DaemonProcess, vlm_env
 from fakevlm import FakeVLM
@@ -18,6 +20,7 @@ def _digests(folder: Path) -> dict[str, str]:
     }
 
 
+@pytest.mark.slow
 def test_verbs_refuse_paths_that_leave_the_roots_through_a_link(tmp_path: Path) -> None:
     inbox, elsewhere = tmp_path / "inbox", tmp_path / "elsewhere"
     (elsewhere / "sub").mkdir(parents=True)

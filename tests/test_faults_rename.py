@@ -6,6 +6,8 @@ import os
 import shutil
 from pathlib import Path
 
+import pytest
+
 from conftest import DATA
 from daemon_harness import DaemonProcess, keywords_of, vlm_env, wait_for
 from fakevlm import FakeVLM
@@ -54,6 +56,7 @@ def _tag_while_renaming(
     return daemon, fake, inbox
 
 
+@pytest.mark.slow
 def test_a_photo_renamed_mid_request_is_written_under_its_new_name(tmp_path: Path) -> None:
     daemon, fake, inbox = _tag_while_renaming(
         tmp_path, ["trip/a.jpg"], ("trip/a.jpg", "trip/a-renamed.jpg")
@@ -65,6 +68,7 @@ def test_a_photo_renamed_mid_request_is_written_under_its_new_name(tmp_path: Pat
     assert [r["path"] for r in daemon.jsonl()] == [str(renamed)]
 
 
+@pytest.mark.slow
 def test_a_folder_renamed_mid_request_takes_its_jobs_along(tmp_path: Path) -> None:
     daemon, fake, inbox = _tag_while_renaming(
         tmp_path, ["trip/a.jpg", "trip/b.jpg"], ("trip", "trip-2024")

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from conftest import DATA
 from daemon_harness import DaemonProcess, vlm_env, wait_for
 from fakevlm import FakeVLM, error
@@ -41,6 +43,7 @@ def test_a_key_file_with_more_than_the_key_is_refused_naming_the_file(tmp_path: 
     assert fake.chat_requests == []
 
 
+@pytest.mark.slow
 def test_credentials_appear_in_no_output(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()

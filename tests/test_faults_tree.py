@@ -11,6 +11,7 @@ import socket
 import time
 from pathlib import Path
 
+import pytest
 from loguru import logger
 
 from conftest import DATA
@@ -45,6 +46,7 @@ def _wait_tagged(daemon: DaemonProcess, photo: Path) -> None:
     )
 
 
+@pytest.mark.slow
 def test_a_folder_moved_out_of_the_root_is_recorded_as_gone(tmp_path: Path) -> None:
     inbox, outside = tmp_path / "inbox", tmp_path / "outside"
     (inbox / "trip").mkdir(parents=True)
@@ -68,6 +70,7 @@ def test_a_folder_moved_out_of_the_root_is_recorded_as_gone(tmp_path: Path) -> N
             assert daemon.stop() == 0
 
 
+@pytest.mark.slow
 def test_a_vanished_root_is_reported_and_watched_again_when_it_is_back(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()

@@ -30,6 +30,7 @@ def add_photos(folder: Path, *names: str) -> None:
         backdate(folder / name)
 
 
+@pytest.mark.slow
 def test_each_run_is_one_entry_that_survives_restarts(tmp_path: Path, fake: FakeVLM) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()

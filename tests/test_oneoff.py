@@ -138,6 +138,7 @@ def run_on_a_terminal(cmd: list[str], env: dict[str, str]) -> tuple[int, str]:
     return proc.wait(timeout=60), out + seen.decode(errors="replace")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "command",
     [["phototag.cli.phototagd", "--once"], ["phototag.cli.tagctl", "backfill"]],

@@ -303,6 +303,7 @@ def retag(daemon: DaemonProcess, *args: str) -> int:
     return int(json.loads(out.stdout)["queued"])
 
 
+@pytest.mark.slow
 def test_the_daemon_keeps_a_persons_edit_of_a_jpeg(tmp_path: Path, fake: FakeVLM) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()
@@ -368,6 +369,7 @@ def test_the_daemon_keeps_a_persons_edit_of_a_jpeg(tmp_path: Path, fake: FakeVLM
         assert daemon.stop() == 0
 
 
+@pytest.mark.slow
 def test_the_daemon_keeps_a_persons_edit_of_a_raw_sidecar(tmp_path: Path, fake: FakeVLM) -> None:
     inbox, staging = tmp_path / "inbox", tmp_path / "staging"
     inbox.mkdir()
@@ -418,6 +420,7 @@ def test_the_daemon_keeps_a_persons_edit_of_a_raw_sidecar(tmp_path: Path, fake: 
         assert daemon.stop() == 0
 
 
+@pytest.mark.slow
 def test_the_daemon_keeps_a_persons_edit_of_a_heic(tmp_path: Path, fake: FakeVLM) -> None:
     """No parser finds HEIC's image data: the decoded pixels tell the edit apart."""
     inbox = tmp_path / "inbox"

@@ -45,6 +45,7 @@ class Overlap:
                 self._now -= 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("workers", [1, 2])
 def test_decoding_is_bounded_by_workers_while_requests_overlap(
     xdg: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int
@@ -99,6 +100,7 @@ class TwoSlotVLM(FakeVLM):
         super()._leave()
 
 
+@pytest.mark.slow
 def test_with_auto_only_workers_more_photos_than_the_limit_are_held_decoded(
     xdg: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -132,6 +132,7 @@ def test_a_missing_date_stays_missing_in_any_time_zone(
         time.tzset()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("naming", "sidecar"), [("append", "IMG.dng.xmp"), ("replace", "IMG.xmp")])
 def test_the_daemon_tags_a_dng_into_a_sidecar(tmp_path: Path, naming: str, sidecar: str) -> None:
     inbox, staging = tmp_path / "inbox", tmp_path / "staging"

@@ -85,6 +85,7 @@ def tagged(tmp_path: Path) -> Iterator[Batch]:
         yield batch
 
 
+@pytest.mark.slow
 def test_the_review_page_shows_each_photo_beside_its_tags(
     tagged: Batch, browser: Any, tmp_path: Path
 ) -> None:
@@ -122,6 +123,7 @@ def test_the_review_page_shows_each_photo_beside_its_tags(
     assert errors_in_console(browser) == []
 
 
+@pytest.mark.slow
 def test_the_daemon_keeps_summary_html(tagged: Batch, browser: Any, tmp_path: Path) -> None:
     summary = tagged.state / "summary.html"
     assert summary.exists() and (tagged.state / "summary.md").exists()
@@ -132,6 +134,7 @@ def test_the_daemon_keeps_summary_html(tagged: Batch, browser: Any, tmp_path: Pa
     assert errors_in_console(browser) == []
 
 
+@pytest.mark.slow
 def test_report_selects_by_status_path_and_time(tagged: Batch, tmp_path: Path) -> None:
     page = tmp_path / "failed.html"
     assert tagged.tagctl("report", "--html", str(page), "--status", "failed").returncode == 0

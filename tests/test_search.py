@@ -85,6 +85,7 @@ def test_queries(env: dict[str, str], query: list[str], expected: set[str]) -> N
     assert names(found.stdout) == expected
 
 
+@pytest.mark.slow
 def test_nothing_found_is_exit_1_and_a_bad_query_exit_2(env: dict[str, str]) -> None:
     none = search(env, "giraffe")
     assert none.returncode == 1 and none.stdout == b""
@@ -103,6 +104,7 @@ def test_nul_separated_and_json(env: dict[str, str], tmp_path: Path) -> None:
     assert records[0]["result"]["title"] == "Red car" and records[0]["status"] == "done"
 
 
+@pytest.mark.slow
 def test_the_fts_table_follows_retags_moves_and_deletions(
     env: dict[str, str], tmp_path: Path
 ) -> None:

@@ -196,6 +196,7 @@ def record_status(daemon: DaemonProcess, photo: Path) -> str:
         index.close()
 
 
+@pytest.mark.slow
 def test_undo_through_the_running_daemon_then_retag(tmp_path: Path) -> None:
     inbox, staging = tmp_path / "inbox", tmp_path / "staging"
     inbox.mkdir()
@@ -225,6 +226,7 @@ def test_undo_through_the_running_daemon_then_retag(tmp_path: Path) -> None:
         assert daemon.stop() == 0
 
 
+@pytest.mark.slow
 def test_undo_with_the_daemon_stopped_and_a_dry_run_first(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()

@@ -419,6 +419,7 @@ def test_max_inflight_is_never_exceeded(make_tagger: MakeTagger, fake: FakeVLM) 
     assert fake.max_in_flight == 3
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "outage_s", [3.0, pytest.param(30.0, marks=pytest.mark.slow)], ids=["3s", "30s"]
 )

@@ -44,6 +44,7 @@ def limited_python(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sys, "executable", str(wrapper))
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("limited_python")
 def test_watch_limit_falls_back_to_polling_with_one_clear_warning(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
@@ -73,6 +74,7 @@ def test_watch_limit_falls_back_to_polling_with_one_clear_warning(tmp_path: Path
         assert daemon.stop() == 0
 
 
+@pytest.mark.slow
 def test_polling_forced_by_the_setting_tags_photos(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()
