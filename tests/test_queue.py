@@ -302,6 +302,20 @@ def test_find_tagged_copy_takes_only_a_finished_written_result(
     assert (index.find_tagged_copy("h") is not None) is found
 
 
+def test_find_tagged_copy_looks_up_the_hash_indexes(index: Index, tmp_path: Path) -> None:
+    """One lookup a new photo: a plan that walks the done records (the status index, which
+    SQLite picks without statistics) costs the whole library for every photo."""
+    for i in range(50):
+        put(index, tmp_path / f"{i}.jpg", "done", sha256=f"h{i}")
+    sql: list[str] = []
+    index._db.set_trace_callback(sql.append)
+    index.find_tagged_copy("h1")
+    index._db.set_trace_callback(None)
+    (query,) = [s for s in sql if s.lstrip().startswith("SELECT")]
+    plan = " ".join(row[-1] for row in index._db.execute(f"EXPLAIN QUERY PLAN {query}"))
+    assert "files_sha256" in plan and "files_out" in plan, plan
+
+
 def test_find_tagged_copy_prefers_a_live_record_then_the_newest(
     index: Index, tmp_path: Path
 ) -> None:

@@ -82,8 +82,10 @@ class Index:
         """A finished record whose input or written bytes hash to ``sha256``."""
         with self._lock:
             row = self._db.execute(
+                # "+status": the two hash indexes, never the status one (it would visit
+                # every done photo: once a photo, the whole library)
                 f"SELECT {_COLUMNS} FROM files WHERE (sha256 = ? OR out_sha256 = ?) "
-                "AND status IN ('done', 'deleted') AND result IS NOT NULL AND dry_run = 0 "
+                "AND +status IN ('done', 'deleted') AND result IS NOT NULL AND dry_run = 0 "
                 "ORDER BY status = 'done' DESC, finished_at DESC LIMIT 1",
                 (sha256, sha256),
             ).fetchone()
