@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -139,6 +140,9 @@ def _cell(value: str) -> str:
 
 def _text(value: str) -> str:
     """Single-line text: line breaks, control characters and lone surrogates as escapes."""
+    if not _ESCAPED.search(value):
+        return value  # the common case, at C speed: the summary renders every photo of a
+        # run at each rewrite (measured: 1 s of CPU for 10,000 photos, char by char)
     out = []
     for ch in value:
         category = unicodedata.category(ch)
@@ -154,3 +158,5 @@ def _text(value: str) -> str:
 
 
 _VISIBLE = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+# every character _text escapes: categories Cc (C0, DEL, C1), Cs (surrogates), Zl, Zp
+_ESCAPED = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029]")
