@@ -328,7 +328,7 @@ class Pipeline:
     def _reuse(self, job: Job, outcome: Outcome, sig: FileSig) -> bool:
         """A dry run tagged this very file, or a byte-identical file was tagged before:
         moved while we were down, or copied."""
-        if self._apply_dry_run(job, outcome, sig):
+        if self._apply_dry_run(outcome, sig):
             return True
         donor = self._index.find_tagged_copy(outcome.sha256 or "")
         if donor is None or donor.id == job.id:
@@ -350,9 +350,9 @@ class Pipeline:
         outcome.ending = Ending.DONE
         return True
 
-    def _apply_dry_run(self, job: Job, outcome: Outcome, sig: FileSig) -> bool:
+    def _apply_dry_run(self, outcome: Outcome, sig: FileSig) -> bool:
         """Write the result a dry run stored for this file, when it would come out the same."""
-        own = self._index.get_id(job.id)
+        own = outcome.known  # the index's record, read by _keep_metadata_edit just before
         if not self._options.writes_metadata or own is None:
             return False
         verdict = dry_run_reuse(own, sha256=outcome.sha256, now=identity_of(self._tagger))
