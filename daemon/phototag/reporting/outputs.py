@@ -120,9 +120,7 @@ class Outputs:
             }
             for r in reader.records(status=Status.DONE, limit=self._settings.recent_count)
         ]
-        this_run = reader.select(
-            statuses=(Status.DONE, Status.FAILED), since=self._started_at, limit=RUN_LIST_MAX
-        )
+        this_run = reader.finished_since(self._started_at, limit=RUN_LIST_MAX)
         text = render_summary(
             this_run=[run_item(r) for r in this_run],
             this_run_total=self.done_this_run + self.failed_this_run,

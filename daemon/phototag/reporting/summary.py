@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from phototag.states import Status
-from phototag.store.records import display_path
+from phototag.store.records import Finished
 
 
 def render_summary(
@@ -91,11 +91,11 @@ def render_summary(
 RUN_LIST_MAX = 10_000
 
 
-def run_item(record: Any) -> dict[str, Any]:
-    """What the summary lists of a photo finished in this run (from its FileRecord)."""
+def run_item(record: Finished) -> dict[str, Any]:
+    """What the summary lists of a photo finished in this run."""
     result = record.result or {}
     return {
-        "path": display_path(record.path),
+        "path": record.path,
         "status": record.status,
         "title": result.get("title", ""),
         "caption": result.get("caption", ""),
