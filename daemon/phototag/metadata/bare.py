@@ -6,7 +6,7 @@ its JFIF and ICC facts, none of which phototag's reader (:mod:`phototag.metadata
 looks at. Knowing that from the segment headers takes a few small reads; asking exiftool
 takes ~5 ms of its CPU a file whatever the options (measured on 160x120 JPEGs: ``-fast``,
 fewer tags or no composite tags cost the same), which made its read half the CPU of a
-dry run (bench/RESULTS.md, section 10).
+dry run (bench/RESULTS.md, section 14).
 
 The test is a whitelist, so anything not known to be empty goes to exiftool as before:
 only the frame and table segments, a JFIF ``APP0`` and an ``ICC_PROFILE`` ``APP2`` may
