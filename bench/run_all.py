@@ -45,6 +45,7 @@ OTHERS = (
     ("tag-cpu", "bench_tag_cpu.py", ("--rev", "main"), ("--rev", "main", "--rounds", "1")),
     ("metadata", "bench_metadata.py", ("--count", "100"), ("--count", "20")),
     ("watch-scale", "bench_watch_scale.py", (), ("--folders", "200", "--files", "2000")),
+    ("intake-cpu", "bench_intake_cpu.py", ("--rev", "main"), ("--rev", "main", "--quick")),
 )
 
 

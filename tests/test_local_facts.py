@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -177,3 +178,13 @@ def test_a_model_with_a_comma_is_one_node() -> None:
         **{**{f: getattr(facts, f) for f in facts.__slots__}, "camera": "Olympus C40Z,D40Z"}
     )
     assert fact_hierarchy(odd, kinds=frozenset({FactKind.CAMERA})) == ["Camera|Olympus|C40Z,D40Z"]
+
+
+def test_facts_without_colour_names_differ_in_nothing_else() -> None:
+    # a VLM's supplement names colours only when colour keywords are on
+    image = prepare(DATA / "chelsea.jpg", max_edge_px=1024, max_pixels=50_000_000)
+    named, unnamed = read_facts(image), read_facts(image, colours=False)
+    assert named.tones.colours and unnamed.tones.colours == ()
+    assert replace(named, tones=replace(named.tones, colours=())) == unnamed
+    kinds = frozenset(FactKind) - {FactKind.COLOUR}
+    assert fact_hierarchy(named, kinds=kinds) == fact_hierarchy(unnamed, kinds=kinds)

@@ -13,6 +13,7 @@ from phototag.cli.tagctl import main
 from phototag.config import MetadataSettings
 from phototag.domain import FileSig, TagResult, Tags
 from phototag.metadata.write import write_tags
+from phototag.reporting import html
 from phototag.reporting.html import person_keywords_of
 
 
@@ -74,3 +75,29 @@ def test_the_report_reads_the_persons_keywords_from_xmp_exiv2_refuses(tmp_path: 
     write_tags(photo, result, settings=MetadataSettings(), expected=FileSig.of(photo))
     keywords = person_keywords_of(photo, settings=MetadataSettings())
     assert keywords == ("wallpaper", "sunrise")  # "Sunrise" was the person's already
+
+
+def test_the_summary_page_reads_a_photos_keywords_again_only_once_it_changed(
+    photo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def person_sets(keyword: str) -> None:  # in place, mtime kept: only the ctime moves
+        subject = f"-XMP-dc:Subject={keyword}"
+        subprocess.run(
+            ["exiftool", "-q", "-P", "-overwrite_original_in_place", subject, str(photo)],
+            check=True,
+        )
+
+    person_sets("mine")
+    reads: list[Path] = []
+    real = html.read_tags
+    monkeypatch.setattr(
+        html, "read_tags", lambda path, **kw: reads.append(path) or real(path, **kw)
+    )
+    keywords = html.PersonKeywords(metadata=MetadataSettings())
+    assert keywords(photo) == keywords(photo) == ("mine",)
+    assert reads == [photo]
+    sig = FileSig.of(photo)
+    person_sets("ours")
+    assert FileSig.of(photo) == sig
+    assert keywords(photo) == ("ours",)
+    assert reads == [photo, photo]

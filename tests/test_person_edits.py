@@ -33,7 +33,7 @@ from phototag.metadata.write import write_tags
 from phototag.paths import INDEX_NAME
 from phototag.processing.changes import Change, classify_change
 from phototag.processing.circuit import Circuit
-from phototag.processing.pipeline import Outcome, Pipeline
+from phototag.processing.pipeline import Outcome, Pipeline, PipelineOptions
 from phototag.states import Ending
 from phototag.store.queue import Index
 from phototag.store.schema import MIGRATIONS, SCHEMA_VERSION
@@ -219,7 +219,11 @@ class Counting:
 def pipeline(settings: Settings, index: Index, tagger: Counting) -> Pipeline:
     circuit = Circuit(tagger=tagger, interval_s=3600)
     return Pipeline(
-        settings=settings, index=index, tagger=tagger, circuit=circuit, on_outcome=lambda _: None
+        options=PipelineOptions.from_settings(settings, paced=False),
+        index=index,
+        tagger=tagger,
+        circuit=circuit,
+        on_outcome=lambda _: None,
     )
 
 

@@ -16,6 +16,7 @@ import pytest
 
 from phototag.domain import FileSig
 from phototag.store.queue import Index
+from phototag.store.records import display_path
 
 SIG = FileSig(size=100, mtime_ns=1_700_000_000_000_000_000)
 STATUSES = ("queued", "processing", "done", "failed", "skipped", "deleted", "undone")
@@ -331,3 +332,32 @@ def test_find_tagged_copy_prefers_a_live_record_then_the_newest(
     index.mark_gone([new_done, old_done])
     index._db.execute("UPDATE files SET finished_at = 100 WHERE path <> ?", (os.fsencode(gone),))
     assert index.find_tagged_copy("h").path == gone  # all deleted: the newest
+
+
+def test_the_summary_lists_a_runs_finished_records_as_their_whole_rows_say(index: Index) -> None:
+    import time
+
+    from phototag.reporting.summary import run_item
+    from phototag.states import Status
+
+    put(index, at(b"/p/old.jpg"), "done")
+    since = time.time()
+    for i, status in enumerate(STATUSES):
+        put(index, at(b"/p/%d-%s-\xff.jpg" % (i, status.encode())), status)
+    reader = index.reader()
+    found = reader.finished_since(since, limit=10)
+    whole = reader.select(statuses=(Status.DONE, Status.FAILED), since=since, limit=10)
+    assert [r.path for r in found] == ["/p/3-failed-\\xff.jpg", "/p/2-done-\\xff.jpg"]
+    assert [run_item(r) for r in found] == [
+        {
+            "path": display_path(r.path),
+            "status": r.status,
+            "title": (r.result or {}).get("title", ""),
+            "caption": (r.result or {}).get("caption", ""),
+            "description": (r.result or {}).get("description", ""),
+            "notes": list((r.result or {}).get("notes", ())),
+            "error": r.last_error if r.status is not Status.DONE else None,
+        }
+        for r in whole
+    ]
+    assert len(reader.finished_since(since, limit=1)) == 1

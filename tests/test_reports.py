@@ -349,3 +349,18 @@ def test_metrics_of_a_young_daemon_use_the_time_run() -> None:
     )
     assert zero["throughput"]["last_hour_per_min"] == 0.0
     assert zero["stages"] == {}
+
+
+def test_the_summary_escapes_the_same_characters_on_its_fast_path() -> None:
+    # text with none of them is returned as it is, without a look at each character
+    import unicodedata
+
+    from phototag.reporting import summary
+
+    for code in range(0x110000):
+        ch = chr(code)
+        escaped = ch in "\n\r\t" or unicodedata.category(ch) in ("Cc", "Cs", "Zl", "Zp")
+        assert bool(summary._ESCAPED.search(ch)) is escaped, hex(code)
+        if not escaped:
+            assert summary._text(f"a{ch}b") == f"a{ch}b"
+    assert summary._text("a\nb\x00\u2028\udcff") == "a\\nb\\x00\\u2028\\udcff"

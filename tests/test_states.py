@@ -33,7 +33,7 @@ from phototag.errors import (
 from phototag.intake.selection import Selection, SkipReason, entry_skip_reason, size_skip_reason
 from phototag.metadata.imagehash import hash_file
 from phototag.processing.circuit import Circuit
-from phototag.processing.pipeline import Outcome, Pipeline
+from phototag.processing.pipeline import Outcome, Pipeline, PipelineOptions
 from phototag.states import Ending, Status
 from phototag.store.queue import Index
 from phototag.store.records import Decision, decide
@@ -125,7 +125,7 @@ def _settings(inbox: Path) -> Settings:
 
 def _pipeline(settings: Settings, index: Index, tagger: _Tagger, seen: list[Outcome]) -> Pipeline:
     return Pipeline(
-        settings=settings,
+        options=PipelineOptions.from_settings(settings, paced=False),
         index=index,
         tagger=tagger,
         circuit=Circuit(tagger=tagger, interval_s=60),

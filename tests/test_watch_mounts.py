@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import queue
+import re
 from pathlib import Path
 
 from phototag.intake.mounts import mount_of, parse_mountinfo, polling_reason
@@ -56,5 +59,35 @@ def test_an_inotify_queue_overflow_asks_for_a_rescan(tmp_path: Path) -> None:
             "Inotify queue overflowed; filesystem events were lost"
         )
         assert sink.get(timeout=5) == Change("rescan", Path("/"))
+    finally:
+        stop_observers(observers)
+
+
+IN_CLOSE_NOWRITE, IN_OPEN = 0x10, 0x20
+
+
+def _inotify_masks() -> list[int]:
+    """The event masks of this process's inotify watches, as the kernel holds them."""
+    masks = []
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):
+            if os.readlink(f"/proc/self/fd/{fd}") == "anon_inode:inotify":
+                with open(f"/proc/self/fdinfo/{fd}") as fh:
+                    masks += [int(m, 16) for m in re.findall(r"\bmask:([0-9a-f]+)", fh.read())]
+    return masks
+
+
+def test_inotify_is_not_asked_for_opens_and_reads(tmp_path: Path) -> None:
+    # phototag opens each photo six or more times (hash, decode, metadata, thumbnail)
+    (tmp_path / "sub").mkdir()
+    before = len(_inotify_masks())
+    sink: queue.SimpleQueue[Change] = queue.SimpleQueue()
+    observers = start_observers([tmp_path], recursive=True, mode="inotify", sink=sink)
+    try:
+        masks = _inotify_masks()
+        assert len(masks) == before + 2  # the root and its folder
+        assert not [m for m in masks if m & (IN_OPEN | IN_CLOSE_NOWRITE)]
+        (tmp_path / "sub" / "a.jpg").write_bytes(b"x")  # a change is still seen
+        assert sink.get(timeout=5) == Change("touched", tmp_path / "sub" / "a.jpg")
     finally:
         stop_observers(observers)

@@ -204,7 +204,10 @@ def start_observers(
     for root in native_roots:
         assert native is not None
         try:
-            native.schedule(handler, str(root), recursive=recursive)
+            # only the events that are changes: without a filter inotify reports every
+            # open and close of a photo (phototag's own reads, 6 or more a photo) and
+            # watchdog parses and dispatches each
+            native.schedule(handler, str(root), recursive=recursive, event_filter=[*_KINDS])
             watched.append(root)
         except OSError as exc:
             _warn_limit(exc)

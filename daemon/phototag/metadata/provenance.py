@@ -18,20 +18,19 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import pyexiv2
-
 NS_URI = "https://phototag.invalid/ns/1.0/"
 NS_PREFIX = "phototag"
 _KEY = f"Xmp.{NS_PREFIX}."
 
 
 def register_namespace() -> None:
-    """Teach exiv2 the namespace (once per process; a second call is harmless)."""
+    """Teach exiv2 the namespace (before its first WebP write; a second call is harmless).
+    pyexiv2 is imported here, not with this module: its import runs ``file -b`` and
+    ``ldconfig -p`` (``platform.architecture``), in every process that only reads."""
+    import pyexiv2
+
     with contextlib.suppress(RuntimeError):  # already registered
         pyexiv2.registerNs(NS_URI, NS_PREFIX)
-
-
-register_namespace()
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from phototag.metadata.bare import is_bare_jpeg
 from phototag.metadata.exiftool import ExifTool
 
 CURRENT_DIGEST = "File:CurrentIPTCDigest"
@@ -52,7 +53,8 @@ class Person:
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
-    """A file's metadata as exiftool names it (``-G1 -a -struct``), IPTC text decoded."""
+    """A file's metadata as exiftool names it (``-G1 -a -struct``), IPTC text decoded.
+    Of a JPEG with no metadata block, only the file-type tags exiftool would give."""
 
     tags: dict[str, Any]
     iptc_charset: IptcCharset
@@ -67,9 +69,18 @@ class Snapshot:
         return any(key.startswith("XMP-") for key in self.tags)
 
 
+# what exiftool reads of a JPEG that carries no metadata, of the tags phototag looks at
+BARE_JPEG_TAGS = {
+    "File:FileType": "JPEG",
+    "File:FileTypeExtension": "jpg",
+    "File:MIMEType": "image/jpeg",
+}
+
+
 def read_snapshot(path: Path, *, tool: ExifTool) -> Snapshot:
-    """Read ``path`` (a photo or an XMP sidecar) with exiftool."""
-    tags, charset = decode_iptc(tool.read(path))
+    """Read ``path`` (a photo or an XMP sidecar) with exiftool, unless it is a JPEG with
+    no metadata block (:func:`phototag.metadata.bare.is_bare_jpeg`): nothing to read."""
+    tags, charset = decode_iptc(BARE_JPEG_TAGS if is_bare_jpeg(path) else tool.read(path))
     return Snapshot(tags=tags, iptc_charset=charset, person=reconcile(tags))
 
 

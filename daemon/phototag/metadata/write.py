@@ -19,8 +19,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pyexiv2
-
 from phototag.config import MetadataSettings
 from phototag.domain import FileSig, TagResult
 from phototag.errors import FileChanged, FileGone, MetadataWriteError
@@ -47,6 +45,7 @@ from phototag.metadata.provenance import (
     Value,
     bag,
     from_tags,
+    register_namespace,
     to_xmp,
 )
 from phototag.metadata.read import (
@@ -477,6 +476,9 @@ def exiv2_xmp(
     ``record`` writes a new one; ``clear`` removes the whole XMP block."""
     if clear:
         return webp_without_xmp(data)
+    import pyexiv2  # only here: see register_namespace
+
+    register_namespace()
     image = pyexiv2.ImageData(data)
     try:
         current = image.read_xmp()

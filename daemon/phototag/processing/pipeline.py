@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from loguru import logger
 
 from phototag import __version__
-from phototag.config import Settings
+from phototag.config import MetadataSettings, Settings
 from phototag.domain import FileSig, TagResult, Tags
 from phototag.errors import (
     BackendUnavailable,
@@ -45,6 +45,49 @@ if TYPE_CHECKING:
     from phototag.taggers.local.tagger import LocalTagger
 
 JSONL_SCHEMA = 1
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineOptions:
+    """What a :class:`Pipeline` reads of the settings (:meth:`from_settings`)."""
+
+    writer_quiet_s: float  # a writer seen at work this recently: re-queued
+    follow_symlinks: bool
+    max_file_bytes: int
+    max_image_pixels: int
+    max_edge_px: int  # the longest edge the tagger is shown
+    workers: int  # photos read and decoded at once
+    requeue_after_s: float  # a job that goes back to the queue waits this long
+    metadata: MetadataSettings
+    writes_metadata: bool
+    supplement: bool  # with a VLM: the embedded tagger adds facts and places
+    fallback: bool  # with a VLM: the embedded tagger stands in while it is down
+    profile: str | None  # with a VLM: the prompt profile(s) recorded with its results
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, paced: bool) -> PipelineOptions:
+        """``paced``: the tagger is a VLM (:class:`phototag.taggers.Paced`)."""
+        profile = None
+        if paced:
+            from phototag.taggers.vlm.split import profile_label  # loaded with the VLM tagger
+
+            profile = profile_label(settings.vlm)
+        return cls(
+            writer_quiet_s=settings.writer_quiet_s,
+            follow_symlinks=settings.follow_symlinks,
+            max_file_bytes=settings.max_file_bytes,
+            max_image_pixels=settings.max_image_pixels,
+            # a VLM sees up to vlm.max_edge_px; the embedded tagger needs far less (faster
+            # decode)
+            max_edge_px=settings.vlm.max_edge_px if paced else settings.max_edge_px,
+            workers=settings.workers,
+            requeue_after_s=max(settings.debounce_s, 1.0),
+            metadata=settings.metadata,
+            writes_metadata=settings.writes_metadata,
+            supplement=settings.local.with_vlm,
+            fallback=settings.local.fallback,
+            profile=profile,
+        )
 
 
 @dataclass(slots=True)
@@ -144,37 +187,34 @@ class Pipeline:
     def __init__(
         self,
         *,
-        settings: Settings,
+        options: PipelineOptions,
         index: Index,
         tagger: Tagger,
         circuit: Circuit,
         on_outcome: Callable[[Outcome], None],
+        companion: LocalTagger | None = None,
     ) -> None:
-        self._settings = settings
+        """``companion``: with a VLM, the embedded tagger that adds facts and places and/or
+        stands in while the VLM is down, as ``options`` say (:func:`companion_for`)."""
+        self._options = options
         self._index = index
         self._tagger = tagger
         self._circuit = circuit
         self._on_outcome = on_outcome
         self.full_disks = FullDisks()  # photo disks with no room to write: work pauses
-        # with a VLM, one embedded tagger adds facts and places and/or stands in while it is down
-        local = _companion(settings, tagger)
-        self._supplement = local.supplement if local and settings.local.with_vlm else None
-        self._fallback = local if local and settings.local.fallback else None
+        self._supplement = companion.supplement if companion and options.supplement else None
+        self._fallback = companion if companion and options.fallback else None
         # at most `workers` photos are read and decoded at once, however many threads wait
         # on a VLM: the CPU and memory they need stay bounded, and at a start the first
         # photos reach the server sooner than if every thread decoded at the same time
-        self._decoding = threading.BoundedSemaphore(settings.workers)
+        self._decoding = threading.BoundedSemaphore(options.workers)
         # with a VLM, at most `workers` photos beyond the server's current limit hold a
         # decoded image: the rest wait before they are read, so memory follows the limit
         # ("auto" moves it) and never the thread count (workers + the cap)
         self._admission = _Admission(
-            extra=settings.workers,
+            extra=options.workers,
             limit=(lambda: _current_limit(tagger)) if isinstance(tagger, Paced) else None,
         )
-        # a VLM (the taggers a server paces) sees up to vlm.max_edge_px; the embedded tagger
-        # needs far less (faster decode)
-        paced = isinstance(tagger, Paced)
-        self._edge_px = settings.vlm.max_edge_px if paced else settings.max_edge_px
 
     @property
     def has_fallback(self) -> bool:
@@ -210,10 +250,10 @@ class Pipeline:
         with _timed(outcome, "check"):
             sig = _current_sig(job)
             check_no_writer(
-                job.path, quiet_s=self._settings.writer_quiet_s, now_ns=time.time_ns()
+                job.path, quiet_s=self._options.writer_quiet_s, now_ns=time.time_ns()
             )  # a writer still at work: re-queued, never tagged half-written
-            follow = self._settings.follow_symlinks
-            max_bytes = self._settings.max_file_bytes
+            follow = self._options.follow_symlinks
+            max_bytes = self._options.max_file_bytes
             if skip := entry_skip_reason(job.path, follow_symlinks=follow) or size_skip_reason(
                 sig.size, max_file_bytes=max_bytes
             ):
@@ -228,8 +268,8 @@ class Pipeline:
                 with _timed(outcome, "prepare"):
                     image = prepare(
                         job.path,
-                        max_edge_px=self._edge_px,
-                        max_pixels=self._settings.max_image_pixels,
+                        max_edge_px=self._options.max_edge_px,
+                        max_pixels=self._options.max_image_pixels,
                     )
                 if outcome.image_sha256 is None:  # HEIC, CR3, ...: compare the decoded pixels
                     outcome.image_sha256 = pixels_sha256(image.image)
@@ -239,9 +279,7 @@ class Pipeline:
                 outcome.result = self._tag(image)
             del image  # out before the next photo may be decoded
         if outcome.result.prompt_digest:  # a prompt was sent: its profile is recorded
-            from phototag.taggers.vlm.split import profile_label  # loaded with the VLM tagger
-
-            outcome.profile = profile_label(self._settings.vlm)
+            outcome.profile = self._options.profile
         self._write_result(outcome, sig)
         outcome.ending = Ending.DONE
 
@@ -290,7 +328,7 @@ class Pipeline:
     def _reuse(self, job: Job, outcome: Outcome, sig: FileSig) -> bool:
         """A dry run tagged this very file, or a byte-identical file was tagged before:
         moved while we were down, or copied."""
-        if self._apply_dry_run(job, outcome, sig):
+        if self._apply_dry_run(outcome, sig):
             return True
         donor = self._index.find_tagged_copy(outcome.sha256 or "")
         if donor is None or donor.id == job.id:
@@ -312,10 +350,10 @@ class Pipeline:
         outcome.ending = Ending.DONE
         return True
 
-    def _apply_dry_run(self, job: Job, outcome: Outcome, sig: FileSig) -> bool:
+    def _apply_dry_run(self, outcome: Outcome, sig: FileSig) -> bool:
         """Write the result a dry run stored for this file, when it would come out the same."""
-        own = self._index.get_id(job.id)
-        if not self._settings.writes_metadata or own is None:
+        own = outcome.known  # the index's record, read by _keep_metadata_edit just before
+        if not self._options.writes_metadata or own is None:
             return False
         verdict = dry_run_reuse(own, sha256=outcome.sha256, now=identity_of(self._tagger))
         if verdict is not Reuse.APPLY:
@@ -339,12 +377,12 @@ class Pipeline:
     def _write(
         self, path: Path, result: TagResult, sig: FileSig, written_before: tuple[str, ...]
     ) -> WriteOutcome:
-        dry_run = not self._settings.writes_metadata
+        dry_run = not self._options.writes_metadata
         try:
             return write_tags(
                 path,
                 result,
-                settings=self._settings.metadata,
+                settings=self._options.metadata,
                 expected=sig,
                 dry_run=dry_run,
                 written_before=written_before,
@@ -367,7 +405,7 @@ class Pipeline:
                 job.id,
                 sig=new_sig,
                 error=outcome.error,
-                delay_s=max(self._settings.debounce_s, 1.0),
+                delay_s=self._options.requeue_after_s,
             )
             return
         if outcome.ending is Ending.DELETED:
@@ -381,7 +419,7 @@ class Pipeline:
         result, write = outcome.result, outcome.write
         assert result is not None and write is not None
         # a metadata-only change keeps the record of phototag's real, earlier write
-        dry_run = outcome.change is not Change.METADATA_ONLY and not self._settings.writes_metadata
+        dry_run = outcome.change is not Change.METADATA_ONLY and not self._options.writes_metadata
         self._index.finish(
             job.id,
             status=Status.DONE,
@@ -475,7 +513,7 @@ def _current_sig(job: Job) -> FileSig:
     return sig
 
 
-def _companion(settings: Settings, tagger: Tagger) -> LocalTagger | None:
+def companion_for(settings: Settings, tagger: Tagger) -> LocalTagger | None:
     """The embedded tagger beside a VLM, when hybrid use or the fallback asks for one."""
     if not isinstance(tagger, Paced) or not (settings.local.with_vlm or settings.local.fallback):
         return None

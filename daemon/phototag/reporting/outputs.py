@@ -18,7 +18,7 @@ from phototag.config import MetadataSettings, OutputSettings
 from phototag.metadata.atomic import write_text
 from phototag.processing.pipeline import Outcome
 from phototag.reporting.history import HISTORY_NAME, append_run, previous_window, run_entry
-from phototag.reporting.html import write_page
+from phototag.reporting.html import PersonKeywords, write_page
 from phototag.reporting.jsonl import JsonlLog
 from phototag.reporting.metrics import StageStats, metrics_snapshot
 from phototag.reporting.prometheus import prom_metrics, write_prom
@@ -69,6 +69,7 @@ class Outputs:
         window go on. Called on the daemon's main thread, which also writes the metrics."""
         self._settings = settings
         self._metadata = metadata
+        self._person_keywords = PersonKeywords(metadata=metadata)
         self._writes_metadata = writes_metadata
         self.jsonl.set_limits(
             max_bytes=settings.jsonl_max_bytes, retention_days=settings.jsonl_retention_days
@@ -119,9 +120,7 @@ class Outputs:
             }
             for r in reader.records(status=Status.DONE, limit=self._settings.recent_count)
         ]
-        this_run = reader.select(
-            statuses=(Status.DONE, Status.FAILED), since=self._started_at, limit=RUN_LIST_MAX
-        )
+        this_run = reader.finished_since(self._started_at, limit=RUN_LIST_MAX)
         text = render_summary(
             this_run=[run_item(r) for r in this_run],
             this_run_total=self.done_this_run + self.failed_this_run,
@@ -151,6 +150,7 @@ class Outputs:
                 keyword_counts=reader.top_keywords(50),
                 metadata=self._metadata,
                 prune=True,
+                keywords=self._person_keywords,
             )
         except OSError as exc:
             logger.error("cannot write summary.html: {}", exc)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from phototag.states import Status
-from phototag.store.records import display_path
+from phototag.store.records import Finished
 
 
 def render_summary(
@@ -90,11 +91,11 @@ def render_summary(
 RUN_LIST_MAX = 10_000
 
 
-def run_item(record: Any) -> dict[str, Any]:
-    """What the summary lists of a photo finished in this run (from its FileRecord)."""
+def run_item(record: Finished) -> dict[str, Any]:
+    """What the summary lists of a photo finished in this run."""
     result = record.result or {}
     return {
-        "path": display_path(record.path),
+        "path": record.path,
         "status": record.status,
         "title": result.get("title", ""),
         "caption": result.get("caption", ""),
@@ -139,6 +140,9 @@ def _cell(value: str) -> str:
 
 def _text(value: str) -> str:
     """Single-line text: line breaks, control characters and lone surrogates as escapes."""
+    if not _ESCAPED.search(value):
+        return value  # the common case, at C speed: the summary renders every photo of a
+        # run at each rewrite (measured: 1 s of CPU for 10,000 photos, char by char)
     out = []
     for ch in value:
         category = unicodedata.category(ch)
@@ -154,3 +158,5 @@ def _text(value: str) -> str:
 
 
 _VISIBLE = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+# every character _text escapes: categories Cc (C0, DEL, C1), Cs (surrogates), Zl, Zp
+_ESCAPED = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029]")

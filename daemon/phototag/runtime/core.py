@@ -15,10 +15,10 @@ from collections.abc import Callable
 from phototag.config import Settings
 from phototag.domain import Health
 from phototag.processing.circuit import Circuit
-from phototag.processing.pipeline import Outcome, Pipeline
+from phototag.processing.pipeline import Outcome, Pipeline, PipelineOptions, companion_for
 from phototag.store.queue import Index
 from phototag.store.records import Job
-from phototag.taggers import Tagger, make_tagger
+from phototag.taggers import Paced, Tagger, make_tagger
 
 
 class Core:
@@ -38,11 +38,12 @@ class Core:
             tagger=self.tagger, interval_s=settings.vlm.preflight_interval_s, on_change=on_health
         )
         self.pipeline = Pipeline(
-            settings=settings,
+            options=PipelineOptions.from_settings(settings, paced=isinstance(self.tagger, Paced)),
             index=index,
             tagger=self.tagger,
             circuit=self.circuit,
             on_outcome=lambda outcome: on_outcome(outcome, self.tagger.name),
+            companion=companion_for(settings, self.tagger),
         )
         self._lock = threading.Lock()
         self._running = 0  # jobs in this core's pipeline now

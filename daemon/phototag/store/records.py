@@ -82,6 +82,17 @@ class FileRecord:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class Finished:
+    """A record as the summary lists it (:meth:`phototag.store.reader.IndexReader.
+    finished_since`): its printable path, status, error and result."""
+
+    path: str  # display_path of the record's path
+    status: Status
+    last_error: str | None
+    result: dict[str, Any] | None
+
+
 # The scan key: a file as the catch-up scan compares it, ``path/size mtime_ns`` in one bytes
 # string (``SCAN_KEY % (raw_path, size, mtime_ns)``): exact (the signature part holds no
 # "/"), and built alike by SQLite (``reader._SCAN_SETTLED``) and by the walk's side

@@ -125,12 +125,13 @@ class Facts:
     tones: Tones
 
 
-def read_facts(image: PreparedImage) -> Facts:
-    """All facts of one prepared image (EXIF plus a thumbnail's statistics)."""
+def read_facts(image: PreparedImage, *, colours: bool = True) -> Facts:
+    """All facts of one prepared image (EXIF plus a thumbnail's statistics). ``colours``
+    False: no colour names (``tones.colours`` empty), for a caller that shows none."""
     exif = image.exif
     when = exif.captured_at
     latitude = exif.gps[0] if exif.gps else None
-    pixels = tones(image.image)
+    pixels = tones(image.image, colours=colours)
     local = local_time(exif)
     moment = time_of_day(local) if local else None
     return Facts(
@@ -276,16 +277,18 @@ def time_of_day(when: datetime) -> str:
     return "evening" if 17 <= hour < 21 else "night"
 
 
-def tones(image: Image.Image) -> Tones:
-    """Monochrome, dominant colour names and brightness from a tiny thumbnail."""
+def tones(image: Image.Image, *, colours: bool = True) -> Tones:
+    """Monochrome, dominant colour names (``colours``) and brightness from a tiny
+    thumbnail."""
     rgb_image = image if image.mode == "RGB" else image.convert("RGB")
     thumb = rgb_image.resize((THUMB_EDGE_PX, THUMB_EDGE_PX), Image.Resampling.BOX)
     rgb = np.asarray(thumb, dtype=np.float32).reshape(-1, 3) / 255.0
-    return tones_of_pixels(rgb)
+    return tones_of_pixels(rgb, colours=colours)
 
 
-def tones_of_pixels(rgb: np.ndarray) -> Tones:
-    """``rgb``: an (n, 3) array of floats in 0..1."""
+def tones_of_pixels(rgb: np.ndarray, *, colours: bool = True) -> Tones:
+    """``rgb``: an (n, 3) array of floats in 0..1. ``colours`` False: none named (the
+    naming is most of the cost)."""
     high = rgb.max(axis=1)
     low = rgb.min(axis=1)
     chroma = high - low
@@ -295,16 +298,18 @@ def tones_of_pixels(rgb: np.ndarray) -> Tones:
     brightness = (
         "bright" if mean_luma >= BRIGHT_MIN_LUMA else "dark" if mean_luma <= DARK_MAX_LUMA else None
     )
+    if not colours:
+        return Tones(monochrome=monochrome, colours=(), brightness=brightness, mean_luma=mean_luma)
     codes = _colour_codes(rgb, high=high, chroma=chroma, luma=luma)
     counts = np.bincount(codes, minlength=len(PALETTE))
     ranked = sorted(
         ((PALETTE[code], int(count)) for code, count in enumerate(counts) if count),
         key=lambda item: (-item[1], item[0]),
     )
-    colours = tuple(
+    names = tuple(
         name for name, count in ranked[:PALETTE_MAX_NAMES] if count >= PALETTE_MIN_SHARE * len(rgb)
     )
-    return Tones(monochrome=monochrome, colours=colours, brightness=brightness, mean_luma=mean_luma)
+    return Tones(monochrome=monochrome, colours=names, brightness=brightness, mean_luma=mean_luma)
 
 
 # the names a pixel can get, by code: hues in order around the wheel, then brown and the

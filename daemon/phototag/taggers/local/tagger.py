@@ -168,7 +168,11 @@ class LocalTagger:
             [
                 *tags.hierarchical,
                 *([place.hierarchy] if place else []),
-                *fact_hierarchy(read_facts(image), kinds=style.fact_kinds),
+                *fact_hierarchy(
+                    # the colours are named only for their keywords here (no description)
+                    read_facts(image, colours=FactKind.COLOUR in style.fact_kinds),
+                    kinds=style.fact_kinds,
+                ),
             ]
         )
         return replace(result, tags=replace(tags, keywords=keywords, hierarchical=hierarchical))
