@@ -45,9 +45,10 @@ fi
 .venv/bin/mypy  # daemon/, configured in pyproject.toml
 # Four test processes on two cores: most tests wait on a daemon, a watcher or a server, so
 # the waits overlap. loadscope keeps each module on one process, so a module's fixture (the
-# corpus lifecycle) is built once. TEST_WORKERS=0 runs the tests in this process.
+# corpus lifecycle) is built once, in the order conftest.py gives (slow first, the longest
+# at the head; xdist would reorder by test count). TEST_WORKERS=0: in this process.
 # Bytecode is cached (in the clone's __pycache__ folders, ignored by git) even where the
 # environment says not to: otherwise each test process rewrites every test module's asserts
 # again (~3 s each) and every phototagd or tagctl it starts compiles phototag again.
 unset PYTHONDONTWRITEBYTECODE
-exec .venv/bin/pytest -n "${TEST_WORKERS:-4}" --dist loadscope "$@"
+exec .venv/bin/pytest -n "${TEST_WORKERS:-4}" --dist loadscope --no-loadscope-reorder "$@"
