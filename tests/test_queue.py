@@ -361,31 +361,3 @@ def test_the_summary_lists_a_runs_finished_records_as_their_whole_rows_say(index
         for r in whole
     ]
     assert len(reader.finished_since(since, limit=1)) == 1
-
-
-def test_a_tagged_copy_is_looked_up_by_its_hash_not_through_every_finished_record(
-    index: Index,
-) -> None:
-    put(index, at(b"/p/a.jpg"), "done", sha256="a" * 64)
-    plans: list[str] = []
-    db = index._db
-    index._db = _Explaining(db, plans)  # type: ignore[assignment]
-    try:
-        found = index.find_tagged_copy("a" * 64)
-    finally:
-        index._db = db
-    assert found is not None and found.path == at(b"/p/a.jpg")
-    assert any("files_sha256" in p for p in plans) and any("files_out" in p for p in plans)
-    assert not any("files_status" in p for p in plans), plans
-
-
-class _Explaining:
-    """A connection that records the query plan of each statement it runs."""
-
-    def __init__(self, db: Any, plans: list[str]) -> None:
-        self._db, self._plans = db, plans
-
-    def execute(self, sql: str, params: Any = ()) -> Any:
-        for row in self._db.execute(f"EXPLAIN QUERY PLAN {sql}", params):
-            self._plans.append(str(row[-1]))
-        return self._db.execute(sql, params)

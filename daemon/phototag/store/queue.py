@@ -85,8 +85,6 @@ class Index:
             # reads every finished record for each job (18 % of the daemon's CPU at 10,000
             # photos); the two hash indexes find the few candidates
             row = self._db.execute(
-                # "+status": the two hash indexes, never the status one (it would visit
-                # every done photo: once a photo, the whole library)
                 f"SELECT {_COLUMNS} FROM files WHERE (sha256 = ? OR out_sha256 = ?) "
                 "AND +status IN ('done', 'deleted') AND result IS NOT NULL AND dry_run = 0 "
                 "ORDER BY status = 'done' DESC, finished_at DESC LIMIT 1",
