@@ -24,8 +24,10 @@ PHOTOS = 300
 ROUNDS = 20
 
 
-def small_photos(folder: Path, count: int, *, seed: int) -> dict[str, bytes]:
-    """Distinct small JPEGs; returns name -> decoded pixels."""
+def small_photos(
+    folder: Path, count: int, *, seed: int, pixels_kept: bool = True
+) -> dict[str, bytes]:
+    """Distinct small JPEGs; returns name -> decoded pixels (empty unless ``pixels_kept``)."""
     rng = random.Random(seed)
     pixels = {}
     for i in range(count):
@@ -35,8 +37,9 @@ def small_photos(folder: Path, count: int, *, seed: int) -> dict[str, bytes]:
             image.paste(tuple(rng.randrange(256) for _ in range(3)), (x, y, x + 20, y + 20))
         name = f"img_{i:04d}.jpg"
         image.save(folder / name, quality=85)
-        with Image.open(folder / name) as saved:
-            pixels[name] = saved.tobytes()
+        if pixels_kept:
+            with Image.open(folder / name) as saved:
+                pixels[name] = saved.tobytes()
     return pixels
 
 

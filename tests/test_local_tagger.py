@@ -10,11 +10,14 @@ from PIL import Image
 
 from phototag.config import LocalSettings, Settings
 from phototag.domain import PreparedImage, TagResult, Tags
+from phototag.errors import BackendUnavailable
 from phototag.processing.imaging import prepare
 from phototag.taggers import Tagger
+from phototag.taggers.local import places
 from phototag.taggers.local.classifier import Label
 from phototag.taggers.local.facts import Facts, Tones
 from phototag.taggers.local.people import People
+from phototag.taggers.local.places import Geocoder, Place
 from phototag.taggers.local.tagger import Findings, LocalTagger, Style, compose
 
 DATA = Path(__file__).parent / "data"
@@ -42,6 +45,21 @@ def test_it_is_a_tagger_and_loads(tagger: LocalTagger) -> None:
     assert health.ok, health.reason
     assert set(health.probes_s) == {"classifier", "faces", "figures", "places"}
     assert tagger.model == "phototag-local/efficientnet-lite0"
+
+
+def test_the_places_table_is_found_at_the_preflight_and_read_on_the_first_gps_photo(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    geocoder = Geocoder()
+    geocoder.check()  # what the preflight does: the table is there
+    assert geocoder._table is None  # and not read: most starts see no photo with GPS
+    assert geocoder.place(48.8566, 2.3522) == Place("France", "Ile-de-France", "Paris")
+    assert geocoder._table is not None
+    other = tmp_path / "rg_cities1000.csv"
+    other.write_text("name,country\nParis,FR\n")
+    monkeypatch.setattr(places, "_cities_csv", lambda: other)
+    with pytest.raises(BackendUnavailable, match="not the GeoNames table"):
+        Geocoder().check()
 
 
 def test_the_cat_is_a_cat(tagger: LocalTagger) -> None:

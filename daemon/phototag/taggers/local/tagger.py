@@ -178,18 +178,21 @@ class LocalTagger:
         return replace(result, tags=replace(tags, keywords=keywords, hierarchical=hierarchical))
 
     def preflight(self) -> Health:
-        """Load every enabled model now; ok when all load. Never raises."""
+        """Load every enabled model now, and find the places table (read on the first photo
+        with GPS: 0.2 s of CPU a start otherwise spent on photos that have none); ok when all
+        are there. Never raises."""
         probes: dict[str, float] = {}
+        checks = (
+            ("classifier", self._classifier.load if self._classifier else None),
+            ("faces", self._faces.load if self._faces else None),
+            ("figures", self._figures.load if self._figures else None),
+            ("places", self._geocoder.check if self._geocoder else None),
+        )
         try:
-            for name, part in (
-                ("classifier", self._classifier),
-                ("faces", self._faces),
-                ("figures", self._figures),
-                ("places", self._geocoder),
-            ):
-                if part is not None:
+            for name, check in checks:
+                if check is not None:
                     started = time.perf_counter()
-                    part.load()
+                    check()
                     probes[name] = time.perf_counter() - started
         except BackendUnavailable as exc:
             return Health.failed(str(exc), probes_s=probes, permanent=exc.permanent)
