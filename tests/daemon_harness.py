@@ -162,7 +162,7 @@ def wait_for(
     timeout_s: float,
     what: str,
     log: Path | None = None,
-    interval_s: float = 0.05,
+    interval_s: float = 0.1,  # a poll is ~1 ms of CPU (the index read): ten a second will do
 ) -> Any:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
