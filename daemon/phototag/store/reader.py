@@ -177,22 +177,7 @@ class IndexReader:
         """Records with one of ``statuses``, finished at or after ``since``, at or under one
         of ``under`` (files or folders; none given: everywhere); the newest first, at most
         ``limit``."""
-        wanted = tuple(statuses)
-        where = [f"status IN ({','.join('?' * len(wanted))})"]
-        params: list[Any] = list(wanted)
-        if since is not None:
-            where.append("coalesce(finished_at, updated_at) >= ?")
-            params.append(since)
-        places = []
-        for top in under:
-            places.append("(path = ? OR (path >= ? AND path < ?))")
-            params += [encode_path(top), *_prefix_range(top)]
-        if places:
-            where.append(f"({' OR '.join(places)})")
-        sql = f"SELECT {_COLUMNS} FROM files WHERE {' AND '.join(where)}"
-        sql += " ORDER BY coalesce(finished_at, updated_at) DESC"
-        if limit is not None:
-            sql, params = sql + " LIMIT ?", [*params, limit]
+        sql, params = _selection(_COLUMNS, statuses=statuses, since=since, under=under, limit=limit)
         return [FileRecord.from_row(r) for r in self._all(sql, params)]
 
     def finished_since(self, since: float, *, limit: int) -> list[Finished]:
@@ -200,10 +185,12 @@ class IndexReader:
         newest first, at most ``limit``: four columns, not whole records (it lists every
         photo of a run at each rewrite; a FileRecord per row was 40 % of that)."""
         rows = self._all(
-            "SELECT path, status, last_error, result FROM files "
-            "WHERE status IN (?, ?) AND coalesce(finished_at, updated_at) >= ? "
-            "ORDER BY coalesce(finished_at, updated_at) DESC LIMIT ?",
-            (Status.DONE, Status.FAILED, since, limit),
+            *_selection(
+                "path, status, last_error, result",
+                statuses=(Status.DONE, Status.FAILED),
+                since=since,
+                limit=limit,
+            )
         )
         return [
             Finished(
@@ -251,3 +238,32 @@ def _prefix_range(folder: Path) -> tuple[bytes, bytes]:
     """Byte range holding every path strictly under ``folder``: [folder/, folder0)."""
     base = encode_path(folder).rstrip(b"/")
     return base + b"/", base + b"0"
+
+
+def _selection(
+    columns: str,
+    *,
+    statuses: Iterable[Status],
+    since: float | None = None,
+    under: Iterable[Path] = (),
+    limit: int | None = None,
+) -> tuple[str, list[Any]]:
+    """The query of :meth:`IndexReader.select` for ``columns``: one of ``statuses``,
+    finished at or after ``since``, at or under one of ``under``, the newest first."""
+    wanted = tuple(statuses)
+    where = [f"status IN ({','.join('?' * len(wanted))})"]
+    params: list[Any] = list(wanted)
+    if since is not None:
+        where.append("coalesce(finished_at, updated_at) >= ?")
+        params.append(since)
+    places = []
+    for top in under:
+        places.append("(path = ? OR (path >= ? AND path < ?))")
+        params += [encode_path(top), *_prefix_range(top)]
+    if places:
+        where.append(f"({' OR '.join(places)})")
+    sql = f"SELECT {columns} FROM files WHERE {' AND '.join(where)}"
+    sql += " ORDER BY coalesce(finished_at, updated_at) DESC"
+    if limit is not None:
+        sql, params = sql + " LIMIT ?", [*params, limit]
+    return sql, params
