@@ -15,8 +15,6 @@ from pathlib import Path
 
 from PIL import Image
 
-from conftest import exiftool_edit
-
 XMP_APP1 = b"http://ns.adobe.com/xap/1.0/\x00"
 
 
@@ -63,10 +61,6 @@ def packet(body: str, *, namespaces: str = "", padding: str = "") -> bytes:
         f"{body}\n</rdf:Description>\n</rdf:RDF>\n</x:xmpmeta>\n{padding}"
         "<?xpacket end='w'?>"
     ).encode()
-
-
-def exiftool_set(path: Path, *args: str) -> None:
-    exiftool_edit(path, *args)
 
 
 def mwg(path: Path) -> dict:

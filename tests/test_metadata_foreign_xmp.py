@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from conftest import as_list, exiftool
-from mwgfixtures import exiftool_set, jpeg, mwg, packet
+from conftest import as_list, exiftool, exiftool_edit
+from mwgfixtures import jpeg, mwg, packet
 from phototag.config import MetadataSettings
 from phototag.domain import FileSig, TagResult, Tags
 from phototag.metadata.exiftool import CONFIG
@@ -79,7 +79,7 @@ def test_extended_xmp_over_several_app1_segments_is_kept_and_written(tmp_path: P
     history = "step " * 30_000 + "end"  # 150 KB: exiftool splits it as XMP part 3 says
     args = tmp_path / "args"
     args.write_text(f"-XMP-dc:Subject=mine\n-XMP-photoshop:Instructions={history}\n")
-    exiftool_set(photo, "-@", str(args))
+    exiftool_edit(photo, "-@", str(args))
     segments = photo.read_bytes().count(b"http://ns.adobe.com/xmp/extension/\x00")
     assert segments >= 3
     tag(photo)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from conftest import as_list, exiftool
-from mwgfixtures import exiftool_set, iim, jpeg, mwg
+from conftest import as_list, exiftool, exiftool_edit
+from mwgfixtures import iim, jpeg, mwg
 from phototag.config import MetadataSettings
 from phototag.domain import FileSig, TagResult, Tags
 from phototag.metadata.exiftool import shared
@@ -137,7 +137,7 @@ def iim_value(photo: Path, dataset: int) -> bytes:
 
 def test_windows_xp_tags_count_and_are_seeded(tmp_path: Path) -> None:
     photo = jpeg(tmp_path / "xp.jpg")
-    exiftool_set(photo, "-XPTitle=Holiday", "-XPKeywords=beach;Anna", "-XPComment=Us two")
+    exiftool_edit(photo, "-XPTitle=Holiday", "-XPKeywords=beach;Anna", "-XPComment=Us two")
     outcome = tag(photo, title="Beach", caption="A beach.", keywords=("sea",))
     tags = exiftool(photo)[0]
     assert tags["XMP-dc:Title"] == "Holiday" and tags["XMP-dc:Description"] == "Us two"
@@ -150,7 +150,7 @@ def test_iptc_changed_after_the_xmp_wins_as_mwg_says(tmp_path: Path) -> None:
     photo = launch_day(tmp_path / "launch.jpg")
     tag(photo, keywords=("rocket",))
     # a tool that knows only IPTC changes the keywords: the stored digest no longer fits
-    exiftool_set(photo, "-IPTC:Keywords=Cape Canaveral", "-IPTC:Keywords=launch")
+    exiftool_edit(photo, "-IPTC:Keywords=Cape Canaveral", "-IPTC:Keywords=launch")
     assert as_list(mwg(photo)["MWG:Keywords"]) == ["Cape Canaveral", "launch"]
     tag(photo, keywords=("rocket", "sky"))
     assert as_list(mwg(photo)["MWG:Keywords"]) == ["Cape Canaveral", "launch", "rocket", "sky"]

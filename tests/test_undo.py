@@ -15,9 +15,9 @@ import pyexiv2
 import pytest
 from PIL import Image
 
-from conftest import DATA
+from conftest import DATA, exiftool_edit
 from daemon_harness import DaemonProcess
-from mwgfixtures import exiftool_set, iim, jpeg
+from mwgfixtures import iim, jpeg
 from phototag.config import MetadataSettings
 from phototag.domain import FileSig, TagResult, Tags
 from phototag.metadata.undo import UndoAction, undo_file
@@ -72,7 +72,7 @@ def plain(path: Path) -> Path:
 
 def person_xmp(path: Path) -> Path:
     jpeg(path)
-    exiftool_set(
+    exiftool_edit(
         path,
         "-XMP-dc:Subject=Grandma",
         "-XMP-dc:Title=Minou",
@@ -146,7 +146,7 @@ def test_undo_gives_windows_1252_iptc_back_after_phototag_declared_utf8(tmp_path
 def test_a_persons_edit_after_tagging_survives_undo(tmp_path: Path) -> None:
     photo = person_xmp(tmp_path / "p.jpg")
     tag(photo)
-    exiftool_set(photo, "-XMP-dc:Subject+=Chelsea")
+    exiftool_edit(photo, "-XMP-dc:Subject+=Chelsea")
     undo_file(photo, settings=MetadataSettings(), dry_run=False)
     out = subprocess.run(
         ["exiftool", "-j", "-XMP-dc:Subject", str(photo)], capture_output=True, text=True
