@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +24,7 @@ import pytest
 from PIL import Image
 
 from batch_support import Batch, backdate, vlm_env
+from conftest import exiftool_edit
 from corpus_support import (
     SIDECAR,
     Diff,
@@ -177,20 +177,8 @@ def person_edits(photo: Path) -> None:
     where their tool writes keywords: the sidecar if there is one, else the photo (MWG
     keywords: XMP, and IPTC where the photo has IPTC)."""
     target = sidecar_of(photo) if sidecar_of(photo).exists() else photo
-    subprocess.run(
-        [
-            "exiftool",
-            "-q",
-            "-q",
-            "-m",
-            "-overwrite_original",
-            "-use",
-            "MWG",
-            f"-MWG:Keywords-={REMOVED}",
-            f"-MWG:Keywords+={ADDED}",
-            str(target),
-        ],
-        check=True,
+    exiftool_edit(
+        target, "-m", "-use", "MWG", f"-MWG:Keywords-={REMOVED}", f"-MWG:Keywords+={ADDED}"
     )
 
 
@@ -409,9 +397,7 @@ def edited_copy(tmp_path: Path, name: str, *args: str) -> tuple[State, State]:
         path.parent.mkdir(parents=True)
         shutil.copy2(CORPUS / name, path)
     if args:
-        subprocess.run(
-            ["exiftool", "-q", "-q", "-overwrite_original", *args, str(copy)], check=True
-        )
+        exiftool_edit(copy, *args)
     states = read_states([original, copy])
     return states[original], states[copy]
 
