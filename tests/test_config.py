@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -126,6 +127,42 @@ def test_fast_index_path_agrees_with_the_settings(
     config.write_text("state_dir = [\n")
     monkeypatch.delenv("PHOTOTAG_STATE_DIR")
     assert index_path_fast(config) is None  # the full settings explain the broken file
+
+
+def test_fast_socket_path_agrees_with_the_settings(
+    xdg: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from phototag.paths import socket_path_fast
+
+    assert socket_path_fast(None) == load_settings().socket_path
+    monkeypatch.delenv("XDG_RUNTIME_DIR")
+    assert socket_path_fast(None) == load_settings().socket_path  # under the state folder
+    config = write_config(xdg, f'runtime_dir = "{xdg["HOME"] / "run-here"}"\n')
+    assert socket_path_fast(None) == load_settings().socket_path
+    assert socket_path_fast(None) == xdg["HOME"] / "run-here" / "control.sock"
+    monkeypatch.setenv("PHOTOTAG_RUNTIME_DIR", "~/from-env")
+    assert socket_path_fast(config) == load_settings(config_file=config).socket_path
+    monkeypatch.delenv("PHOTOTAG_RUNTIME_DIR")
+    config.write_text("runtime_dir = 3\n")
+    assert socket_path_fast(config) is None  # the full settings explain the wrong type
+
+
+@pytest.mark.parametrize("verb", [["status"], ["search", "cat"], ["pause"], ["retag", "--stale"]])
+def test_verbs_that_need_no_settings_leave_pydantic_unimported(
+    xdg: dict[str, Path], verb: list[str]
+) -> None:
+    """pydantic and the settings cost ~0.25 s of CPU, most of a quick tagctl's start."""
+    code = (
+        "import json, sys\n"
+        "from phototag.cli import tagctl\n"
+        f"tagctl.main({verb!r})\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('pydantic'))))"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PHOTOTAG_")}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    assert json.loads(out.stdout.splitlines()[-1]) == [], out.stderr
 
 
 def test_settings_and_their_sections_are_frozen(xdg: dict[str, Path]) -> None:

@@ -33,6 +33,7 @@ from phototag.errors import ConfigError
 from phototag.keywords import DEFAULT_MAX_KEYWORD_WORDS, STOP_WORDS, KeywordPolicy
 from phototag.paths import (
     INDEX_NAME,
+    SOCKET_NAME,
     default_config_path,
     default_inbox,
     default_runtime_dir,
@@ -293,7 +294,7 @@ class Settings(BaseSettings):
 
     @property
     def socket_path(self) -> Path:
-        return self.runtime_dir / "control.sock"
+        return self.runtime_dir / SOCKET_NAME
 
     def redacted(self) -> dict[str, Any]:
         """The effective configuration as JSON-able data, secrets replaced by '**********'

@@ -1,17 +1,21 @@
 """Where phototag keeps things (XDG folders), without importing the settings machinery.
 
-``tagctl status`` must answer in well under 0.3 s on a big index; building the pydantic
-settings costs about 0.2 s of that, so the read-only verbs find the index through
-:func:`index_path_fast` and fall back to the full settings only when it cannot tell.
+``tagctl status`` must answer in well under 0.3 s on a big index; importing pydantic and
+building the settings costs about 0.25 s of CPU, so the read-only verbs find the index
+through :func:`index_path_fast`, and the verbs that only talk to the daemon its socket
+through :func:`socket_path_fast`; each falls back to the full settings only when it
+cannot tell.
 """
 
 from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 
 INDEX_NAME = "index.sqlite3"
+SOCKET_NAME = "control.sock"
 
 
 def _xdg(var: str, fallback: str) -> Path:
@@ -41,19 +45,31 @@ def default_inbox() -> Path:
 def index_path_fast(config_file: Path | None) -> Path | None:
     """The index path by the settings' precedence (environment, then config file, then
     default), or None when only a full settings load can say (e.g. an unreadable file)."""
-    state_dir = os.environ.get("PHOTOTAG_STATE_DIR")
-    if not state_dir:
+    folder = _folder_fast(config_file, "state_dir", default=default_state_dir)
+    return None if folder is None else folder / INDEX_NAME
+
+
+def socket_path_fast(config_file: Path | None) -> Path | None:
+    """The control socket's path, as :func:`index_path_fast` finds the index."""
+    folder = _folder_fast(config_file, "runtime_dir", default=default_runtime_dir)
+    return None if folder is None else folder / SOCKET_NAME
+
+
+def _folder_fast(config_file: Path | None, key: str, *, default: Callable[[], Path]) -> Path | None:
+    """The folder setting ``key`` from ``PHOTOTAG_<KEY>``, else the config file, else
+    ``default()``; None when the file cannot be read or holds something else than text."""
+    value = os.environ.get(f"PHOTOTAG_{key.upper()}")
+    if not value:
         path = config_file or default_config_path()
         if path.exists():
             try:
                 with path.open("rb") as fh:
-                    value = tomllib.load(fh).get("state_dir")
+                    value = tomllib.load(fh).get(key)
             except (OSError, tomllib.TOMLDecodeError):
                 return None
             if value is not None and not isinstance(value, str):
                 return None
-            state_dir = value
         elif config_file is not None:
             return None
-    folder = Path(state_dir).expanduser() if state_dir else default_state_dir()
-    return Path(os.path.abspath(folder)) / INDEX_NAME
+    folder = Path(value).expanduser() if value else default()
+    return Path(os.path.abspath(folder))

@@ -8,9 +8,9 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from phototag.config import load_settings
 from phototag.errors import DaemonError, DaemonNotRunning
 from phototag.escape import printable_data
+from phototag.paths import socket_path_fast
 from phototag.runtime.control_client import call
 
 EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, EXIT_NOT_RUNNING = 0, 1, 2, 3
@@ -42,7 +42,11 @@ def run_remote(
 
     ``problem(result)`` True means the verb ran but found something wrong (exit 1).
     """
-    socket_path = load_settings(config_file=args.config).socket_path
+    socket_path = socket_path_fast(args.config)
+    if socket_path is None:  # only the full settings can say (and explain what is wrong)
+        from phototag.config import load_settings
+
+        socket_path = load_settings(config_file=args.config).socket_path
     try:
         result = call(socket_path, verb, verb_args, timeout_s=timeout_s)
     except DaemonNotRunning as exc:
