@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from conftest import DATA
-from daemon_harness import DaemonProcess, vlm_env, wait_for
+from daemon_harness import FRESH_REPORTS, DaemonProcess, vlm_env, wait_for
 from fakevlm import FakeVLM, error
 from phototag.reporting.status import render_concurrency
 
@@ -23,7 +23,12 @@ def test_status_metrics_and_prometheus_show_the_limit(tmp_path: Path) -> None:
     inbox.mkdir()
     with FakeVLM() as fake:
         fake.latency_s = 0.05
-        env = vlm_env(fake, PHOTOTAG_VLM__MAX_INFLIGHT="auto", PHOTOTAG_OUTPUTS__PROMETHEUS="true")
+        env = vlm_env(
+            fake,
+            PHOTOTAG_VLM__MAX_INFLIGHT="auto",
+            PHOTOTAG_OUTPUTS__PROMETHEUS="true",
+            **FRESH_REPORTS,
+        )
         daemon = DaemonProcess(home=tmp_path / "home", roots=[inbox], env=env).start()
         try:
             fake.script(error(429, "too many"))  # the first photo's request is refused once

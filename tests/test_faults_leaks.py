@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import DATA
-from daemon_harness import DaemonProcess, vlm_env
+from daemon_harness import FRESH_REPORTS, DaemonProcess, vlm_env
 from fakevlm import FakeVLM
 
 FORGED = "12:00:00.000 INFO    phototag.reporting.outputs tagged evil.jpg"
@@ -29,7 +29,8 @@ def test_state_files_are_private_whatever_existed_before(tmp_path: Path) -> None
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     with FakeVLM() as fake:
-        daemon = DaemonProcess(home=tmp_path / "home", roots=[inbox], env=vlm_env(fake))
+        env = vlm_env(fake, **FRESH_REPORTS)
+        daemon = DaemonProcess(home=tmp_path / "home", roots=[inbox], env=env)
         daemon.start()
         shutil.copyfile(DATA / "chelsea.jpg", inbox / "a.jpg")
         daemon.wait_done(1)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import DATA
-from daemon_harness import DaemonProcess, vlm_env, wait_for
+from daemon_harness import FRESH_REPORTS, DaemonProcess, vlm_env, wait_for
 from fakevlm import FakeVLM, error
 
 KEY = "KEYSECRET-8d1f0a2c"  # the key file's (first) line
@@ -57,6 +57,7 @@ def test_credentials_appear_in_no_output(tmp_path: Path) -> None:
             PHOTOTAG_VLM__API_KEY_FILE=str(key_file),
             PHOTOTAG_OUTPUTS__PROMETHEUS="true",
             PHOTOTAG_VLM__PREFLIGHT_INTERVAL_S="1",
+            **FRESH_REPORTS,
         )
         daemon = DaemonProcess(home=tmp_path / "home", roots=[inbox], env=env).start()
         outputs: dict[str, str] = {}
