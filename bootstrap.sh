@@ -31,9 +31,12 @@ python="${PYTHON:-python3}"
 [[ -x .venv/bin/python ]] || "$python" -m venv .venv
 extras="systemd"; [[ "$mode" == test ]] && extras="systemd,test"
 stamp=".venv/.installed-$extras-$(cat pyproject.toml | sha256sum | cut -c1-16)"
+# For the tests, no byte-compiling of every installed file (38 -> 19 s on 2 cores): the test
+# run caches the bytecode of what is imported. The daemon's environment is compiled.
+compile=(); [[ "$mode" == test ]] && compile=(--no-compile)
 if [[ ! -e "$stamp" ]]; then
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e ".[$extras]"
+  .venv/bin/python -m pip install -q "${compile[@]}" -e ".[$extras]"
   touch "$stamp"
 fi
 
