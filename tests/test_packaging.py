@@ -167,6 +167,7 @@ def test_debian_package(tmp_path: Path) -> None:
         check=False,
     ).stdout
     assert leftovers == ""  # no build paths in the scripts
+    assert not list((tree / "opt/phototag/bin").glob("pip*"))  # no pip shipped
     script = (
         "mount -t tmpfs tmpfs /opt && mkdir /opt/phototag && "
         f"mount --bind {tree}/opt/phototag /opt/phototag && "
