@@ -99,12 +99,18 @@ def as_list(value: object) -> list:
 
 # The longest modules, longest first (measured with pytest --durations): the test
 # processes take modules in collection order, and one of these started late is the end of
-# the run (the 10,000-file test alone is a few minutes).
+# the run (the 10,000-file test alone is a few minutes). xdist hands a process whose module
+# has at most two tests left a second module at once: the two after the first four wait
+# behind the 10,000-file and SIGKILL tests. The two after them, which mostly wait out a
+# 30-second outage, then start while those two still keep the cores busy (idle CPU over a
+# run 60 -> 45 s, 2 cores).
 LONGEST_FIRST = (
     "test_faults_volume.py",
     "test_crash.py",
     "test_corpus.py",
     "test_packaging.py",
+    "test_apply.py",
+    "test_arrivals.py",
     "test_daemon_vlm.py",
     "test_vlm_tagger.py",
 )
