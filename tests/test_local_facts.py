@@ -23,6 +23,7 @@ from phototag.taggers.local.facts import (
     focal_class,
     local_time,
     orientation,
+    percentile,
     read_facts,
     season,
     time_of_day,
@@ -188,3 +189,16 @@ def test_facts_without_colour_names_differ_in_nothing_else() -> None:
     assert replace(named, tones=replace(named.tones, colours=())) == unnamed
     kinds = frozenset(FactKind) - {FactKind.COLOUR}
     assert fact_hierarchy(named, kinds=kinds) == fact_hierarchy(unnamed, kinds=kinds)
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 20, 2304, 2305])
+def test_the_partial_sort_percentile_is_numpys(size: int) -> None:
+    rng = np.random.default_rng(size)
+    for values in (
+        rng.random(size, dtype=np.float32),
+        np.round(rng.random(size, dtype=np.float32), 1),  # ties
+        np.zeros(size, dtype=np.float32),
+    ):
+        for q in (0, 50, 95, 100):
+            expected = float(np.percentile(values, q))
+            assert percentile(values, q) == pytest.approx(expected, abs=1e-7)
