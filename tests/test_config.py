@@ -148,15 +148,16 @@ def test_fast_socket_path_agrees_with_the_settings(
 
 
 @pytest.mark.parametrize("verb", [["status"], ["search", "cat"], ["pause"], ["retag", "--stale"]])
-def test_verbs_that_need_no_settings_leave_pydantic_unimported(
+def test_verbs_that_need_no_settings_leave_pydantic_and_loguru_unimported(
     xdg: dict[str, Path], verb: list[str]
 ) -> None:
-    """pydantic and the settings cost ~0.25 s of CPU, most of a quick tagctl's start."""
+    """pydantic and the settings cost ~0.25 s of CPU, loguru ~0.1 s: most of a quick
+    tagctl's start (the daemon's log is the daemon's)."""
     code = (
         "import json, sys\n"
         "from phototag.cli import tagctl\n"
         f"tagctl.main({verb!r})\n"
-        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('pydantic'))))"
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith(('pydantic', 'loguru')))))"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("PHOTOTAG_")}
     out = subprocess.run(

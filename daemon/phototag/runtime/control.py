@@ -27,9 +27,8 @@ from typing import Any
 from loguru import logger
 
 from phototag.errors import ControlSocketBusy, PhototagError
+from phototag.runtime.protocol import MAX_REQUEST_BYTES, PROTOCOL_VERSION
 
-PROTOCOL_VERSION = 1
-MAX_REQUEST_BYTES = 1 << 20
 Handler = Callable[[dict[str, Any]], Any]
 
 

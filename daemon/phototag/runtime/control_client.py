@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from phototag.errors import DaemonError, DaemonNotRunning
-from phototag.runtime.control import MAX_REQUEST_BYTES, PROTOCOL_VERSION
+from phototag.runtime.protocol import MAX_REQUEST_BYTES, PROTOCOL_VERSION
 
 
 def call(
