@@ -143,7 +143,8 @@ def test_debian_package(tmp_path: Path) -> None:
         text=True,
         check=False,
         timeout=1800,
-        env={**os.environ, "DEB_COMPRESSION": "none"},  # what dpkg-deb does with xz is its own
+        # what dpkg-deb does with xz is its own; the suite's pip is recent (fast resolving)
+        env={**os.environ, "DEB_COMPRESSION": "none", "PIP_PYTHON": sys.executable},
     )
     assert built.returncode == 0, built.stderr[-3000:]
     deb = Path(built.stdout.strip().splitlines()[-1])

@@ -9,7 +9,7 @@
 #
 # Usage: packaging/debian/build-deb.sh [OUTDIR]   (needs python3.11-venv, libsystemd-dev,
 # pkg-config, gcc; dependencies come from PyPI, or a wheel cache through PIP_* variables;
-# DEB_COMPRESSION=xz|zstd|gzip|none, xz by default)
+# DEB_COMPRESSION=xz|zstd|gzip|none, xz by default; PIP_PYTHON: a Python whose pip installs)
 set -eu
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -28,13 +28,15 @@ mkdir -p "$root$prefix" "$root/usr/bin" "$root/usr/lib/systemd/user" \
     "$root/usr/share/doc/phototag" "$root/DEBIAN"
 
 # The venv is built in the staging folder, then its absolute paths are moved to /opt.
-# It ships without pip. When the building Python has pip, that pip installs into the venv
-# (--python): a pip of the venv's own, installed by ensurepip and removed again, costs
-# ~8 s of CPU on two cores.
+# It ships without pip. When PIP_PYTHON (default: the building Python) has pip, that pip
+# installs into the venv (--python): a pip of the venv's own, installed by ensurepip and
+# removed again, costs ~8 s of CPU on two cores, and a recent pip resolves faster (pip 26
+# 15 s of CPU, Debian 12's pip 23.0 20 s).
 install="install --quiet --no-compile --disable-pip-version-check"
-if "$python" -m pip --version >/dev/null 2>&1; then
+pip_python=${PIP_PYTHON:-$python}
+if "$pip_python" -m pip --version >/dev/null 2>&1; then
     "$python" -m venv --without-pip "$root$prefix"
-    "$python" -m pip --python "$root$prefix/bin/python" $install "$repo[systemd]"
+    "$pip_python" -m pip --python "$root$prefix/bin/python" $install "$repo[systemd]"
 else
     "$python" -m venv "$root$prefix"
     "$root$prefix/bin/pip" $install "$repo[systemd]"
