@@ -25,9 +25,9 @@ def distinct_photos(folder: Path, count: int) -> None:
     small_photos(bases, 100, seed=1, pixels_kept=False)
     images = [path.read_bytes() for path in sorted(bases.iterdir())]
     shutil.rmtree(bases)
+    assert all(image[2:11] == b"\xff\xe0\x00\x10JFIF\x00" for image in images)  # Pillow's APP0
     for i in range(count):
         image = images[i % len(images)]
-        assert image[2:11] == b"\xff\xe0\x00\x10JFIF\x00"  # Pillow's JFIF APP0
         # units 0 (an aspect ratio), then the X and Y densities: 1..65535 each
         density = b"\x00" + (1 + i // len(images)).to_bytes(2, "big") + b"\x00\x01"
         (folder / f"img_{i:05d}.jpg").write_bytes(image[:13] + density + image[18:])
