@@ -50,6 +50,10 @@ print(found[-1] if found else "")')
     fi
   fi
   .venv/bin/python -m pip install -q "${compile[@]}" -e ".[$extras]"
+  if [[ "$mode" == test ]]; then  # the browser test's driver, apart (tests/browser.py)
+    rm -rf .venv/browser
+    .venv/bin/python -m pip install -q --no-compile --target .venv/browser "selenium>=4"
+  fi
   touch "$stamp"
 fi
 
