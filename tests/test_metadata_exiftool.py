@@ -32,11 +32,29 @@ def test_the_helper_ends_when_the_process_that_started_it_dies() -> None:
         "shared().execute('-ver'); print(shared()._proc.pid, flush=True); os._exit(0)"
     )
     pid = int(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout)
-    deadline = time.monotonic() + 30
+    _wait_gone(pid, timeout_s=30)
+
+
+def test_the_helper_ends_when_its_starter_dies_before_exiftool_is_up() -> None:
+    """Killed while Perl still starts (a SIGKILL right after a daemon's first write began):
+    exiftool, given to init before it reads its config, must still see its starter gone."""
+    code = (
+        "import os; from phototag.metadata.exiftool import shared; "
+        "print(shared()._running().pid, flush=True); os._exit(0)"
+    )
+    pid = int(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout)
+    _wait_gone(pid, timeout_s=30)
+
+
+def _wait_gone(pid: int, *, timeout_s: float) -> None:
+    """Until ``pid`` has ended (a zombie no reaper collects counts as ended)."""
+    deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            return
+        if state == "Z":
             return
         time.sleep(0.1)
     os.kill(pid, 9)

@@ -97,6 +97,8 @@ class ExifTool:
                     stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE,
                     stderr=subprocess.PIPE,
+                    # who its watcher (exiftool.config) waits on, should we die first
+                    env={**os.environ, "PHOTOTAG_EXIFTOOL_PARENT": str(os.getpid())},
                 )
             except OSError as exc:
                 raise MetadataWriteError(f"cannot start exiftool: {exc}") from exc
