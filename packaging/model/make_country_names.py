@@ -1,9 +1,10 @@
 """Write ``daemon/phototag/taggers/local/data/countries.csv``: ISO 3166-1 alpha-2 code -> English name.
 
-reverse_geocoder gives only a country code; this small table names it without a 23 MB
-runtime dependency. The names come from pycountry (ISO 3166 via Debian's iso-codes),
-preferring the short common name ("South Korea", not "Korea, Republic of"). Run by a
-maintainer: ``pip install pycountry && python packaging/model/make_country_names.py``.
+The GeoNames cities table (``data/rg_cities1000.csv``) gives only a country code; this
+small table names it without a 23 MB runtime dependency. The names come from pycountry
+(ISO 3166 via Debian's iso-codes), preferring the short common name ("South Korea", not
+"Korea, Republic of"). Run by a maintainer:
+``pip install pycountry && python packaging/model/make_country_names.py``.
 """
 
 from __future__ import annotations

