@@ -49,11 +49,14 @@ print(found[-1] if found else "")')
       .venv/bin/python -m ensurepip -q && .venv/bin/python -m pip install -q --upgrade pip
     fi
   fi
-  .venv/bin/python -m pip install -q "${compile[@]}" -e ".[$extras]"
-  if [[ "$mode" == test ]]; then  # the browser test's driver, apart (tests/browser.py)
-    rm -rf .venv/browser
-    .venv/bin/python -m pip install -q --no-compile --target .venv/browser "selenium>=4"
+  browser_pid=""
+  if [[ "$mode" == test ]]; then  # the browser test's driver, apart (tests/browser.py),
+    rm -rf .venv/browser          # installed while the rest is (pip waits on the network)
+    .venv/bin/python -m pip install -q --no-compile --target .venv/browser "selenium>=4" &
+    browser_pid=$!
   fi
+  .venv/bin/python -m pip install -q "${compile[@]}" -e ".[$extras]"
+  [[ -z "$browser_pid" ]] || wait "$browser_pid" || die "selenium could not be installed"
   touch "$stamp"
 fi
 
